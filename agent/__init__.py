@@ -1,0 +1,1 @@
+"""Rung agent package."""

@@ -1,0 +1,95 @@
+"""`rung ask`: one question, one answer, then exit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from rung.agent.messages import FinalAnswer, Notice, TextDelta, ToolCallStarted, ToolResult
+from rung.agent.ollama_model import OllamaChatModel
+from rung.agent.runtime import build_conversation, open_store
+from rung.config.errors import UserError
+from rung.config.settings import LoadedSettings
+
+
+def read_question(words: Sequence[str]) -> str:
+    if words:
+        return " ".join(words)
+    if sys.stdin is None or sys.stdin.isatty():
+        raise UserError(
+            "no question given", hint='rung ask "your question", or pipe text into rung ask'
+        )
+    raw = sys.stdin.buffer.read()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise UserError(
+            f"the input on stdin is not valid UTF-8 (byte 0x{raw[exc.start]:02x} "
+            f"at offset {exc.start})",
+            hint="convert it first, e.g. `iconv -f latin1 -t utf-8 file | rung ask`",
+        ) from None
+
+
+def run_ask(loaded: LoadedSettings, words: Sequence[str], *, as_json: bool, save: bool) -> int:
+    question = read_question(words)
+    if not question.strip():
+        raise UserError("the question is empty", hint='rung ask "your question"')
+    return asyncio.run(_ask(loaded, question, as_json=as_json, save=save))
+
+
+async def _ask(loaded: LoadedSettings, question: str, *, as_json: bool, save: bool) -> int:
+    settings = loaded.settings
+    model = OllamaChatModel.from_settings(settings)
+    store = open_store() if save else None
+    try:
+        await model.check(tools=settings.tier != "chatbot")
+        conversation = build_conversation(settings, store=store, model=model)
+        calls: list[dict[str, Any]] = []
+        notices: list[str] = []
+        final: FinalAnswer | None = None
+        async for event in conversation.send(question):
+            if isinstance(event, TextDelta) and not as_json:
+                sys.stdout.write(event.text)
+                sys.stdout.flush()
+            elif isinstance(event, ToolCallStarted) and not as_json:
+                print(
+                    f"[tool] {event.call.name} {json.dumps(event.call.arguments)}", file=sys.stderr
+                )
+            elif isinstance(event, ToolResult):
+                calls.append(
+                    {
+                        "name": event.call.name,
+                        "arguments": event.call.arguments,
+                        "result": event.content,
+                        "is_error": event.is_error,
+                    }
+                )
+            elif isinstance(event, Notice):
+                notices.append(event.text)
+                if not as_json:
+                    print(f"[rung] {event.text}", file=sys.stderr)
+            elif isinstance(event, FinalAnswer):
+                final = event
+        assert final is not None
+        if as_json:
+            result = {
+                "answer": final.message.content,
+                "thinking": final.message.thinking,
+                "model": settings.model,
+                "tier": settings.tier,
+                "session_id": conversation.session_id if save else None,
+                "tool_calls": calls,
+                "notices": notices,
+                "usage": final.usage.to_dict(),
+            }
+            print(json.dumps(result, ensure_ascii=False, indent=2))
+        elif not final.message.content.endswith("\n"):
+            print()
+        return 0
+    finally:
+        await model.aclose()
+        if store is not None:
+            store.close()

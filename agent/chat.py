@@ -1,0 +1,395 @@
+"""`rung chat`: the terminal chat.
+
+prompt_toolkit reads input (persisted history, Alt-Enter for a new line, slash-command
+completion); rich shows the reply as it streams, as Markdown. Ctrl-C during a reply stops
+that reply and keeps the chat; Ctrl-D or /exit leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import json
+import signal
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
+
+from rung.agent.conversation import Conversation
+from rung.agent.messages import (
+    FinalAnswer,
+    Notice,
+    TextDelta,
+    ThinkingDelta,
+    ToolCallStarted,
+    ToolResult,
+)
+from rung.agent.ollama_model import OllamaChatModel
+from rung.agent.runtime import build_conversation, build_tools, open_store
+from rung.config.errors import ModelNotFound, RungError
+from rung.config.paths import Paths
+from rung.config.settings import TIERS, LoadedSettings, Settings
+
+if TYPE_CHECKING:
+    from prompt_toolkit import PromptSession
+    from rich.console import Console, ConsoleOptions, RenderResult
+    from rich.live import Live
+
+COMMANDS: dict[str, str] = {
+    "/help": "show this help",
+    "/new": "start a new session",
+    "/sessions": "list recent sessions",
+    "/resume": "/resume ID: continue a stored session",
+    "/model": "/model [NAME]: show the model and those installed, or switch",
+    "/tier": "/tier [NAME]: show the tier, or switch (chatbot, agent)",
+    "/clear": "clear the screen (the conversation stays)",
+    "/usage": "tokens, tokens/s and time to first token of the last turn",
+    "/exit": "leave (Ctrl-D does too)",
+}
+PROMPT = "› "
+
+
+def run_chat(loaded: LoadedSettings, *, resume: str | None, debug: bool) -> int:
+    return asyncio.run(ChatApp(loaded.settings, debug=debug).run(resume))
+
+
+class ChatApp:
+    def __init__(self, settings: Settings, *, debug: bool = False) -> None:
+        from rich.console import Console
+
+        self.settings = settings
+        self.debug = debug
+        self.paths = Paths.default()
+        self.console: Console = Console(highlight=False)
+        self.store = open_store(self.paths)
+        self.model = OllamaChatModel.from_settings(settings)
+        self.conversation: Conversation = build_conversation(
+            settings, store=self.store, model=self.model
+        )
+        self.ready = False  # the model was checked (present, tools if needed)
+        self.handlers: dict[str, Callable[[str], Awaitable[None]]] = {
+            "/help": self.cmd_help,
+            "/new": self.cmd_new,
+            "/sessions": self.cmd_sessions,
+            "/resume": self.cmd_resume,
+            "/model": self.cmd_model,
+            "/tier": self.cmd_tier,
+            "/clear": self.cmd_clear,
+            "/usage": self.cmd_usage,
+        }
+
+    # --- the main loop ------------------------------------------------------------------
+
+    async def run(self, resume: str | None = None) -> int:
+        try:
+            if resume:
+                self.conversation.resume(resume)
+            self.banner()
+            session = self.prompt_session()
+            while True:
+                try:
+                    text = await session.prompt_async(PROMPT)
+                except KeyboardInterrupt:
+                    continue  # Ctrl-C at the prompt clears the line
+                except EOFError:
+                    break
+                text = text.strip()
+                if not text:
+                    continue
+                if text in ("/exit", "/quit"):
+                    break
+                try:
+                    if text.startswith("/"):
+                        await self.command(text)
+                    else:
+                        await self.reply(text)
+                except RungError as exc:
+                    self.error(exc)
+            return 0
+        finally:
+            await self.model.aclose()
+            self.store.close()
+
+    def banner(self) -> None:
+        s = self.settings
+        self.console.print(
+            f"[bold]Rung[/] · model [cyan]{self.model.name}[/] · tier [cyan]{s.tier}[/] · "
+            f"session {self.conversation.session_id}"
+        )
+        self.console.print(
+            "[dim]Alt-Enter for a new line · /help for commands · Ctrl-D to leave[/]"
+        )
+        if self.conversation.history:
+            turns = sum(1 for m in self.conversation.history if m.role == "user")
+            self.console.print(f"[dim]Resumed a session with {turns} turns.[/]")
+
+    def prompt_session(self) -> PromptSession[str]:
+        from prompt_toolkit import PromptSession
+        from prompt_toolkit.completion import WordCompleter
+        from prompt_toolkit.history import FileHistory
+        from prompt_toolkit.key_binding import KeyBindings
+
+        bindings = KeyBindings()
+
+        @bindings.add("escape", "enter")
+        def _newline(event: object) -> None:
+            event.current_buffer.insert_text("\n")  # type: ignore[attr-defined]
+
+        self.paths.chat_history.parent.mkdir(parents=True, exist_ok=True)
+        return PromptSession(
+            history=FileHistory(str(self.paths.chat_history)),
+            completer=WordCompleter([*COMMANDS, "/quit"], sentence=True),
+            complete_while_typing=False,
+            key_bindings=bindings,
+            prompt_continuation="  ",
+        )
+
+    def error(self, exc: RungError) -> None:
+        from rich.markup import escape
+
+        self.console.print(f"[red]{escape(exc.message)}[/]")
+        if exc.hint:
+            self.console.print(f"[dim]hint: {escape(exc.hint)}[/]")
+        if self.debug:
+            self.console.print_exception()
+
+    # --- one reply ----------------------------------------------------------------------
+
+    async def reply(self, text: str) -> None:
+        if not await self.ensure_ready():
+            return
+        task = asyncio.ensure_future(self.stream_reply(text))
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, task.cancel)
+        try:
+            await task
+        except asyncio.CancelledError:
+            self.console.print("[yellow](stopped: the partial reply is kept)[/]")
+        finally:
+            loop.remove_signal_handler(signal.SIGINT)
+
+    async def stream_reply(self, text: str) -> None:
+        from rich.live import Live
+        from rich.markup import escape
+
+        thinking: list[str] = []
+        answer: list[str] = []
+        view = ReplyView(self.settings.show_thinking)
+        live = Live(view, console=self.console, refresh_per_second=12, transient=True)
+        with live:
+            try:
+                async for event in self.conversation.send(text):
+                    if isinstance(event, TextDelta):
+                        answer.append(event.text)
+                        view.update(thinking, answer)
+                    elif isinstance(event, ThinkingDelta):
+                        thinking.append(event.text)
+                        view.update(thinking, answer)
+                    elif isinstance(event, ToolCallStarted):
+                        self.flush(live, thinking, answer)
+                        args = escape(json.dumps(event.call.arguments, ensure_ascii=False))
+                        live.console.print(f"[magenta]⚙ {escape(event.call.name)}[/] {args}")
+                    elif isinstance(event, ToolResult):
+                        style = "red" if event.is_error else "dim"
+                        first = (
+                            escape(event.content.strip().splitlines()[0][:120])
+                            if event.content.strip()
+                            else ""
+                        )
+                        live.console.print(f"[{style}]  ↳ {first}[/]")
+                    elif isinstance(event, Notice):
+                        live.console.print(f"[yellow]{escape(event.text)}[/]")
+                    elif isinstance(event, FinalAnswer):
+                        pass
+            finally:
+                self.flush(live, thinking, answer)
+                view.update([], [])
+                live.refresh()
+
+    def flush(self, live: Live, thinking: list[str], answer: list[str]) -> None:
+        """Print what has streamed so far for good (thinking dimmed, answer as Markdown)."""
+        from rich.markdown import Markdown
+        from rich.text import Text
+
+        if thinking and self.settings.show_thinking:
+            live.console.print(Text("".join(thinking).strip(), style="dim italic"))
+        if "".join(answer).strip():
+            live.console.print(Markdown("".join(answer)))
+        thinking.clear()
+        answer.clear()
+
+    async def ensure_ready(self) -> bool:
+        """Check the model once; offer to download it when it is missing."""
+        if self.ready:
+            return True
+        try:
+            await self.model.check(tools=self.settings.tier != "chatbot")
+        except ModelNotFound as exc:
+            self.error(exc)
+            if not await self.confirm(f"Download {exc.model} now with `ollama pull`?"):
+                return False
+            await self.pull()
+            await self.model.check(tools=self.settings.tier != "chatbot")
+        self.ready = True
+        return True
+
+    async def confirm(self, question: str) -> bool:
+        from prompt_toolkit import PromptSession
+
+        try:
+            answer = await PromptSession[str]().prompt_async(f"{question} [Y/n] ")
+        except (KeyboardInterrupt, EOFError):
+            return False
+        return answer.strip().lower() in ("", "y", "yes")
+
+    async def pull(self) -> None:
+        from rich.progress import (
+            BarColumn,
+            DownloadColumn,
+            Progress,
+            TextColumn,
+            TimeRemainingColumn,
+            TransferSpeedColumn,
+        )
+
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+        )
+        with Progress(*columns, console=self.console) as progress:
+            task = progress.add_task(f"pulling {self.model.name}", total=None)
+            async for part in self.model.pull():
+                progress.update(
+                    task,
+                    description=part.status[:40],
+                    total=part.total,
+                    completed=part.completed or 0,
+                )
+        self.console.print(f"[green]Pulled {self.model.name}.[/]")
+
+    # --- slash commands -----------------------------------------------------------------
+
+    async def command(self, text: str) -> None:
+        name, _, arg = text.partition(" ")
+        handler = self.handlers.get(name)
+        if handler is None:
+            close = difflib.get_close_matches(name, COMMANDS, n=1)
+            guess = f" Did you mean {close[0]}?" if close else ""
+            self.console.print(f"Unknown command {name}.{guess} Type /help for the list.")
+            return
+        await handler(arg.strip())
+
+    async def cmd_help(self, _: str) -> None:
+        for name, text in COMMANDS.items():
+            self.console.print(f"  [cyan]{name:<10}[/] {text}")
+        self.console.print("  [dim]Alt-Enter: new line · Ctrl-C: stop a reply · Ctrl-D: leave[/]")
+
+    async def cmd_new(self, _: str) -> None:
+        self.conversation.new_session()
+        self.console.print(f"New session {self.conversation.session_id}.")
+
+    async def cmd_sessions(self, _: str) -> None:
+        sessions = self.store.list(limit=10)
+        if not sessions:
+            self.console.print("No stored sessions yet.")
+        for s in sessions:
+            mark = "*" if s.id == self.conversation.session_id else " "
+            when = s.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
+            self.console.print(f"{mark} [cyan]{s.id}[/] {when}  {s.turns:>3} turns  {s.title}")
+
+    async def cmd_resume(self, arg: str) -> None:
+        if not arg:
+            self.console.print("Usage: /resume ID (see /sessions)")
+            return
+        self.conversation.resume(arg)
+        turns = sum(1 for m in self.conversation.history if m.role == "user")
+        self.console.print(f"Resumed session {self.conversation.session_id} ({turns} turns).")
+        last = next((m for m in reversed(self.conversation.history) if m.role == "assistant"), None)
+        if last is not None and last.content:
+            from rich.markdown import Markdown
+
+            self.console.print(Markdown(last.content))
+
+    async def cmd_model(self, arg: str) -> None:
+        if not arg:
+            self.console.print(f"Model: [cyan]{self.model.name}[/]")
+            return
+        model = OllamaChatModel.from_settings(self.settings, model=arg)
+        old, self.model = self.model, model
+        self.ready = False
+        try:
+            if not await self.ensure_ready():
+                raise RungError(f"kept the model {old.name}")
+        except RungError:
+            self.model = old
+            self.ready = True
+            await model.aclose()
+            raise
+        await old.aclose()
+        self.settings = self.settings.model_copy(update={"model": arg})
+        self.conversation.model = model
+        self.console.print(f"Now using [cyan]{arg}[/]; the conversation carries over.")
+
+    async def cmd_tier(self, arg: str) -> None:
+        if not arg:
+            self.console.print(
+                f"Tier: [cyan]{self.settings.tier}[/] (available: {', '.join(TIERS)})"
+            )
+            return
+        if arg not in TIERS:
+            self.console.print(f"Unknown tier {arg!r}; available: {', '.join(TIERS)}.")
+            return
+        self.settings = self.settings.model_copy(update={"tier": arg})
+        self.conversation.tier = arg
+        self.conversation.tools = build_tools(self.settings)
+        self.ready = False
+        self.console.print(f"Now in the [cyan]{arg}[/] tier; the conversation carries over.")
+
+    async def cmd_clear(self, _: str) -> None:
+        self.console.clear()
+
+    async def cmd_usage(self, _: str) -> None:
+        last = self.conversation.last
+        if last is None:
+            self.console.print("No turn yet in this session.")
+            return
+        u = last.usage
+        speed = f"{u.tokens_per_s:.1f} tokens/s" if u.tokens_per_s else "n/a"
+        ttft = f"{u.time_to_first_token_s:.2f} s" if u.time_to_first_token_s is not None else "n/a"
+        self.console.print(
+            f"prompt {u.prompt_tokens} tokens · reply {u.completion_tokens} tokens · {speed} · "
+            f"first token after {ttft} · {u.total_s:.2f} s in all"
+        )
+
+
+class ReplyView:
+    """What streams on screen: the tail of the reply, as Markdown, that fits the terminal."""
+
+    def __init__(self, show_thinking: bool) -> None:
+        self.show_thinking = show_thinking
+        self.thinking = ""
+        self.answer = ""
+
+    def update(self, thinking: list[str], answer: list[str]) -> None:
+        self.thinking = "".join(thinking)
+        self.answer = "".join(answer)
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        from rich.markdown import Markdown
+        from rich.segment import Segment
+        from rich.text import Text
+
+        parts: list[object] = []
+        if self.thinking and self.show_thinking:
+            parts.append(Text(self.thinking.strip(), style="dim italic"))
+        if self.answer:
+            parts.append(Markdown(self.answer))
+        lines = []
+        for part in parts:
+            lines.extend(console.render_lines(part, options, pad=False))  # type: ignore[arg-type]
+        height = max(1, console.size.height - 2)
+        for line in lines[-height:]:
+            yield from line
+            yield Segment.line()

@@ -1,0 +1,179 @@
+"""The `rung` command line. Parsing only at the top: every command imports what it needs,
+so `rung --help` starts at once."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rung.config.settings import LoadedSettings
+
+DESCRIPTION = """\
+Rung: a local-first personal AI agent on top of Ollama.
+
+  rung chat                 chat in the terminal
+  rung ask "question"       answer once and exit (reads stdin when piped)
+  rung sessions list        past conversations (show, export, delete)
+  rung config show          settings in effect and where each came from
+"""
+
+EPILOG = "Settings come from defaults <- config.toml <- RUNG_* variables <- flags. \
+`rung COMMAND --help` tells more."
+
+# flag -> setting name; the provenance label in `config show` uses the first spelling
+SETTING_FLAGS: list[tuple[list[str], str, dict[str, Any]]] = [
+    (["--model", "-m"], "model", {"help": "Ollama model to use, e.g. qwen3:4b"}),
+    (["--ollama-host", "--host"], "ollama_host", {"help": "Ollama server URL"}),
+    (["--tier"], "tier", {"choices": ["chatbot", "agent"], "help": "chatbot or agent"}),
+    (["--num-ctx"], "num_ctx", {"type": int, "help": "context window in tokens"}),
+    (["--think"], "think", {"choices": ["auto", "on", "off"], "help": "thinking models"}),
+]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    # SUPPRESS: a subcommand's copy must not reset what was given before the subcommand
+    common.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and logs"
+    )
+    common.add_argument(
+        "--config", metavar="FILE", default=argparse.SUPPRESS, help="config file to read"
+    )
+    settings_flags = argparse.ArgumentParser(add_help=False)
+    for names, dest, extra in SETTING_FLAGS:
+        settings_flags.add_argument(*names, dest=dest, default=None, **extra)
+
+    parser = argparse.ArgumentParser(
+        prog="rung",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"rung {_version()}")
+    parser.set_defaults(debug=False, config=None)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    chat = sub.add_parser(
+        "chat",
+        parents=[common, settings_flags],
+        help="chat in the terminal",
+        description="Chat in the terminal. Type /help inside for the slash commands.",
+    )
+    chat.add_argument("--resume", metavar="ID", help="continue a stored session")
+    chat.set_defaults(handler=_chat)
+
+    ask = sub.add_parser(
+        "ask",
+        parents=[common, settings_flags],
+        help="answer one question and exit",
+        description="Answer one question and exit. Without QUESTION, reads it from stdin.",
+    )
+    ask.add_argument("question", nargs="*", help="the question (default: read stdin)")
+    ask.add_argument("--json", action="store_true", help="print a JSON result instead of text")
+    ask.add_argument("--no-save", action="store_true", help="do not store this as a session")
+    ask.set_defaults(handler=_ask)
+
+    sessions = sub.add_parser("sessions", parents=[common], help="stored conversations")
+    ssub = sessions.add_subparsers(dest="action", metavar="ACTION", required=True)
+    ssub.add_parser("list", parents=[common], help="list sessions, newest first").add_argument(
+        "-n", "--limit", type=int, default=None, help="show at most N"
+    )
+    ssub.add_parser("show", parents=[common], help="print a session").add_argument("id")
+    export = ssub.add_parser("export", parents=[common], help="export a session as Markdown")
+    export.add_argument("id")
+    export.add_argument("--md", action="store_true", help="Markdown (the only format so far)")
+    export.add_argument("-o", "--output", metavar="FILE", help="write to FILE, not stdout")
+    ssub.add_parser("delete", parents=[common], help="delete a session").add_argument("id")
+    sessions.set_defaults(handler=_sessions)
+
+    config = sub.add_parser("config", parents=[common], help="settings")
+    csub = config.add_subparsers(dest="action", metavar="ACTION", required=True)
+    csub.add_parser(
+        "show", parents=[common, settings_flags], help="effective settings and their sources"
+    )
+    csub.add_parser("path", parents=[common], help="print the config file's path")
+    csub.add_parser(
+        "init", parents=[common], help="write a commented default config file"
+    ).add_argument("--force", action="store_true", help="overwrite an existing file")
+    config.set_defaults(handler=_config)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Callable[[argparse.Namespace], int] | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return 0
+    logging.basicConfig(
+        level=logging.DEBUG if args.debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    from rung.config.errors import RungError
+
+    try:
+        return handler(args)
+    except RungError as exc:
+        if args.debug:
+            logging.exception("%s", exc)
+        print(f"rung: {exc.message}", file=sys.stderr)
+        if exc.hint:
+            print(f"  hint: {exc.hint}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("rung: interrupted", file=sys.stderr)
+        return 130
+
+
+def load(args: argparse.Namespace) -> LoadedSettings:
+    from pathlib import Path
+
+    from rung.config.paths import Paths
+    from rung.config.settings import load_settings
+
+    config_file = Path(args.config) if args.config else Paths.default().config_file
+    flags = {dest: getattr(args, dest, None) for _, dest, _ in SETTING_FLAGS}
+    return load_settings(config_file, flags=flags)
+
+
+def _chat(args: argparse.Namespace) -> int:
+    from rung.agent.chat import run_chat
+
+    return run_chat(load(args), resume=args.resume, debug=args.debug)
+
+
+def _ask(args: argparse.Namespace) -> int:
+    from rung.agent.ask import run_ask
+
+    return run_ask(load(args), args.question, as_json=args.json, save=not args.no_save)
+
+
+def _sessions(args: argparse.Namespace) -> int:
+    from rung.agent.commands import sessions_command
+
+    return sessions_command(args)
+
+
+def _config(args: argparse.Namespace) -> int:
+    from rung.agent.commands import config_command
+
+    return config_command(args, load)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("rung")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""The tool-use loop: model -> tool calls -> results -> model, until a final answer.
+
+One turn reads top to bottom: stream a model step; if it asked for no tools, that is the
+answer; otherwise run its calls (concurrently), hand the results back, and step again.
+After ``max_steps`` the model is asked to answer without tools. Policies live elsewhere:
+`ToolRegistry` validates and runs calls, `run_tool_calls` turns failures into results.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+
+from rung.agent.messages import (
+    FinalAnswer,
+    LoopEvent,
+    Message,
+    ModelDone,
+    Notice,
+    ToolCall,
+    ToolCallStarted,
+    ToolResult,
+    Usage,
+    dumps_arguments,
+)
+from rung.agent.model import ChatModel
+from rung.config.errors import ModelResponseError
+from rung.tools.base import ToolRegistry
+
+STEP_LIMIT_PROMPT = (
+    "You have used all {n} tool steps for this turn. Do not call any more tools: "
+    "answer the user now with what you have found so far."
+)
+
+
+@dataclass
+class Turn:
+    """The state of one turn: the messages it has added so far and its usage."""
+
+    new_messages: list[Message] = field(default_factory=list)
+    usage: Usage = field(default_factory=Usage)
+    seen_calls: set[str] = field(default_factory=set)
+
+
+async def run_turn(
+    model: ChatModel,
+    history: Sequence[Message],
+    tools: ToolRegistry | None = None,
+    *,
+    max_steps: int = 12,
+) -> AsyncIterator[LoopEvent]:
+    """Run one turn over ``history`` (which ends with the user's message)."""
+    turn = Turn()
+    specs = tools.specs() if tools else None
+    for _step in range(max_steps):
+        reply = None
+        async for event in model.stream([*history, *turn.new_messages], specs):
+            if isinstance(event, ModelDone):
+                reply = event
+            else:
+                yield event
+        if reply is None:
+            raise ModelResponseError(f"the model {model.name!r} ended a step without a reply")
+        turn.usage.add(reply.usage)
+        turn.new_messages.append(reply.message)
+        if not reply.message.tool_calls:
+            yield FinalAnswer(reply.message, turn.new_messages, turn.usage)
+            return
+        for call in reply.message.tool_calls:
+            yield ToolCallStarted(call)
+        for result in await run_tool_calls(reply.message.tool_calls, tools, turn.seen_calls):
+            turn.new_messages.append(tool_message(result))
+            yield result
+
+    yield Notice(f"Reached the limit of {max_steps} tool steps; asking for a final answer.")
+    limit = Message("system", STEP_LIMIT_PROMPT.format(n=max_steps))
+    async for event in model.stream([*history, *turn.new_messages, limit], None):
+        if isinstance(event, ModelDone):
+            answer = Message("assistant", event.message.content, thinking=event.message.thinking)
+            turn.usage.add(event.usage)
+            turn.new_messages.append(answer)
+            yield FinalAnswer(answer, turn.new_messages, turn.usage)
+            return
+        yield event
+    raise ModelResponseError(f"the model {model.name!r} ended a step without a reply")
+
+
+async def run_tool_calls(
+    calls: Sequence[ToolCall], tools: ToolRegistry | None, seen: set[str]
+) -> list[ToolResult]:
+    """Run one step's calls concurrently; every failure becomes an error result."""
+
+    async def run_one(call: ToolCall) -> ToolResult:
+        key = f"{call.name}:{dumps_arguments(call.arguments)}"
+        if call.error:
+            return ToolResult(call, call.error, is_error=True)
+        if key in seen:
+            return ToolResult(call, REPEATED_CALL.format(name=call.name), is_error=True)
+        seen.add(key)
+        if tools is None:
+            return ToolResult(call, "no tools are available in this conversation", True)
+        try:
+            return ToolResult(call, await tools.call(call.name, call.arguments))
+        except Exception as exc:  # a tool's failure is the model's to handle
+            return ToolResult(call, f"error: {exc}", is_error=True)
+
+    return list(await asyncio.gather(*(run_one(call) for call in calls)))
+
+
+REPEATED_CALL = (
+    "error: you already called {name} with exactly these arguments in this turn; "
+    "its result is above. Use it, try different arguments, or answer."
+)
+
+
+def tool_message(result: ToolResult) -> Message:
+    return Message("tool", result.content, tool_name=result.call.name, tool_call_id=result.call.id)

@@ -1,0 +1,148 @@
+"""Rung's own message and event types: what the loop, the model adapter and the UIs share.
+
+Plain dataclasses (not pydantic) so that building and copying them costs next to nothing
+per streamed token.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+from rung.tools.base import ToolSpec
+
+__all__ = ["ToolSpec"]  # re-exported: the loop and the adapter speak of tools by their spec
+
+Role = Literal["system", "user", "assistant", "tool"]
+
+
+@dataclass(frozen=True)
+class ToolCall:
+    """One call the model asked for. ``error`` is set when its arguments were unusable."""
+
+    id: str
+    name: str
+    arguments: dict[str, Any]
+    error: str | None = None
+
+
+@dataclass
+class Message:
+    role: Role
+    content: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_name: str | None = None  # for role == "tool": which tool produced it
+    tool_call_id: str | None = None
+    thinking: str = ""  # shown to the user, never sent back to the model
+    interrupted: bool = False  # the user stopped this reply part-way
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Message:
+        calls = [ToolCall(**c) for c in data.get("tool_calls") or []]
+        return cls(
+            role=data["role"],
+            content=data.get("content", ""),
+            tool_calls=calls,
+            tool_name=data.get("tool_name"),
+            tool_call_id=data.get("tool_call_id"),
+            thinking=data.get("thinking", ""),
+            interrupted=bool(data.get("interrupted", False)),
+        )
+
+
+@dataclass
+class Usage:
+    """Token counts and speed of one model step, or summed over a turn."""
+
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    time_to_first_token_s: float | None = None
+    generation_s: float = 0.0  # Ollama's eval_duration: time spent producing tokens
+    total_s: float = 0.0  # wall time as Rung saw it
+
+    @property
+    def tokens_per_s(self) -> float | None:
+        if self.generation_s <= 0 or self.completion_tokens == 0:
+            return None
+        return self.completion_tokens / self.generation_s
+
+    def add(self, step: Usage) -> None:
+        """Fold one step into a turn's total: the prompt grows, so keep the last prompt size."""
+        self.prompt_tokens = step.prompt_tokens or self.prompt_tokens
+        self.completion_tokens += step.completion_tokens
+        if self.time_to_first_token_s is None:
+            self.time_to_first_token_s = step.time_to_first_token_s
+        self.generation_s += step.generation_s
+        self.total_s += step.total_s
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["tokens_per_s"] = self.tokens_per_s
+        return data
+
+
+# --- events a model stream yields -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TextDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ThinkingDelta:
+    text: str
+
+
+@dataclass(frozen=True)
+class ModelDone:
+    """The last event of a model step: the whole assistant message and its usage."""
+
+    message: Message
+    usage: Usage
+
+
+ModelEvent = TextDelta | ThinkingDelta | ModelDone
+
+
+# --- events the loop yields --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ToolCallStarted:
+    call: ToolCall
+
+
+@dataclass(frozen=True)
+class ToolResult:
+    call: ToolCall
+    content: str
+    is_error: bool = False
+
+
+@dataclass(frozen=True)
+class Notice:
+    """Something the user should know that is not part of the reply (a limit hit, a trim)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class FinalAnswer:
+    """The turn is over: its answer, every message it added to the history, its usage."""
+
+    message: Message
+    new_messages: list[Message]
+    usage: Usage
+
+
+LoopEvent = TextDelta | ThinkingDelta | ToolCallStarted | ToolResult | Notice | FinalAnswer
+
+
+def dumps_arguments(arguments: dict[str, Any]) -> str:
+    """Arguments as compact, stable JSON (for display and for the repeated-call guard)."""
+    return json.dumps(arguments, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

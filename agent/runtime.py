@@ -1,0 +1,37 @@
+"""Building the pieces a command needs from settings: the model, the tools, the store."""
+
+from __future__ import annotations
+
+from rung.agent.conversation import Conversation
+from rung.agent.ollama_model import OllamaChatModel
+from rung.agent.sessions import SessionStore
+from rung.config.paths import Paths
+from rung.config.settings import Settings
+from rung.tools.base import ToolRegistry
+
+
+def open_store(paths: Paths | None = None) -> SessionStore:
+    return SessionStore((paths or Paths.default()).sessions_db)
+
+
+def build_tools(settings: Settings) -> ToolRegistry | None:
+    """The tools a tier offers. The chatbot tier has none; MCP servers join in the agent tier."""
+    return None if settings.tier == "chatbot" else ToolRegistry()
+
+
+def build_conversation(
+    settings: Settings,
+    *,
+    store: SessionStore | None,
+    session_id: str | None = None,
+    model: OllamaChatModel | None = None,
+) -> Conversation:
+    return Conversation(
+        model or OllamaChatModel.from_settings(settings),
+        num_ctx=settings.num_ctx,
+        tier=settings.tier,
+        max_steps=settings.max_steps,
+        tools=build_tools(settings),
+        store=store,
+        session_id=session_id,
+    )

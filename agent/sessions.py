@@ -1,0 +1,464 @@
+"""The session store: chat sessions in one SQLite file under the data dir.
+
+Every turn is written in one ``BEGIN IMMEDIATE … COMMIT`` transaction to a database in WAL
+mode with ``synchronous=FULL``, so a crash or ``kill -9`` at any moment loses at most the
+turn in flight, never an earlier one, and leaves a file SQLite recovers on the next open.
+Several processes may hold the file at once (``rung ask`` while ``rung chat`` runs): writers
+queue on the write lock for up to ``BUSY_TIMEOUT_S``, readers never wait.
+
+The schema carries ``PRAGMA user_version``; ``MIGRATIONS`` lists the steps from one version
+to the next, applied on open inside one transaction.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import logging
+import os
+import secrets
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from rung.agent.messages import Message, ToolCall
+from rung.config.errors import SessionError
+
+log = logging.getLogger(__name__)
+
+BUSY_TIMEOUT_S = 10.0
+TITLE_CHARS = 60
+MIN_PREFIX = 2
+LIST_HINT = "rung sessions list shows them"
+
+# MIGRATIONS[n] takes the schema from version n - 1 to version n.
+MIGRATIONS: dict[int, tuple[str, ...]] = {
+    1: (
+        """
+        CREATE TABLE sessions (
+            id          TEXT PRIMARY KEY,
+            title       TEXT NOT NULL,             -- '' until a user message arrives
+            created_at  TEXT NOT NULL,             -- ISO 8601, UTC, microseconds
+            updated_at  TEXT NOT NULL,
+            updated_seq INTEGER NOT NULL,          -- commit order, for a stable list order
+            model       TEXT NOT NULL,
+            tier        TEXT NOT NULL,
+            turns       INTEGER NOT NULL DEFAULT 0
+        )
+        """,
+        "CREATE INDEX sessions_by_update ON sessions (updated_seq)",
+        """
+        CREATE TABLE messages (
+            id           INTEGER PRIMARY KEY,      -- order within a session
+            session_id   TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+            turn         INTEGER NOT NULL,         -- 0, 1, … within its session
+            role         TEXT NOT NULL,
+            content      TEXT NOT NULL,
+            tool_calls   TEXT NOT NULL,            -- JSON list of ToolCall dicts
+            tool_name    TEXT,
+            tool_call_id TEXT,
+            thinking     TEXT NOT NULL,
+            interrupted  INTEGER NOT NULL
+        )
+        """,
+        "CREATE INDEX messages_by_session ON messages (session_id, id)",
+    ),
+}
+SCHEMA_VERSION = max(MIGRATIONS)
+
+_INFO_COLUMNS = """
+    s.id, s.title, s.created_at, s.updated_at, s.model, s.tier, s.turns,
+    (SELECT count(*) FROM messages m WHERE m.session_id = s.id)
+"""
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    id: str  # 8 lowercase hex characters
+    title: str  # the first user message, on one line, cut to about 60 characters
+    created_at: datetime  # timezone-aware UTC
+    updated_at: datetime
+    model: str  # of the latest turn
+    tier: str
+    turns: int
+    messages: int
+
+
+class SessionStore:
+    """Chat sessions in one SQLite file; safe across processes and against kill -9."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self._lock = threading.Lock()  # one connection, shared by threads, one user at a time
+        self._conn: sqlite3.Connection | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            if not self.path.exists():
+                # Private chats: create the file 0600 (SQLite gives -wal and -shm the same mode).
+                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as exc:
+            raise SessionError(
+                f"cannot create the session store {self.path}: {exc.strerror or exc}",
+                hint=f"check that {self.path.parent} is a writable directory",
+            ) from exc
+        try:
+            conn = sqlite3.connect(
+                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
+            )
+        except sqlite3.Error as exc:
+            raise self._error(exc) from exc
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                raise SessionError(
+                    f"the session store {self.path} cannot use SQLite's WAL journal ({mode})",
+                    hint="keep the data dir on a local file system (not NFS)",
+                )
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self._migrate(conn)
+        except BaseException as exc:
+            conn.close()
+            if isinstance(exc, sqlite3.Error):
+                raise self._error(exc) from exc
+            raise
+        self._conn = conn
+
+    # --- the API ----------------------------------------------------------------------
+
+    @staticmethod
+    def new_id() -> str:
+        """A fresh session id: 8 lowercase hex characters (short enough to type)."""
+        return secrets.token_hex(4)
+
+    def add_turn(
+        self, session_id: str, messages: builtins.list[Message], *, model: str, tier: str
+    ) -> None:
+        """Append one turn in one transaction, creating the session on its first turn."""
+        if not session_id:
+            raise ValueError("a session id is needed")
+        if not messages:
+            raise ValueError("a turn needs at least one message")
+        rows = [_message_row(m) for m in messages]  # before the lock: a bad message fails here
+        title = next((_title(m.content) for m in messages if m.role == "user"), "")
+        now = _now()
+        with self._write() as conn:
+            seq = conn.execute("SELECT coalesce(max(updated_seq), 0) + 1 FROM sessions").fetchone()
+            found = conn.execute(
+                "SELECT turns FROM sessions WHERE id = ?", (session_id,)
+            ).fetchone()
+            if found is None:
+                turn = 0
+                conn.execute(
+                    "INSERT INTO sessions (id, title, created_at, updated_at, updated_seq,"
+                    " model, tier, turns) VALUES (?, ?, ?, ?, ?, ?, ?, 1)",
+                    (session_id, title, now, now, seq[0], model, tier),
+                )
+            else:
+                turn = int(found[0])
+                conn.execute(
+                    "UPDATE sessions SET title = CASE WHEN title = '' THEN ? ELSE title END,"
+                    " updated_at = ?, updated_seq = ?, model = ?, tier = ?, turns = turns + 1"
+                    " WHERE id = ?",
+                    (title, now, seq[0], model, tier, session_id),
+                )
+            conn.executemany(
+                "INSERT INTO messages (session_id, turn, role, content, tool_calls, tool_name,"
+                " tool_call_id, thinking, interrupted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(session_id, turn, *row) for row in rows],
+            )
+
+    def get(self, id_or_prefix: str) -> SessionInfo:
+        """The session with this id, or the one session whose id starts with it."""
+        with self._read() as conn:
+            return self._resolve(conn, id_or_prefix)
+
+    def messages(self, session_id: str) -> builtins.list[Message]:
+        """The messages of a session, in order; none for an id that has no turn yet."""
+        with self._read() as conn:
+            return self._messages(conn, session_id)
+
+    def list(self, limit: int | None = None) -> builtins.list[SessionInfo]:
+        """Sessions, the most recently updated first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                f"SELECT {_INFO_COLUMNS} FROM sessions s ORDER BY s.updated_seq DESC LIMIT ?",
+                (-1 if limit is None else max(limit, 0),),
+            ).fetchall()
+        return [_info(row) for row in rows]
+
+    def delete(self, session_id: str) -> None:
+        """Delete a session (by id or unique prefix) and its messages."""
+        with self._write() as conn:
+            info = self._resolve(conn, session_id)
+            conn.execute("DELETE FROM messages WHERE session_id = ?", (info.id,))
+            conn.execute("DELETE FROM sessions WHERE id = ?", (info.id,))
+
+    def export_markdown(self, session_id: str) -> str:
+        """A readable Markdown transcript of a session (by id or unique prefix)."""
+        with self._read() as conn:
+            info = self._resolve(conn, session_id)
+            messages = self._messages(conn, info.id)
+        return render_markdown(info, messages)
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def __enter__(self) -> SessionStore:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # --- inside -----------------------------------------------------------------------
+
+    def _migrate(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version == SCHEMA_VERSION:
+            return
+        conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise SessionError(
+                    f"the session store {self.path} was written by a newer Rung "
+                    f"(schema {version}, this one knows {SCHEMA_VERSION})",
+                    hint="upgrade Rung (pip install -U rung)",
+                )
+            for target in range(version + 1, SCHEMA_VERSION + 1):
+                log.info("migrating the session store %s to schema %d", self.path, target)
+                for statement in MIGRATIONS[target]:
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {target}")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            if self._conn is None:
+                raise SessionError(f"the session store {self.path} is closed")
+            try:
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise self._error(exc) from exc
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: the write lock is taken at BEGIN, so it never deadlocks."""
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.rollback()
+                raise
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: every query inside sees the same snapshot."""
+        with self._connection() as conn:
+            conn.execute("BEGIN")
+            try:
+                yield conn
+            finally:
+                if conn.in_transaction:
+                    conn.rollback()
+
+    def _resolve(self, conn: sqlite3.Connection, id_or_prefix: str) -> SessionInfo:
+        key = id_or_prefix.strip()
+        row = conn.execute(
+            f"SELECT {_INFO_COLUMNS} FROM sessions s WHERE s.id = ?", (key,)
+        ).fetchone()
+        if row is not None:
+            return _info(row)
+        if len(key) < MIN_PREFIX:
+            raise SessionError(
+                f"no session '{id_or_prefix}': give at least {MIN_PREFIX} characters of its id",
+                hint=LIST_HINT,
+            )
+        prefix = key.lower()
+        rows = conn.execute(
+            f"SELECT {_INFO_COLUMNS} FROM sessions s"
+            " WHERE substr(s.id, 1, length(?1)) = ?1 ORDER BY s.updated_seq DESC",
+            (prefix,),
+        ).fetchall()
+        if not rows:
+            raise SessionError(f"no session '{id_or_prefix}'", hint=LIST_HINT)
+        if len(rows) > 1:
+            shown = ", ".join(f"{r[0]} ({r[1] or 'untitled'})" for r in rows[:5])
+            more = f" and {len(rows) - 5} more" if len(rows) > 5 else ""
+            raise SessionError(
+                f"'{id_or_prefix}' matches {len(rows)} sessions: {shown}{more}",
+                hint="give more characters of the id",
+            )
+        return _info(rows[0])
+
+    def _messages(self, conn: sqlite3.Connection, session_id: str) -> builtins.list[Message]:
+        rows = conn.execute(
+            "SELECT role, content, tool_calls, tool_name, tool_call_id, thinking, interrupted"
+            " FROM messages WHERE session_id = ? ORDER BY id",
+            (session_id,),
+        ).fetchall()
+        return [self._message(row) for row in rows]
+
+    def _message(self, row: tuple[Any, ...]) -> Message:
+        role, content, calls_json, tool_name, tool_call_id, thinking, interrupted = row
+        try:
+            calls = [ToolCall(**c) for c in json.loads(calls_json)]
+        except (ValueError, TypeError) as exc:
+            raise SessionError(
+                f"a message in the session store {self.path} has unreadable tool calls",
+                hint=_move_aside(self.path),
+            ) from exc
+        return Message(
+            role=role,
+            content=content,
+            tool_calls=calls,
+            tool_name=tool_name,
+            tool_call_id=tool_call_id,
+            thinking=thinking,
+            interrupted=bool(interrupted),
+        )
+
+    def _error(self, exc: sqlite3.Error) -> SessionError:
+        """A clear SessionError for what SQLite reported."""
+        name = getattr(exc, "sqlite_errorname", "")
+        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+            return SessionError(
+                f"the session store {self.path} stayed locked for {BUSY_TIMEOUT_S:g} s",
+                hint="another Rung process is writing to it; try again",
+            )
+        if name.startswith("SQLITE_FULL"):
+            return SessionError(f"the disk holding {self.path} is full", hint="free some space")
+        if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
+            return SessionError(
+                f"cannot open the session store {self.path} for writing: {exc}",
+                hint=f"check the permissions of {self.path} and its directory",
+            )
+        return SessionError(
+            f"cannot read the session store {self.path}: {exc}", hint=_move_aside(self.path)
+        )
+
+
+# --- rows and values ----------------------------------------------------------------------
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+def _title(text: str) -> str:
+    line = " ".join(text.split())
+    if len(line) <= TITLE_CHARS:
+        return line
+    return line[: TITLE_CHARS - 1].rstrip() + "…"
+
+
+def _move_aside(path: Path) -> str:
+    return f"move it aside (mv '{path}' '{path}.broken'); Rung then starts a new one"
+
+
+def _message_row(m: Message) -> tuple[Any, ...]:
+    calls = json.dumps([_call_dict(c) for c in m.tool_calls], ensure_ascii=False)
+    return (
+        m.role,
+        m.content,
+        calls,
+        m.tool_name,
+        m.tool_call_id,
+        m.thinking,
+        int(m.interrupted),
+    )
+
+
+def _call_dict(call: ToolCall) -> dict[str, Any]:
+    return {"id": call.id, "name": call.name, "arguments": call.arguments, "error": call.error}
+
+
+def _info(row: tuple[Any, ...]) -> SessionInfo:
+    sid, title, created, updated, model, tier, turns, count = row
+    return SessionInfo(
+        id=sid,
+        title=title or "(untitled)",
+        created_at=datetime.fromisoformat(created),
+        updated_at=datetime.fromisoformat(updated),
+        model=model,
+        tier=tier,
+        turns=int(turns),
+        messages=int(count),
+    )
+
+
+# --- Markdown export ----------------------------------------------------------------------
+
+
+def render_markdown(info: SessionInfo, messages: builtins.list[Message]) -> str:
+    """A transcript: "## You" / "## Assistant" sections, tool calls and results, no thinking."""
+    out = [
+        f"# {info.title}",
+        "",
+        f"- Session: `{info.id}`",
+        f"- Date: {info.created_at:%Y-%m-%d %H:%M} UTC",
+        f"- Model: {info.model} (tier: {info.tier})",
+        f"- Turns: {info.turns}",
+    ]
+    names = {c.id: c.name for m in messages for c in m.tool_calls}
+    side = ""
+    for m in messages:
+        heading = {"user": "You", "system": "System"}.get(m.role, "Assistant")
+        if heading != side:
+            out += ["", f"## {heading}"]
+            side = heading
+        if m.role == "tool":
+            name = m.tool_name or names.get(m.tool_call_id or "", "tool")
+            out += [
+                "",
+                "<details>",
+                f"<summary>Result of <code>{name}</code></summary>",
+                "",
+                _fenced(m.content, "text"),
+                "",
+                "</details>",
+            ]
+            continue
+        if m.content.strip():
+            out += ["", m.content.strip()]
+        for call in m.tool_calls:
+            args = json.dumps(call.arguments, indent=2, ensure_ascii=False)
+            out += ["", f"**Tool call:** `{call.name}`", "", _fenced(args, "json")]
+            if call.error:
+                out += ["", f"*(unusable arguments: {call.error})*"]
+        if m.interrupted:
+            out += ["", "*(interrupted)*"]
+    return "\n".join(out) + "\n"
+
+
+def _fenced(text: str, lang: str) -> str:
+    """A code block whose fence is longer than any run of backticks in the text."""
+    longest, run = 0, 0
+    for ch in text:
+        run = run + 1 if ch == "`" else 0
+        longest = max(longest, run)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{lang}\n{text.rstrip(chr(10))}\n{fence}"

@@ -1,0 +1,1 @@
+"""Rung config package."""

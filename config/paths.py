@@ -1,0 +1,48 @@
+"""Where Rung keeps its files, by the XDG base-directory convention (via platformdirs)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+APP = "rung"
+
+
+@dataclass(frozen=True)
+class Paths:
+    config_dir: Path  # config.toml, mcp.json, persona.md
+    data_dir: Path  # sessions, memory
+    state_dir: Path  # logs, input history
+
+    @property
+    def runtime_dir(self) -> Path:
+        """Socket and lock; under $XDG_RUNTIME_DIR when it is set."""
+        import platformdirs
+
+        runtime = os.environ.get("XDG_RUNTIME_DIR")
+        if runtime:
+            return Path(runtime) / APP
+        return Path(platformdirs.user_runtime_dir(APP, appauthor=False))
+
+    @property
+    def config_file(self) -> Path:
+        return self.config_dir / "config.toml"
+
+    @property
+    def sessions_db(self) -> Path:
+        return self.data_dir / "sessions.sqlite3"
+
+    @property
+    def chat_history(self) -> Path:
+        return self.state_dir / "chat_history"
+
+    @classmethod
+    def default(cls) -> Paths:
+        import platformdirs
+
+        return cls(
+            config_dir=Path(platformdirs.user_config_dir(APP, appauthor=False)),
+            data_dir=Path(platformdirs.user_data_dir(APP, appauthor=False)),
+            state_dir=Path(platformdirs.user_state_dir(APP, appauthor=False)),
+        )

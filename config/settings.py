@@ -1,0 +1,222 @@
+"""One ``Settings`` object, built from defaults <- config.toml <- RUNG_* environment <- flags.
+
+Every setting records where its value came from, so ``rung config show`` can tell the user.
+Ollama's own convention is honoured: ``OLLAMA_HOST`` sets the server when nothing more
+specific (a flag, ``RUNG_OLLAMA_HOST``, the config file) does.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from rung.config.errors import ConfigError
+
+ENV_PREFIX = "RUNG_"
+TIERS = ("chatbot", "agent")
+
+
+class Settings(BaseModel):
+    """Everything Rung can be told. Each field's description is what `config init` writes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    model: str = Field(
+        "qwen3:4b",
+        min_length=1,
+        description="The Ollama model to chat with (any model `ollama list` shows).",
+    )
+    ollama_host: str = Field(
+        "http://127.0.0.1:11434",
+        min_length=1,
+        description="The Ollama server. OLLAMA_HOST is used when this is not set.",
+    )
+    tier: Literal["chatbot", "agent"] = Field(
+        "agent",
+        description="chatbot: answers only, no tools. agent: may call tools.",
+    )
+    num_ctx: int = Field(
+        16384,
+        ge=512,
+        le=1_048_576,
+        description="Context window in tokens, sent with every request (Ollama's num_ctx).",
+    )
+    keep_alive: str = Field(
+        "5m",
+        description="How long Ollama keeps the model loaded after a request (e.g. 5m, 1h, -1).",
+    )
+    think: Literal["auto", "on", "off"] = Field(
+        "auto",
+        description="Thinking models: auto = the model's default, on or off.",
+    )
+    show_thinking: bool = Field(True, description="Show a thinking model's reasoning, dimmed.")
+    temperature: float | None = Field(
+        None, ge=0.0, le=2.0, description="Sampling temperature; unset = the model's default."
+    )
+    connect_timeout: float = Field(
+        5.0, gt=0, description="Seconds to wait for a connection to the Ollama server."
+    )
+    read_timeout: float = Field(
+        300.0,
+        gt=0,
+        description="Seconds to wait for the next piece of a reply (a cold model load is slow).",
+    )
+    max_steps: int = Field(
+        12, ge=1, le=100, description="Model steps per turn before Rung asks for a final answer."
+    )
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    settings: Settings
+    sources: dict[str, str]  # field name -> where its value came from
+    config_file: Path
+
+
+def load_settings(
+    config_file: Path,
+    *,
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> LoadedSettings:
+    """Merge the four layers, validate, and keep where each value came from."""
+    environ = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    sources: dict[str, str] = {name: "default" for name in Settings.model_fields}
+
+    if "OLLAMA_HOST" in environ and environ["OLLAMA_HOST"].strip():
+        values["ollama_host"] = environ["OLLAMA_HOST"].strip()
+        sources["ollama_host"] = "env OLLAMA_HOST"
+    for key, value in _read_file(config_file).items():
+        values[key] = value
+        sources[key] = f"file {config_file}"
+    for key in Settings.model_fields:
+        env_name = ENV_PREFIX + key.upper()
+        if env_name in environ:
+            values[key] = _env_value(environ[env_name])
+            sources[key] = f"env {env_name}"
+    for key, value in (flags or {}).items():
+        if value is not None:
+            values[key] = value
+            sources[key] = f"flag --{key.replace('_', '-')}"
+
+    try:
+        settings = Settings.model_validate(values)
+    except ValidationError as exc:
+        raise _config_error(exc, values, sources) from None
+    return LoadedSettings(settings, sources, config_file)
+
+
+def _read_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"cannot read the config file {path}: {exc}",
+            hint="fix its permissions or encoding, or move it aside",
+        ) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(
+            f"the config file {path} is not valid TOML: {exc}",
+            hint="fix that line, or move the file aside and run `rung config init`",
+        ) from None
+    unknown = sorted(set(data) - set(Settings.model_fields))
+    if unknown:
+        raise ConfigError(
+            f"unknown setting {unknown[0]!r} in {path}",
+            hint="known settings: " + ", ".join(Settings.model_fields),
+        )
+    return data
+
+
+def _env_value(raw: str) -> Any:
+    """Environment values are strings; an empty one means "unset" for optional settings."""
+    return None if raw == "" else raw
+
+
+def _config_error(
+    exc: ValidationError, values: Mapping[str, Any], sources: Mapping[str, str]
+) -> ConfigError:
+    error = exc.errors()[0]
+    key = str(error["loc"][0]) if error["loc"] else "?"
+    where = sources.get(key, "?")
+    return ConfigError(
+        f"bad value for setting {key!r} ({where}): {values.get(key)!r}: {error['msg']}",
+        hint=f"allowed: {describe_allowed(key)}",
+    )
+
+
+def describe_allowed(key: str) -> str:
+    """A short human description of what a setting accepts, from its JSON schema."""
+    schema = Settings.model_json_schema()["properties"].get(key, {})
+    if "enum" in schema:
+        return " | ".join(str(v) for v in schema["enum"])
+    options = schema.get("anyOf", [schema])
+    parts = []
+    for option in options:
+        kind = option.get("type", "value")
+        if kind == "null":
+            parts.append("unset")
+            continue
+        bounds = [
+            f"{word} {option[name]}"
+            for name, word in (
+                ("minimum", ">="),
+                ("exclusiveMinimum", ">"),
+                ("maximum", "<="),
+                ("exclusiveMaximum", "<"),
+            )
+            if name in option
+        ]
+        noun = {"integer": "an integer", "number": "a number", "boolean": "true or false"}.get(
+            kind, "a non-empty text" if option.get("minLength") else "a text"
+        )
+        if "minimum" in option and "maximum" in option:
+            bounds = [f"from {option['minimum']} to {option['maximum']}"]
+        parts.append(" ".join([noun, *bounds]))
+    return " or ".join(parts)
+
+
+def default_config_text() -> str:
+    """The commented default config file that `rung config init` writes."""
+    lines = [
+        "# Rung configuration. Every line is commented out: the value shown is the default.",
+        "# Uncomment and edit a line to change it. Environment variables RUNG_<NAME> and",
+        "# command-line flags override this file; `rung config show` shows what is in effect.",
+        "",
+    ]
+    for name, field in Settings.model_fields.items():
+        lines.append(f"# {field.description} Allowed: {describe_allowed(name)}.")
+        default = field.default
+        example = f"# {name} = {_toml_value(default)}" if default is not None else f"# {name} ="
+        lines.append(example)
+        lines.append("")
+    return "\n".join(lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    return str(value)
+
+
+def settings_table(loaded: LoadedSettings) -> list[tuple[str, str, str]]:
+    """(name, effective value, source) rows for `rung config show`."""
+    data = loaded.settings.model_dump()
+    return [
+        (name, "(unset)" if data[name] is None else _toml_value(data[name]), loaded.sources[name])
+        for name in Settings.model_fields
+    ]

@@ -1,0 +1,1 @@
+"""Rung memory package."""

@@ -1,0 +1,182 @@
+"""The tool-use loop, driven by the ScriptedModel test double."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from rung.agent.loop import run_turn
+from rung.agent.messages import (
+    FinalAnswer,
+    LoopEvent,
+    Message,
+    Notice,
+    TextDelta,
+    ToolCallStarted,
+    ToolResult,
+)
+from rung.agent.testing import ScriptedModel, Step, call
+from rung.config.errors import ModelUnavailable
+from rung.tools.base import FunctionTool, ToolRegistry, ToolSpec
+
+ADD = ToolSpec(
+    "add",
+    "Add two integers.",
+    {
+        "type": "object",
+        "properties": {"a": {"type": "integer"}, "b": {"type": "integer"}},
+        "required": ["a", "b"],
+    },
+)
+
+
+def registry(**functions: Any) -> ToolRegistry:
+    tools = ToolRegistry([FunctionTool(ADD, lambda a, b: a + b)])
+    for name, fn in functions.items():
+        spec = ToolSpec(name, f"The {name} tool.", {"type": "object", "properties": {}})
+        tools.add(FunctionTool(spec, fn))
+    return tools
+
+
+async def collect(model: ScriptedModel, tools: ToolRegistry | None, **kw: Any) -> list[LoopEvent]:
+    return [e async for e in run_turn(model, [Message("user", "hi")], tools, **kw)]
+
+
+def final(events: list[LoopEvent]) -> FinalAnswer:
+    answers = [e for e in events if isinstance(e, FinalAnswer)]
+    assert len(answers) == 1 and events[-1] is answers[0]
+    return answers[0]
+
+
+async def test_answer_without_tools_streams_text_and_ends() -> None:
+    model = ScriptedModel("Hello there, friend.")
+    events = await collect(model, None)
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Hello there, friend."
+    assert final(events).message.content == "Hello there, friend."
+    assert model.sent[0].tools is None
+    model.assert_complete()
+
+
+async def test_tool_call_result_goes_back_to_the_model() -> None:
+    model = ScriptedModel(Step(tool_calls=[call("add", a=2, b=3)]), "The sum is 5.")
+    events = await collect(model, registry())
+    results = [e for e in events if isinstance(e, ToolResult)]
+    assert [(r.content, r.is_error) for r in results] == [("5", False)]
+    second = model.sent[1].messages
+    assert second[-1].role == "tool" and second[-1].content == "5"
+    assert second[-1].tool_name == "add"
+    assert [t.name for t in model.sent[0].tools or []] == ["add"]
+    answer = final(events)
+    assert [m.role for m in answer.new_messages] == ["assistant", "tool", "assistant"]
+    model.assert_complete()
+
+
+async def test_independent_calls_run_concurrently() -> None:
+    both_started = asyncio.Event()
+    running = 0
+
+    async def wait(**_: Any) -> str:
+        nonlocal running
+        running += 1
+        if running == 2:
+            both_started.set()
+        await asyncio.wait_for(both_started.wait(), timeout=5)
+        return "done"
+
+    tools = registry(first=wait, second=wait)
+    model = ScriptedModel(Step(tool_calls=[call("first"), call("second")]), "ok")
+    events = await collect(model, tools)
+    started = [i for i, e in enumerate(events) if isinstance(e, ToolCallStarted)]
+    results = [i for i, e in enumerate(events) if isinstance(e, ToolResult)]
+    assert len(started) == 2 and max(started) < min(results)
+    assert all(e.content == "done" for e in events if isinstance(e, ToolResult))
+
+
+async def test_unknown_tool_is_told_to_the_model_with_close_names() -> None:
+    model = ScriptedModel(Step(tool_calls=[call("ad", a=1, b=2)]), "sorry")
+    events = await collect(model, registry())
+    result = next(e for e in events if isinstance(e, ToolResult))
+    assert result.is_error and "no tool named 'ad'" in result.content and "add" in result.content
+    assert model.sent[1].messages[-1].content == result.content
+    final(events)
+
+
+async def test_invalid_arguments_are_told_precisely() -> None:
+    model = ScriptedModel(
+        Step(tool_calls=[call("add", a="two", b=3)]), Step(tool_calls=[call("add", a=2)]), "ok"
+    )
+    events = await collect(model, registry())
+    first, second = (e for e in events if isinstance(e, ToolResult))
+    assert first.is_error and "a: 'two' is not of type 'integer'" in first.content
+    assert second.is_error and "'b' is a required property" in second.content
+
+
+async def test_a_call_with_unusable_arguments_never_runs() -> None:
+    ran = []
+    tools = registry(boom=lambda **kw: ran.append(kw))
+    broken = call("boom")
+    broken = type(broken)(broken.id, "boom", {}, error="error: arguments were not valid JSON")
+    model = ScriptedModel(Step(tool_calls=[broken]), "ok")
+    events = await collect(model, tools)
+    result = next(e for e in events if isinstance(e, ToolResult))
+    assert result.is_error and "not valid JSON" in result.content and ran == []
+
+
+async def test_tool_exception_becomes_an_error_result() -> None:
+    def fail() -> str:
+        raise RuntimeError("disk on fire")
+
+    model = ScriptedModel(Step(tool_calls=[call("fail")]), "It failed.")
+    events = await collect(model, registry(fail=fail))
+    result = next(e for e in events if isinstance(e, ToolResult))
+    assert result.is_error and "disk on fire" in result.content
+    assert final(events).message.content == "It failed."
+
+
+async def test_repeated_identical_call_is_stopped() -> None:
+    count = 0
+
+    def tick() -> str:
+        nonlocal count
+        count += 1
+        return f"tick {count}"
+
+    model = ScriptedModel(Step(tool_calls=[call("tick")]), Step(tool_calls=[call("tick")]), "done")
+    events = await collect(model, registry(tick=tick))
+    results = [e for e in events if isinstance(e, ToolResult)]
+    assert count == 1
+    assert results[0].content == "tick 1" and not results[0].is_error
+    assert results[1].is_error and "already called tick" in results[1].content
+
+
+async def test_step_limit_asks_for_a_final_answer_without_tools() -> None:
+    steps = [Step(tool_calls=[call("add", a=i, b=i)]) for i in range(3)]
+    model = ScriptedModel(*steps, "Final: enough adding.")
+    events = await collect(model, registry(), max_steps=3)
+    assert any(isinstance(e, Notice) and "limit of 3" in e.text for e in events)
+    assert final(events).message.content == "Final: enough adding."
+    last = model.sent[-1]
+    assert last.tools is None
+    assert last.messages[-1].role == "system" and "answer the user now" in last.messages[-1].content
+    model.assert_complete()
+
+
+async def test_usage_is_summed_over_steps() -> None:
+    model = ScriptedModel(Step(tool_calls=[call("add", a=1, b=1)]), "2")
+    answer = final(await collect(model, registry()))
+    assert answer.usage.completion_tokens == 10
+
+
+async def test_model_errors_surface_to_the_caller() -> None:
+    model = ScriptedModel(Step(raises=ModelUnavailable("down", hint="ollama serve")))
+    with pytest.raises(ModelUnavailable):
+        await collect(model, None)
+
+
+def test_scripted_model_fails_when_steps_are_left_over() -> None:
+    model = ScriptedModel("one", "two")
+    asyncio.run(collect(model, None))
+    with pytest.raises(AssertionError, match="1 scripted step"):
+        model.assert_complete()

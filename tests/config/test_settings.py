@@ -1,0 +1,102 @@
+"""Settings: defaults <- config.toml <- RUNG_* <- flags, with sources and clear errors."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rung.config.errors import ConfigError
+from rung.config.settings import Settings, default_config_text, load_settings
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_when_nothing_is_set(tmp_path: Path) -> None:
+    loaded = load_settings(tmp_path / "missing.toml", environ={})
+    assert loaded.settings == Settings()
+    assert loaded.settings.num_ctx == 16384
+    assert set(loaded.sources.values()) == {"default"}
+
+
+def test_layers_override_in_order(tmp_path: Path) -> None:
+    config = write(tmp_path / "config.toml", 'model = "from-file"\nnum_ctx = 4096\nmax_steps = 3\n')
+    env = {"RUNG_MODEL": "from-env", "RUNG_NUM_CTX": "8192"}
+    loaded = load_settings(config, environ=env, flags={"model": "from-flag", "tier": None})
+    s = loaded.settings
+    assert (s.model, s.num_ctx, s.max_steps) == ("from-flag", 8192, 3)
+    assert loaded.sources["model"] == "flag --model"
+    assert loaded.sources["num_ctx"] == "env RUNG_NUM_CTX"
+    assert loaded.sources["max_steps"] == f"file {config}"
+    assert loaded.sources["tier"] == "default"
+
+
+def test_ollama_host_is_used_only_when_nothing_more_specific_is(tmp_path: Path) -> None:
+    missing = tmp_path / "none.toml"
+    plain = load_settings(missing, environ={"OLLAMA_HOST": "gpu-box:11434"})
+    assert plain.settings.ollama_host == "gpu-box:11434"
+    assert plain.sources["ollama_host"] == "env OLLAMA_HOST"
+
+    config = write(tmp_path / "config.toml", 'ollama_host = "http://file:1"\n')
+    assert load_settings(config, environ={"OLLAMA_HOST": "x"}).settings.ollama_host == (
+        "http://file:1"
+    )
+    env = {"OLLAMA_HOST": "x", "RUNG_OLLAMA_HOST": "http://rung:2"}
+    assert load_settings(missing, environ=env).settings.ollama_host == "http://rung:2"
+
+
+def test_bad_value_names_key_source_and_what_is_allowed(tmp_path: Path) -> None:
+    config = write(tmp_path / "config.toml", "num_ctx = 10\n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(config, environ={})
+    assert "num_ctx" in err.value.message and str(config) in err.value.message
+    assert "512" in err.value.hint and "1048576" in err.value.hint
+
+    with pytest.raises(ConfigError) as err:
+        load_settings(tmp_path / "none.toml", environ={"RUNG_TIER": "wizard"})
+    assert "RUNG_TIER" in err.value.message and "chatbot | agent" in err.value.hint
+
+
+def test_malformed_file_is_a_clear_error(tmp_path: Path) -> None:
+    config = write(tmp_path / "config.toml", "model = \n")
+    with pytest.raises(ConfigError) as err:
+        load_settings(config, environ={})
+    assert "not valid TOML" in err.value.message and str(config) in err.value.message
+
+
+def test_unknown_key_is_refused_with_the_known_ones(tmp_path: Path) -> None:
+    config = write(tmp_path / "config.toml", 'modle = "x"\n')
+    with pytest.raises(ConfigError) as err:
+        load_settings(config, environ={})
+    assert "'modle'" in err.value.message and "model" in err.value.hint
+
+
+def test_default_file_parses_and_uncommented_gives_the_defaults(tmp_path: Path) -> None:
+    text = default_config_text()
+    assert tomllib.loads(text) == {}
+    lines = [
+        line[2:]
+        for line in text.splitlines()
+        if line.startswith("# ") and " = " in line and "Allowed" not in line
+    ]
+    config = write(tmp_path / "config.toml", "\n".join(lines))
+    assert load_settings(config, environ={}).settings == Settings()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=200))
+def test_any_file_content_loads_or_fails_with_a_config_error(text: str) -> None:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        config = write(Path(tmp) / "config.toml", text)
+        try:
+            load_settings(config, environ={})
+        except ConfigError as exc:
+            assert exc.message and exc.hint
