@@ -315,6 +315,8 @@ class ChatApp:
     async def cmd_model(self, arg: str) -> None:
         if not arg:
             self.console.print(f"Model: [cyan]{self.model.name}[/]")
+            installed = await self.model.installed()
+            self.console.print("Installed: " + (", ".join(installed) or "(none)"))
             return
         model = OllamaChatModel.from_settings(self.settings, model=arg)
         old, self.model = self.model, model

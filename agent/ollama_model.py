@@ -190,6 +190,12 @@ class OllamaChatModel:
             hint="try again; if it keeps happening, check the Ollama server's log",
         )
 
+    async def installed(self) -> list[str]:
+        """Names of the models the server has pulled (/api/tags)."""
+        async with self._errors():
+            listed = await self.client.list()
+        return sorted(m.model for m in listed.models if m.model)
+
     async def pull(self) -> AsyncIterator[PullProgress]:
         """Download the model (/api/pull), reporting progress."""
         async with self._errors():

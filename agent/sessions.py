@@ -97,6 +97,11 @@ class SessionStore:
         self.path = Path(path)
         self._lock = threading.Lock()  # one connection, shared by threads, one user at a time
         self._conn: sqlite3.Connection | None = None
+        if self.path.is_dir():
+            raise SessionError(
+                f"the session store {self.path} is a directory, not a file",
+                hint=_move_aside(self.path),
+            )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             if not self.path.exists():

@@ -200,7 +200,8 @@ def test_declining_the_download_keeps_the_chat(rung: Rung, ollama_server: Ollama
         chat.say("n")
         chat.prompt()
         chat.say("/model")
-        assert "nothere:1b" in chat.prompt()
+        shown = chat.prompt()
+        assert "Model: nothere:1b" in shown and "Installed: qwen3:4b" in shown
         assert ollama_server.chat_requests == []
         assert chat.close() == 0
     finally:
@@ -217,4 +218,29 @@ def test_errors_in_chat_are_one_line_and_the_chat_goes_on(
     assert "broke off mid-reply" in out and "Traceback" not in out
     chat.say("second")
     assert "recovered" in chat.prompt()
+    assert chat.close() == 0
+
+
+def test_model_switch_carries_the_conversation(
+    chat: Chat, ollama_server: OllamaTestServer
+) -> None:
+    from tests.ollama_server import ModelInfo
+
+    ollama_server.models.append(ModelInfo("llama3.2:3b", family="llama"))
+    chat.prompt()
+    ollama_server.script(Reply(text="Noted."), Reply(text="You said hello."))
+    chat.say("hello")
+    chat.prompt()
+    chat.say("/model llama3.2:3b")
+    assert "Now using llama3.2:3b" in chat.prompt()
+    chat.say("what did I say?")
+    chat.prompt()
+    last = ollama_server.chat_requests[-1]
+    assert last["model"] == "llama3.2:3b"
+    assert [m["content"] for m in last["messages"][1:]] == ["hello", "Noted.", "what did I say?"]
+    chat.say("/model nothere:9b")
+    assert "Download nothere:9b now" in chat.expect("[Y/n]")
+    chat.say("n")
+    chat.say("/model")
+    assert "Model: llama3.2:3b" in chat.prompt()
     assert chat.close() == 0
