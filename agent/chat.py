@@ -155,9 +155,8 @@ class ChatApp:
     # --- one reply ----------------------------------------------------------------------
 
     async def reply(self, text: str) -> None:
-        if not await self.ensure_ready():
-            return
-        task = asyncio.ensure_future(self.stream_reply(text))
+        """Check the model (offering a download), then stream; Ctrl-C stops either."""
+        task = asyncio.ensure_future(self.checked_reply(text))
         loop = asyncio.get_running_loop()
         loop.add_signal_handler(signal.SIGINT, task.cancel)
         try:
@@ -166,6 +165,10 @@ class ChatApp:
             self.console.print("[yellow](stopped: the partial reply is kept)[/]")
         finally:
             loop.remove_signal_handler(signal.SIGINT)
+
+    async def checked_reply(self, text: str) -> None:
+        if await self.ensure_ready():
+            await self.stream_reply(text)
 
     async def stream_reply(self, text: str) -> None:
         from rich.live import Live

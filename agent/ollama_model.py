@@ -146,6 +146,7 @@ class OllamaChatModel:
         text: list[str] = []
         thinking: list[str] = []
         calls: list[ToolCall] = []
+        usage: Usage | None = None
         async with self._errors():
             chunks = await self.client.chat(
                 self.model,
@@ -178,13 +179,15 @@ class OllamaChatModel:
                             generation_s=(chunk.eval_duration or 0) / 1e9,
                             total_s=time.perf_counter() - started,
                         )
-                        message = Message(
-                            "assistant", "".join(text), tool_calls=calls, thinking="".join(thinking)
-                        )
-                        yield ModelDone(message, usage)
-                        return
+                # The stream was read to its end, so the keep-alive connection is reused.
             finally:
                 await cast("AsyncGenerator[Any, None]", chunks).aclose()
+        if usage is not None:
+            message = Message(
+                "assistant", "".join(text), tool_calls=calls, thinking="".join(thinking)
+            )
+            yield ModelDone(message, usage)
+            return
         raise ModelResponseError(
             f"the reply from Ollama at {self.host} ended before it was complete",
             hint="try again; if it keeps happening, check the Ollama server's log",

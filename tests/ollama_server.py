@@ -104,6 +104,7 @@ class OllamaTestServer:
         self._requests: list[tuple[str, str, Json | None]] = []
         self._lock = threading.Lock()
         self._connections: set[socket.socket] = set()
+        self.connections_opened = 0  # TCP connections accepted so far (keep-alive reuse shows)
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -189,6 +190,7 @@ class OllamaTestServer:
                 _cut(conn)
             else:
                 self._connections.add(conn)
+                self.connections_opened += 1
 
     def _find(self, name: str) -> ModelInfo | None:
         with self._lock:

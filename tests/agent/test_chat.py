@@ -221,9 +221,7 @@ def test_errors_in_chat_are_one_line_and_the_chat_goes_on(
     assert chat.close() == 0
 
 
-def test_model_switch_carries_the_conversation(
-    chat: Chat, ollama_server: OllamaTestServer
-) -> None:
+def test_model_switch_carries_the_conversation(chat: Chat, ollama_server: OllamaTestServer) -> None:
     from tests.ollama_server import ModelInfo
 
     ollama_server.models.append(ModelInfo("llama3.2:3b", family="llama"))

@@ -181,3 +181,13 @@ async def test_pull_reports_progress_and_makes_the_model_available(
     assert any(p.total and p.completed for p in progress)
     assert (await model.check(tools=True)).supports("tools")
     await model.aclose()
+
+
+async def test_steps_reuse_one_keep_alive_connection(ollama_server: OllamaTestServer) -> None:
+    ollama_server.script(Reply(text="one"), Reply(text="two"), Reply(text="three"))
+    model = model_for(ollama_server)
+    for _ in range(3):
+        events = [e async for e in model.stream(HELLO)]
+        assert isinstance(events[-1], ModelDone)
+    await model.aclose()
+    assert ollama_server.connections_opened == 1
