@@ -158,7 +158,7 @@ class OllamaChatModel:
                 keep_alive=self.keep_alive,
             )
             try:
-                async for chunk in chunks:
+                async for chunk in _tool_call_errors_told(chunks, calls):
                     part = chunk.message
                     if first is None and (part.content or part.thinking or part.tool_calls):
                         first = time.perf_counter() - started
@@ -182,6 +182,9 @@ class OllamaChatModel:
                 # The stream was read to its end, so the keep-alive connection is reused.
             finally:
                 await cast("AsyncGenerator[Any, None]", chunks).aclose()
+        if usage is None and calls and calls[-1].error:
+            # The stream stopped at a malformed tool call; the model is told and goes on.
+            usage = Usage(time_to_first_token_s=first, total_s=time.perf_counter() - started)
         if usage is not None:
             message = Message(
                 "assistant", "".join(text), tool_calls=calls, thinking="".join(thinking)
@@ -287,6 +290,33 @@ class _OllamaErrors:
         return ModelResponseError(
             f"talking to the Ollama server at {host} failed: {exc!r}",
             hint="run again with --debug for details",
+        )
+
+
+async def _tool_call_errors_told(chunks: Any, calls: list[ToolCall]) -> AsyncIterator[Any]:
+    """Pass the stream through; a tool call whose arguments are not a JSON object ends it.
+
+    The client refuses such a chunk as a whole, so what is left is an error call the loop
+    hands back to the model ("your arguments were not valid"), not a failed turn.
+    """
+    import pydantic
+
+    try:
+        async for chunk in chunks:
+            yield chunk
+    except pydantic.ValidationError as exc:
+        bad = [e for e in exc.errors() if "tool_calls" in e["loc"] and "arguments" in e["loc"]]
+        if not bad:
+            raise
+        raw = str(bad[0].get("input", ""))[:200]
+        calls.append(
+            ToolCall(
+                f"call_{next(_call_ids)}",
+                "(unparsed)",
+                {},
+                error=f"error: the arguments of your tool call were not valid JSON ({raw}); "
+                "call the tool again with its arguments as one JSON object",
+            )
         )
 
 

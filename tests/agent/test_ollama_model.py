@@ -6,7 +6,16 @@ import threading
 
 import pytest
 
-from rung.agent.messages import Message, ModelDone, ModelEvent, TextDelta, ThinkingDelta, ToolCall
+from rung.agent.loop import run_turn
+from rung.agent.messages import (
+    FinalAnswer,
+    Message,
+    ModelDone,
+    ModelEvent,
+    TextDelta,
+    ThinkingDelta,
+    ToolCall,
+)
 from rung.agent.ollama_model import OllamaChatModel
 from rung.config.errors import (
     ModelNotFound,
@@ -15,7 +24,7 @@ from rung.config.errors import (
     ModelUnavailable,
     ToolsUnsupported,
 )
-from rung.tools.base import ToolSpec
+from rung.tools.base import FunctionTool, ToolRegistry, ToolSpec
 from tests.ollama_server import ModelInfo, OllamaTestServer, Reply
 
 CLOCK = ToolSpec("now", "The current time.", {"type": "object", "properties": {}})
@@ -67,6 +76,41 @@ async def test_tools_are_sent_as_json_schema_and_calls_parsed(
     done = events[-1]
     assert isinstance(done, ModelDone)
     assert [(c.name, c.arguments) for c in done.message.tool_calls] == [("now", {"tz": "UTC"})]
+
+
+async def test_arguments_that_are_not_json_become_a_call_the_model_is_told_about(
+    ollama_server: OllamaTestServer,
+) -> None:
+    ollama_server.script(Reply(tool_calls=[{"name": "now", "arguments": '{"tz": "UTC'}]))
+    events = await stream(model_for(ollama_server), [CLOCK])
+    done = events[-1]
+    assert isinstance(done, ModelDone)
+    [bad] = done.message.tool_calls
+    assert bad.error and "not valid JSON" in bad.error and '{"tz": "UTC' in bad.error
+
+
+async def test_a_turn_goes_on_after_malformed_arguments(ollama_server: OllamaTestServer) -> None:
+    ran: list[dict[str, object]] = []
+
+    def now(**arguments: object) -> str:
+        ran.append(arguments)
+        return "12:00"
+
+    ollama_server.script(
+        Reply(tool_calls=[{"name": "now", "arguments": "tz=UTC"}]),
+        Reply(tool_calls=[{"name": "now", "arguments": {}}]),
+        Reply(text="It is noon."),
+    )
+    model = model_for(ollama_server)
+    try:
+        events = [e async for e in run_turn(model, HELLO, ToolRegistry([FunctionTool(CLOCK, now)]))]
+    finally:
+        await model.aclose()
+    answer = events[-1]
+    assert isinstance(answer, FinalAnswer) and answer.message.content == "It is noon."
+    assert ran == [{}]
+    told = ollama_server.chat_requests[1]["messages"][-1]
+    assert told["role"] == "tool" and "not valid JSON" in told["content"]
 
 
 async def test_history_with_tool_calls_is_sent_back_without_thinking(
