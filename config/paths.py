@@ -30,6 +30,15 @@ class Paths:
         return self.config_dir / "config.toml"
 
     @property
+    def mcp_file(self) -> Path:
+        return self.config_dir / "mcp.json"
+
+    @property
+    def server_logs(self) -> Path:
+        """One log file per MCP server: its stderr, never the chat screen."""
+        return self.state_dir / "logs" / "mcp"
+
+    @property
     def sessions_db(self) -> Path:
         return self.data_dir / "sessions.sqlite3"
 

@@ -1,0 +1,109 @@
+"""The approval policy: which calls run, which ask, which never run."""
+
+from __future__ import annotations
+
+import pytest
+
+from rung.config.mcp_file import Policy
+from rung.tools.approvals import (
+    ApprovalPolicy,
+    ApprovalRequest,
+    denied_message,
+    no_one_to_ask,
+)
+
+READ_ONLY = {"files": frozenset({"read_file", "list_dir"})}
+
+
+@pytest.mark.parametrize(
+    ("rules", "server", "tool", "expected"),
+    [
+        # no rule: built-in read-only tools run, everything else asks
+        ({}, "files", "read_file", "allow"),
+        ({}, "files", "write_file", "ask"),
+        ({}, "notes", "read_file", "ask"),  # read-only is per server
+        ({}, "notes", "search", "ask"),
+        # a rule that matches decides
+        ({"*": "allow"}, "notes", "search", "allow"),
+        ({"notes:*": "deny"}, "notes", "search", "deny"),
+        ({"notes:*": "deny"}, "web", "search", "ask"),
+        ({"*:search": "allow"}, "web", "search", "allow"),
+        ({"files:read_*": "ask"}, "files", "read_file", "ask"),  # a rule beats read-only
+        # deny wins, however specific the other rules are
+        ({"notes:search": "allow", "*": "deny"}, "notes", "search", "deny"),
+        ({"notes:*": "allow", "notes:delete": "deny"}, "notes", "delete", "deny"),
+        ({"notes:*": "allow", "notes:delete": "deny"}, "notes", "search", "allow"),
+        ({"files:*": "deny"}, "files", "read_file", "deny"),
+        # otherwise the most specific rule wins: exact names, then more literal text
+        ({"*": "ask", "notes:*": "allow"}, "notes", "search", "allow"),
+        ({"*": "allow", "notes:*": "ask"}, "notes", "search", "ask"),
+        ({"notes:*": "allow", "notes:write_*": "ask"}, "notes", "write_note", "ask"),
+        ({"notes:*": "allow", "notes:write_*": "ask"}, "notes", "read_note", "allow"),
+        ({"notes:s*h": "ask", "notes:search": "allow"}, "notes", "search", "allow"),
+        ({"notes:search*": "ask", "notes:search": "allow"}, "notes", "search", "allow"),
+        ({"*:search": "allow", "notes:*": "ask"}, "notes", "search", "allow"),  # 7 > 6 letters
+        # equally specific: the more careful one
+        ({"notes:s*": "allow", "notes:*h": "ask"}, "notes", "search", "ask"),
+        ({"notes:s*": "ask", "notes:*h": "allow"}, "notes", "search", "ask"),
+    ],
+)
+def test_decide(rules: dict[str, Policy], server: str, tool: str, expected: Policy) -> None:
+    assert ApprovalPolicy(rules=rules, read_only=READ_ONLY).decide(server, tool) == expected
+
+
+@pytest.mark.parametrize(
+    ("rules", "server_rules", "tool", "expected"),
+    [
+        ({}, {"*": "allow"}, "search", "allow"),
+        ({}, {"delete": "deny"}, "delete", "deny"),
+        ({}, {"*": "allow", "delete": "deny"}, "delete", "deny"),
+        ({"*": "ask"}, {"*": "allow"}, "search", "allow"),  # notes:* beats *
+        ({"notes:search": "ask"}, {"*": "allow"}, "search", "ask"),  # exact beats glob
+        ({"notes:*": "allow"}, {"search": "ask"}, "search", "ask"),
+        ({"notes:search": "allow"}, {"*": "deny"}, "search", "deny"),  # deny wins here too
+    ],
+)
+def test_a_servers_own_rules_join_the_others(
+    rules: dict[str, Policy], server_rules: dict[str, Policy], tool: str, expected: Policy
+) -> None:
+    policy = ApprovalPolicy(rules=rules, server_rules={"notes": server_rules})
+    assert policy.decide("notes", tool) == expected
+    assert policy.decide("web", tool) == ApprovalPolicy(rules=rules).decide("web", tool)
+
+
+def test_always_ask_servers_ask_unless_denied() -> None:
+    policy = ApprovalPolicy(
+        rules={"*": "allow", "shell:rm": "deny"},
+        read_only={"shell": frozenset({"pwd"})},
+        always_ask=frozenset({"shell"}),
+    )
+    assert policy.decide("shell", "run") == "ask"
+    assert policy.decide("shell", "pwd") == "ask"  # not even read-only tools skip it
+    assert policy.decide("shell", "rm") == "deny"
+    assert policy.decide("notes", "run") == "allow"
+    policy.allow("shell", "run")
+    assert policy.decide("shell", "run") == "ask"
+
+
+def test_allow_adds_an_exact_rule_that_deny_still_beats() -> None:
+    policy = ApprovalPolicy(rules={"notes:*": "ask", "notes:del*": "deny"})
+    policy.allow("notes", "search")
+    assert policy.rules["notes:search"] == "allow"
+    assert policy.decide("notes", "search") == "allow"
+    assert policy.decide("notes", "other") == "ask"
+    policy.allow("notes", "delete")
+    assert policy.decide("notes", "delete") == "deny"
+
+
+async def test_no_one_to_ask_says_no() -> None:
+    assert await no_one_to_ask(ApprovalRequest("notes", "delete", {"id": 1})) == "deny"
+
+
+def test_denied_message_says_what_did_not_run_and_why() -> None:
+    by_policy = denied_message("notes", "delete", by_policy=True)
+    by_user = denied_message("notes", "delete", by_policy=False)
+    for text in (by_policy, by_user):
+        assert text.startswith("error: the call to delete (server notes) did not run")
+        assert "Do not call it again with the same arguments" in text
+    assert "the policy denies it" in by_policy
+    assert "the user did not approve it" in by_user

@@ -1,0 +1,78 @@
+"""What tools a user has configured: mcp.json's servers plus the built-in ones, and a hub for them.
+
+Reading the catalog starts nothing; `open_hub()` builds the `ToolHub` (the `mcp` SDK is
+imported only then, about a second, so callers do it off the prompt's path).
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rung.config.mcp_file import McpFile, ServerConfig, load_mcp_file, set_approval
+from rung.tools.approvals import ApprovalPolicy, Approver
+from rung.tools.builtin import BUILTINS, ENABLED_BY_DEFAULT
+
+if TYPE_CHECKING:
+    from rung.tools.hub import ToolHub
+
+ALWAYS_ASK = frozenset({"shell"})  # built-ins whose every call needs a yes
+
+
+@dataclass
+class Catalog:
+    file: McpFile
+    servers: list[ServerConfig]  # built-ins first, then mcp.json's, in file order
+
+    def get(self, name: str) -> ServerConfig | None:
+        return next((s for s in self.servers if s.name == name), None)
+
+
+def load_catalog(mcp_path: Path) -> Catalog:
+    file = load_mcp_file(mcp_path, frozenset(BUILTINS))
+    builtins = [
+        file.builtins.get(name)
+        or ServerConfig(name, builtin=True, enabled=name in ENABLED_BY_DEFAULT)
+        for name in BUILTINS
+    ]
+    return Catalog(file, [*builtins, *file.servers.values()])
+
+
+def read_only_tools(catalog: Catalog) -> dict[str, frozenset[str]]:
+    """Each enabled built-in's read-only tools (allowed without asking unless a rule says so)."""
+    return {
+        s.name: importlib.import_module(BUILTINS[s.name]).READ_ONLY
+        for s in catalog.servers
+        if s.builtin and s.enabled
+    }
+
+
+def policy_for(catalog: Catalog) -> ApprovalPolicy:
+    return ApprovalPolicy(
+        rules=dict(catalog.file.approvals),
+        server_rules={s.name: s.approval for s in catalog.servers if s.approval},
+        read_only=read_only_tools(catalog),
+        always_ask=ALWAYS_ASK,
+    )
+
+
+def open_hub(mcp_path: Path, log_dir: Path, approver: Approver) -> ToolHub:
+    """A hub for every enabled server; "allow always" answers are saved to mcp.json."""
+    from rung.tools.hub import ToolHub
+
+    catalog = load_catalog(mcp_path)
+
+    def remember(server: str, tool: str) -> None:
+        file = load_mcp_file(mcp_path, frozenset(BUILTINS))  # re-read: keep edits made since
+        set_approval(file, f"{server}:{tool}", "allow")
+        file.save()
+
+    return ToolHub(
+        catalog.servers,
+        policy=policy_for(catalog),
+        approver=approver,
+        log_dir=log_dir,
+        on_allow_always=remember,
+    )
