@@ -6,13 +6,18 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rung.agent.messages import FinalAnswer, Notice, TextDelta, ToolCallStarted, ToolResult
 from rung.agent.ollama_model import OllamaChatModel
 from rung.agent.runtime import build_conversation, open_store
 from rung.config.errors import UserError
+from rung.config.paths import Paths
 from rung.config.settings import LoadedSettings
+from rung.tools.approvals import Answer, ApprovalRequest, Approver, no_one_to_ask
+
+if TYPE_CHECKING:
+    from rung.tools.hub import ToolHub
 
 
 def read_question(words: Sequence[str]) -> str:
@@ -44,9 +49,12 @@ async def _ask(loaded: LoadedSettings, question: str, *, as_json: bool, save: bo
     settings = loaded.settings
     model = OllamaChatModel.from_settings(settings)
     store = open_store() if save else None
+    hub: ToolHub | None = None
     try:
         await model.check(tools=settings.tier != "chatbot")
         conversation = build_conversation(settings, store=store, model=model)
+        if settings.tier != "chatbot":
+            hub = conversation.tools = await start_tools(quiet=as_json)
         calls: list[dict[str, Any]] = []
         notices: list[str] = []
         final: FinalAnswer | None = None
@@ -62,6 +70,7 @@ async def _ask(loaded: LoadedSettings, question: str, *, as_json: bool, save: bo
                 calls.append(
                     {
                         "name": event.call.name,
+                        "server": hub.tool_server(event.call.name) if hub else None,
                         "arguments": event.call.arguments,
                         "result": event.content,
                         "is_error": event.is_error,
@@ -90,6 +99,41 @@ async def _ask(loaded: LoadedSettings, question: str, *, as_json: bool, save: bo
             print()
         return 0
     finally:
+        if hub is not None:
+            await hub.aclose()
         await model.aclose()
         if store is not None:
             store.close()
+
+
+async def start_tools(*, quiet: bool) -> ToolHub:
+    """Every enabled tool server, started and settled (ready or failed) before the question."""
+    from rung.tools.catalog import open_hub
+
+    paths = Paths.default()
+    approver: Approver = ask_at_terminal if sys.stdin.isatty() else no_one_to_ask
+    hub = open_hub(paths.mcp_file, paths.server_logs, approver)
+    hub.start()
+    longest = max((s.config.startup_timeout for s in hub.servers.values()), default=0.0)
+    await hub.wait_started(timeout=longest + 5)
+    for server in hub.servers.values():
+        if server.state == "failed" and not quiet:
+            print(
+                f"[rung] tool server {server.name} failed: {server.reason} "
+                f"(log: {server.log_path})",
+                file=sys.stderr,
+            )
+    return hub
+
+
+async def ask_at_terminal(request: ApprovalRequest) -> Answer:
+    """`rung ask` run from a terminal: the same question the chat asks, on stderr."""
+    args = json.dumps(request.arguments, indent=2, ensure_ascii=False)
+    options = "[y]es once, [a]lways, [N]o" if request.always_offered else "[y]es, [N]o"
+    print(f"Allow {request.tool} from server {request.server}?\n{args}", file=sys.stderr)
+    print(f"({options}) ", end="", file=sys.stderr, flush=True)
+    text = await asyncio.to_thread(sys.stdin.readline)  # "" at end of input: no
+    choice = text.strip().lower()
+    if choice in ("a", "always") and request.always_offered:
+        return "always"
+    return "once" if choice in ("y", "yes") else "deny"

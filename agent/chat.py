@@ -14,6 +14,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from rung.agent.chat_tools import ChatTools
 from rung.agent.conversation import Conversation
 from rung.agent.messages import (
     FinalAnswer,
@@ -28,6 +29,7 @@ from rung.agent.runtime import build_conversation, build_tools, open_store
 from rung.config.errors import ModelNotFound, RungError
 from rung.config.paths import Paths
 from rung.config.settings import TIERS, LoadedSettings, Settings
+from rung.tools.base import ToolRegistry
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
@@ -43,6 +45,9 @@ COMMANDS: dict[str, str] = {
     "/tier": "/tier [NAME]: show the tier, or switch (chatbot, agent)",
     "/clear": "clear the screen (the conversation stays)",
     "/usage": "tokens, tokens/s and time to first token of the last turn",
+    "/tools": "the tool servers, their state and their tools",
+    "/prompt": "/prompt [NAME ARGS…]: list the MCP prompts, or send one",
+    "/attach": "/attach [URI]: list the MCP resources, or add one to your next message",
     "/exit": "leave (Ctrl-D does too)",
 }
 PROMPT = "› "
@@ -66,6 +71,8 @@ class ChatApp:
             settings, store=self.store, model=self.model
         )
         self.ready = False  # the model was checked (present, tools if needed)
+        self.tools = ChatTools(self.console, self.paths)
+        self.attached: list[str] = []  # resources that go with the next message
         self.handlers: dict[str, Callable[[str], Awaitable[None]]] = {
             "/help": self.cmd_help,
             "/new": self.cmd_new,
@@ -75,6 +82,9 @@ class ChatApp:
             "/tier": self.cmd_tier,
             "/clear": self.cmd_clear,
             "/usage": self.cmd_usage,
+            "/tools": self.cmd_tools,
+            "/prompt": self.cmd_prompt,
+            "/attach": self.cmd_attach,
         }
 
     # --- the main loop ------------------------------------------------------------------
@@ -85,7 +95,11 @@ class ChatApp:
                 self.conversation.resume(resume)
             self.banner()
             session = self.prompt_session()
+            self.tools.invalidate = session.app.invalidate
+            if self.settings.tier != "chatbot":
+                self.tools.start()
             while True:
+                self.tools.show_news()
                 try:
                     text = await session.prompt_async(PROMPT)
                 except KeyboardInterrupt:
@@ -106,6 +120,7 @@ class ChatApp:
                     self.error(exc)
             return 0
         finally:
+            await self.tools.stop()
             await self.model.aclose()
             self.store.close()
 
@@ -138,6 +153,7 @@ class ChatApp:
         return PromptSession(
             history=FileHistory(str(self.paths.chat_history)),
             completer=WordCompleter([*COMMANDS, "/quit"], sentence=True),
+            bottom_toolbar=self.tools.toolbar,
             complete_while_typing=False,
             key_bindings=bindings,
             prompt_continuation="  ",
@@ -168,6 +184,12 @@ class ChatApp:
 
     async def checked_reply(self, text: str) -> None:
         if await self.ensure_ready():
+            if self.settings.tier != "chatbot":
+                self.conversation.tools = await self.tools.started() or ToolRegistry()
+                self.tools.show_news()
+            if self.attached:
+                text = "\n\n".join([*self.attached, text])
+                self.attached.clear()
             await self.stream_reply(text)
 
     async def stream_reply(self, text: str) -> None:
@@ -178,6 +200,7 @@ class ChatApp:
         answer: list[str] = []
         view = ReplyView(self.settings.show_thinking)
         live = Live(view, console=self.console, refresh_per_second=12, transient=True)
+        self.tools.live = live
         with live:
             try:
                 async for event in self.conversation.send(text):
@@ -190,7 +213,11 @@ class ChatApp:
                     elif isinstance(event, ToolCallStarted):
                         self.flush(live, thinking, answer)
                         args = escape(json.dumps(event.call.arguments, ensure_ascii=False))
-                        live.console.print(f"[magenta]⚙ {escape(event.call.name)}[/] {args}")
+                        server = self.tools.server_of(event.call.name)
+                        source = f" [dim]({escape(server)})[/]" if server else ""
+                        live.console.print(
+                            f"[magenta]⚙ {escape(event.call.name)}[/]{source} {args}"
+                        )
                     elif isinstance(event, ToolResult):
                         style = "red" if event.is_error else "dim"
                         first = (
@@ -204,6 +231,7 @@ class ChatApp:
                     elif isinstance(event, FinalAnswer):
                         pass
             finally:
+                self.tools.live = None
                 self.flush(live, thinking, answer)
                 view.update([], [])
                 live.refresh()
@@ -349,8 +377,25 @@ class ChatApp:
         self.settings = self.settings.model_copy(update={"tier": arg})
         self.conversation.tier = arg
         self.conversation.tools = build_tools(self.settings)
+        if arg == "chatbot":
+            await self.tools.stop()
+        else:
+            self.tools.start()
         self.ready = False
         self.console.print(f"Now in the [cyan]{arg}[/] tier; the conversation carries over.")
+
+    async def cmd_tools(self, _: str) -> None:
+        self.tools.describe()
+
+    async def cmd_prompt(self, arg: str) -> None:
+        text = await self.tools.prompt_text(arg)
+        if text:
+            await self.reply(text)
+
+    async def cmd_attach(self, arg: str) -> None:
+        text = await self.tools.attachment(arg)
+        if text:
+            self.attached.append(text)
 
     async def cmd_clear(self, _: str) -> None:
         self.console.clear()

@@ -101,7 +101,73 @@ def build_parser() -> argparse.ArgumentParser:
         "init", parents=[common], help="write a commented default config file"
     ).add_argument("--force", action="store_true", help="overwrite an existing file")
     config.set_defaults(handler=_config)
+    add_tools_parser(sub, common)
     return parser
+
+
+def add_tools_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    tools = sub.add_parser(
+        "tools",
+        parents=[common],
+        help="MCP tool servers: list, add, remove, enable, disable, test, policies",
+        description="Manage the MCP servers in mcp.json (and the built-in ones) and the "
+        "approval policy of their tools.",
+    )
+    tsub = tools.add_subparsers(dest="action", metavar="ACTION", required=True)
+    listing = tsub.add_parser(
+        "list", parents=[common], help="each server, its state, its tools and their policy"
+    )
+    listing.add_argument("-v", "--verbose", action="store_true", help="show each tool's schema")
+    add = tsub.add_parser(
+        "add",
+        parents=[common],
+        help="add a server: NAME -- COMMAND ARGS…, or NAME --url URL",
+        description="Add a stdio server (rung tools add NAME -- COMMAND ARGS…) or a streamable "
+        "HTTP server (rung tools add NAME --url URL) to mcp.json, enabled.",
+    )
+    add.add_argument("name")
+    add.add_argument("--url", help="the server's streamable HTTP endpoint")
+    add.add_argument("--env", action="append", default=[], metavar="KEY=VALUE")
+    add.add_argument("--header", action="append", default=[], metavar="KEY=VALUE")
+    add.add_argument("--force", action="store_true", help="replace a server of that name")
+    add.add_argument("server_command", nargs="*", metavar="-- COMMAND ARGS")
+    for action, text in (
+        ("remove", "remove a server from mcp.json"),
+        ("enable", "start this server from now on"),
+        ("disable", "keep this server's entry but do not start it"),
+    ):
+        tsub.add_parser(action, parents=[common], help=text).add_argument("name")
+    for policy, text in (
+        ("allow", "let these tools run without asking"),
+        ("ask", "ask before each call"),
+        ("deny", "never run these tools (deny wins over any allow)"),
+    ):
+        tsub.add_parser(
+            policy, parents=[common], help=f"SERVER[:TOOL]: {text} (TOOL may be a glob)"
+        ).add_argument("target", metavar="SERVER[:TOOL]")
+    new = tsub.add_parser(
+        "new",
+        parents=[common],
+        help="scaffold your own tool server (one Python file and its test) and add it",
+    )
+    new.add_argument("name")
+    new.add_argument("--dir", default=".", help="where to create the NAME folder (default: here)")
+    imports = tsub.add_parser(
+        "import",
+        parents=[common],
+        help="take the mcpServers of another client's config (shows each command first)",
+    )
+    imports.add_argument("file", help="e.g. claude_desktop_config.json or .cursor/mcp.json")
+    imports.add_argument("--yes", action="store_true", help="add them without asking")
+    test = tsub.add_parser(
+        "test",
+        parents=[common],
+        help="start one server, list its tools, optionally call one; report timings",
+    )
+    test.add_argument("name")
+    test.add_argument("tool", nargs="?")
+    test.add_argument("--args", default="{}", metavar="JSON", help="the tool's arguments")
+    tools.set_defaults(handler=_tools)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -164,6 +230,12 @@ def _config(args: argparse.Namespace) -> int:
     from rung.agent.commands import config_command
 
     return config_command(args, load)
+
+
+def _tools(args: argparse.Namespace) -> int:
+    from rung.agent.tools_command import tools_command
+
+    return tools_command(args)
 
 
 def _version() -> str:

@@ -1,0 +1,233 @@
+"""The chat's side of the tool hub: starting it off the prompt's path, its status, approvals.
+
+The hub is built in a worker thread (importing the MCP SDK takes about a second) after the
+prompt is up, so the first prompt never waits for tools; servers then start in the
+background and the bottom toolbar shows how they stand. An `ask` approval pauses the
+streaming view, shows the call in full and waits for y / a / n; no answer within
+`APPROVAL_TIMEOUT` is a no.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from rung.config.errors import RungError
+from rung.config.paths import Paths
+from rung.tools.approvals import Answer, ApprovalRequest
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.live import Live
+
+    from rung.tools.hub import Server, ToolHub
+
+APPROVAL_TIMEOUT = 300.0  # seconds; then the call is denied
+
+
+class ChatTools:
+    def __init__(self, console: Console, paths: Paths) -> None:
+        self.console = console
+        self.paths = paths
+        self.hub: ToolHub | None = None
+        self.live: Live | None = None  # the streaming view to pause for a question
+        self.invalidate: Callable[[], None] = lambda: None  # redraws the prompt's toolbar
+        self._task: asyncio.Task[None] | None = None
+        self._news: list[str] = []  # failures to show before the next prompt or reply
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._open())
+
+    async def started(self) -> ToolHub | None:
+        """The hub once it exists (servers may still be starting); None if it could not be."""
+        if self._task is not None:
+            await asyncio.shield(self._task)
+        return self.hub
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+        if self.hub is not None:
+            await self.hub.aclose()
+            self.hub = None
+
+    async def _open(self) -> None:
+        from rung.tools.catalog import open_hub
+
+        try:
+            hub = await asyncio.to_thread(
+                open_hub, self.paths.mcp_file, self.paths.server_logs, self.approve
+            )
+        except RungError as exc:
+            hint = f" ({exc.hint})" if exc.hint else ""
+            self._news.append(f"tools are off: {exc.message}{hint}")
+            return
+        hub.on_change = self._changed
+        self.hub = hub
+        hub.start()
+        self.invalidate()
+
+    def _changed(self, server: Server) -> None:
+        if server.state == "failed":
+            self._news.append(
+                f"tool server {server.name} failed: {server.reason} (log: {server.log_path})"
+            )
+        self.invalidate()
+
+    def show_news(self) -> None:
+        from rich.markup import escape
+
+        for line in self._news:
+            self.console.print(f"[yellow]{escape(line)}[/]")
+        self._news.clear()
+
+    def toolbar(self) -> str:
+        if self.hub is None:
+            return " tools: loading…" if self._task and not self._task.done() else ""
+        counts: dict[str, int] = {}
+        for server in self.hub.servers.values():
+            counts[server.state] = counts.get(server.state, 0) + 1
+        states = " · ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        return f" tools: {len(self.hub)} from {states or 'no servers'} — /tools"
+
+    def server_of(self, tool: str) -> str | None:
+        return self.hub.tool_server(tool) if self.hub else None
+
+    def describe(self) -> None:
+        """/tools: each server, its state, its tools (or why it failed, and its log)."""
+        from rich.markup import escape
+
+        if self.hub is None:
+            self.console.print("No tools in this tier (or they are still loading).")
+            return
+        if not self.hub.servers:
+            self.console.print("No tool servers are enabled; see `rung tools list`.")
+        for server in self.hub.servers.values():
+            color = {"ready": "green", "failed": "red"}.get(server.state, "yellow")
+            self.console.print(
+                f"[bold]{escape(server.name)}[/] [{color}]{server.state}[/] "
+                f"[dim]{escape(server.config.launch_line())}[/]"
+            )
+            if server.state == "ready":
+                names = ", ".join(t.name for t in server.offered()) or "(no tools)"
+                self.console.print(f"  {escape(names)}")
+            elif server.reason:
+                self.console.print(f"  [dim]{escape(server.reason)} · log: {server.log_path}[/]")
+
+    async def prompt_text(self, arg: str) -> str | None:
+        """/prompt: list the servers' prompts, or render one into the text to send."""
+        from rich.markup import escape
+
+        hub = await self.started()
+        if hub is None:
+            self.console.print("No tools in this tier: MCP prompts come with the agent tier.")
+            return None
+        found = await hub.prompts()
+        if not arg:
+            if not found:
+                self.console.print("No MCP prompts on offer (servers may still be starting).")
+            for server, p in found:
+                args = " ".join(f"{n}=…" if req else f"[{n}=…]" for n, req in p.arguments)
+                self.console.print(
+                    f"  [cyan]{escape(p.name)}[/] {escape(args)} "
+                    f"[dim]({escape(server)}) {escape(p.description)}[/]"
+                )
+            return None
+        name, _, rest = arg.partition(" ")
+        prompt = next((p for _, p in found if p.name == name.rpartition(":")[2]), None)
+        if prompt is None:
+            raise RungError(f"no MCP prompt named {name!r}", hint="/prompt lists them")
+        arguments = prompt_arguments(rest, [n for n, _ in prompt.arguments])
+        missing = [n for n, req in prompt.arguments if req and n not in arguments]
+        if missing:
+            raise RungError(
+                f"the prompt {name} needs {', '.join(missing)}",
+                hint=f"/prompt {name} " + " ".join(f"{n}=VALUE" for n in missing),
+            )
+        messages = await hub.get_prompt(name, arguments)
+        return "\n\n".join(text for _, text in messages if text.strip())
+
+    async def attachment(self, uri: str) -> str | None:
+        """/attach: list the servers' resources, or read one to go with the next message."""
+        from rich.markup import escape
+
+        hub = await self.started()
+        if hub is None:
+            self.console.print("No tools in this tier: resources come with the agent tier.")
+            return None
+        if not uri:
+            found = await hub.resources()
+            if not found:
+                self.console.print("No MCP resources listed (servers may still be starting).")
+            for server, r in found:
+                self.console.print(
+                    f"  [cyan]{escape(r.uri)}[/] [dim]({escape(server)}) {escape(r.name)}[/]"
+                )
+            return None
+        text = await hub.read_resource(uri)
+        self.console.print(f"Attached {escape(uri)} ({len(text)} characters) to your next message.")
+        return f'<resource uri="{uri}">\n{text}\n</resource>'
+
+    async def approve(self, request: ApprovalRequest) -> Answer:
+        """Ask the person at the terminal: once, always (saved) or no."""
+        from prompt_toolkit import PromptSession
+        from rich.markup import escape
+        from rich.syntax import Syntax
+
+        live = self.live
+        if live is not None:
+            live.stop()
+        try:
+            self.console.print(
+                f"[bold yellow]Allow[/] [bold]{escape(request.tool)}[/] "
+                f"from server [cyan]{escape(request.server)}[/]?"
+            )
+            args = json.dumps(request.arguments, indent=2, ensure_ascii=False)
+            self.console.print(Syntax(args, "json", theme="ansi_dark", word_wrap=True))
+            options = (
+                "y = once, a = always, n = no" if request.always_offered else "y = yes, n = no"
+            )
+            try:
+                async with asyncio.timeout(APPROVAL_TIMEOUT):
+                    text = await PromptSession[str]().prompt_async(f"({options}) › ")
+            except (KeyboardInterrupt, EOFError, TimeoutError):
+                text = "n"
+            answer: Answer = "deny"
+            choice = text.strip().lower()
+            if choice in ("y", "yes"):
+                answer = "once"
+            elif choice in ("a", "always") and request.always_offered:
+                answer = "always"
+            verdict = {"once": "allowed once", "always": "allowed from now on", "deny": "denied"}
+            self.console.print(f"[dim]{verdict[answer]}[/]")
+            return answer
+        finally:
+            if live is not None:
+                live.start()
+
+
+def prompt_arguments(text: str, names: list[str]) -> dict[str, str]:
+    """`key=value` pairs, and bare words for the prompt's arguments in order (quotes work)."""
+    import shlex
+
+    try:
+        words = shlex.split(text)
+    except ValueError as exc:
+        raise RungError(f"cannot read the arguments: {exc}") from None
+    arguments: dict[str, str] = {}
+    free = iter(names)
+    for word in words:
+        key, sep, value = word.partition("=")
+        if sep and key in names:
+            arguments[key] = value
+            continue
+        name = next((n for n in free if n not in arguments), None)
+        if name is None:
+            raise RungError(f"too many arguments: {word!r}", hint=f"arguments: {', '.join(names)}")
+        arguments[name] = word
+    return arguments

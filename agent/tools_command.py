@@ -1,0 +1,324 @@
+"""`rung tools …`: see, add, switch and test the MCP servers Rung uses, and their policies.
+
+The command line itself is defined in `cli.py` (kept light for `rung --help`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from rung.config.errors import RungError, UserError
+from rung.config.mcp_file import (
+    FOREIGN_KEYS,
+    SERVER_KEYS,
+    McpFile,
+    load_mcp_file,
+    parse_server,
+    set_approval,
+)
+from rung.config.paths import Paths
+from rung.tools.approvals import ApprovalPolicy, no_one_to_ask
+from rung.tools.builtin import BUILTINS
+from rung.tools.catalog import Catalog, load_catalog, policy_for
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from rung.tools.hub import ToolHub
+
+
+def tools_command(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    paths = Paths.default()
+    console = Console(highlight=False)
+    action = args.action
+    if action == "list":
+        return asyncio.run(_list(console, paths, verbose=args.verbose))
+    if action == "test":
+        return asyncio.run(_test(console, paths, args.name, args.tool, args.args))
+    file = load_mcp_file(paths.mcp_file, frozenset(BUILTINS))
+    if action == "import":
+        return _import(console, file, Path(args.file), yes=args.yes)
+    if action == "new":
+        _new(console, file, args.name, Path(args.dir))
+    elif action == "add":
+        _add(file, args)
+        console.print(f"Added {args.name} to {file.path}; `rung tools test {args.name}` checks it.")
+    elif action == "remove":
+        if args.name in BUILTINS:
+            raise UserError(f"{args.name} is built in", hint=f"rung tools disable {args.name}")
+        entries = file.server_entries()
+        if args.name not in entries:
+            raise UserError(f"no server named {args.name!r} in {file.path}", hint=_names(file))
+        del entries[args.name]
+        console.print(f"Removed {args.name}.")
+    elif action in ("enable", "disable"):
+        _entry(file, args.name)["enabled"] = action == "enable"
+        _entry(file, args.name).pop("disabled", None)
+        console.print(f"{args.name}: {action}d.")
+    else:
+        pattern = _pattern(file, args.target)
+        set_approval(file, pattern, action)
+        console.print(f"{pattern}: {action}")
+    file.save()
+    return 0
+
+
+def _add(file: McpFile, args: argparse.Namespace) -> None:
+    command = list(args.server_command)
+    if command[:1] == ["--"]:
+        command = command[1:]
+    if args.name in file.server_entries() and not args.force:
+        raise UserError(
+            f"{args.name!r} is already in {file.path}", hint="add --force to replace it"
+        )
+    if args.name in BUILTINS:
+        raise UserError(f"{args.name!r} is the name of a built-in server", hint="pick another name")
+    entry: dict[str, Any]
+    if args.url and command:
+        raise UserError("give either --url or -- COMMAND ARGS…, not both")
+    if args.url:
+        entry = {"url": args.url}
+        if args.header:
+            entry["headers"] = _pairs(args.header, "--header")
+    elif command:
+        entry = {"command": command[0], "args": command[1:]}
+    else:
+        raise UserError(
+            "no server given",
+            hint="rung tools add NAME -- COMMAND ARGS…, or rung tools add NAME --url URL",
+        )
+    if args.env:
+        entry["env"] = _pairs(args.env, "--env")
+    parse_server(args.name, entry, "in the command line")  # the same checks as the file's
+    file.server_entries()[args.name] = entry
+
+
+def _new(console: Console, file: McpFile, name: str, parent: Path) -> None:
+    from rung.tools.scaffold import check_name, scaffold
+
+    if check_name(name) in BUILTINS or name in file.server_entries():
+        raise UserError(f"there is already a server named {name!r}", hint="pick another name")
+    made = scaffold(name, parent)
+    file.server_entries()[name] = {"command": sys.executable, "args": [str(made.server)]}
+    console.print(f"Created {made.server}\n    and {made.test}, and added {name} to {file.path}.")
+    console.print(
+        f"Next: edit {made.server.name} · rung tools test {name} · "
+        f"python {made.test} · then ask for it in rung chat."
+    )
+
+
+def _import(console: Console, file: McpFile, source: Path, *, yes: bool) -> int:
+    """Show every server another client's config would run; add them only on a yes."""
+    from rich.markup import escape
+
+    found = read_foreign_config(source)
+    new = {n: e for n, e in found.items() if n not in file.server_entries() and n not in BUILTINS}
+    for name in found.keys() - new.keys():
+        console.print(f"[dim]{escape(name)}: already configured, left as it is[/]")
+    if not new:
+        console.print("Nothing to import.")
+        return 0
+    console.print(f"{len(new)} server(s) in {source}:")
+    for name, entry in new.items():
+        config = parse_server(name, entry, f"in {source}")
+        console.print(f"  [bold]{escape(name)}[/]  runs: {escape(config.launch_line())}")
+        if config.env:
+            console.print(f"    env: {escape(', '.join(config.env))}")
+        if config.cwd:
+            console.print(f"    in: {escape(config.cwd)}")
+    if not yes:
+        if not sys.stdin.isatty():
+            console.print("Nothing added: run again with --yes to add them.")
+            return 1
+        answer = input("Add them to Rung, enabled? [y/N] ").strip().lower()
+        if answer not in ("y", "yes"):
+            console.print("Nothing added.")
+            return 1
+    file.server_entries().update(new)
+    file.save()
+    console.print(f"Added {', '.join(new)} to {file.path}; `rung tools list` shows them.")
+    return 0
+
+
+def read_foreign_config(source: Path) -> dict[str, dict[str, Any]]:
+    """The servers block of Claude Desktop's, Cursor's, oterm's or VS Code's config."""
+    try:
+        raw = json.loads(source.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(f"{source} does not exist") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UserError(f"cannot read {source}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise UserError(f"{source} is not valid JSON: {exc.msg} at line {exc.lineno}") from None
+    block = raw.get("mcpServers", raw.get("servers")) if isinstance(raw, dict) else None
+    if not isinstance(block, dict):
+        raise UserError(
+            f"{source} has no mcpServers block", hint="point at the file that holds mcpServers"
+        )
+    known = {*SERVER_KEYS, *FOREIGN_KEYS}
+    return {
+        name: {k: v for k, v in entry.items() if k in known}
+        for name, entry in block.items()
+        if isinstance(entry, dict)
+    }
+
+
+def _entry(file: McpFile, name: str) -> dict[str, Any]:
+    if name in BUILTINS:
+        return file.raw.setdefault("builtins", {}).setdefault(name, {})  # type: ignore[no-any-return]
+    entries = file.server_entries()
+    if name not in entries:
+        raise UserError(f"no server named {name!r} in {file.path}", hint=_names(file))
+    return entries[name]  # type: ignore[no-any-return]
+
+
+def _pattern(file: McpFile, target: str) -> str:
+    server, _, tool = target.partition(":")
+    if server not in BUILTINS and server not in file.servers and "*" not in server:
+        raise UserError(f"no server named {server!r}", hint=_names(file))
+    return f"{server}:{tool or '*'}"
+
+
+def _names(file: McpFile) -> str:
+    return "servers: " + ", ".join([*BUILTINS, *file.servers])
+
+
+def _pairs(items: list[str], flag: str) -> dict[str, str]:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise UserError(f"{flag} {item!r} is not KEY=VALUE")
+        pairs[key] = value
+    return pairs
+
+
+async def _started(catalog: Catalog, paths: Paths, names: list[str] | None = None) -> ToolHub:
+    from rung.tools.hub import ToolHub
+
+    servers = [s for s in catalog.servers if s.enabled and (names is None or s.name in names)]
+    hub = ToolHub(
+        servers,
+        policy=ApprovalPolicy(rules={"*": "allow"}) if names else policy_for(catalog),
+        approver=no_one_to_ask,
+        log_dir=paths.server_logs,
+    )
+    hub.start()
+    longest = max((s.startup_timeout for s in servers), default=0.0)
+    await hub.wait_started(timeout=longest + 5)
+    return hub
+
+
+async def _list(console: Console, paths: Paths, *, verbose: bool) -> int:
+    from rich.markup import escape
+
+    catalog = load_catalog(paths.mcp_file)
+    policy = policy_for(catalog)
+    hub = await _started(catalog, paths)
+    try:
+        for config in catalog.servers:
+            server = hub.servers.get(config.name)
+            state = server.state if server else "disabled"
+            color = {"ready": "green", "failed": "red", "disabled": "dim"}.get(state, "yellow")
+            console.print(
+                f"[bold]{escape(config.name)}[/] [{color}]{state}[/] "
+                f"[dim]{escape(config.launch_line())}[/]"
+            )
+            if server is None:
+                continue
+            if server.state != "ready":
+                console.print(f"  [red]{escape(server.reason)}[/] [dim]log: {server.log_path}[/]")
+            for tool in server.offered():
+                decision = policy.decide(config.name, tool.name)
+                about = escape(_first(tool.description))
+                console.print(f"  {escape(tool.name):<24} [dim]{decision:<5}[/] {about}")
+                if verbose:
+                    console.print(f"    [dim]{escape(json.dumps(tool.parameters))}[/]")
+        console.print(f"[dim]config: {paths.mcp_file}[/]")
+    finally:
+        await hub.aclose()
+    return 0
+
+
+async def _test(console: Console, paths: Paths, name: str, tool: str | None, raw: str) -> int:
+    from rich.markup import escape
+
+    catalog = load_catalog(paths.mcp_file)
+    config = catalog.get(name)
+    if config is None:
+        raise UserError(f"no server named {name!r}", hint=_names(catalog.file))
+    try:
+        arguments = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise UserError(
+            f"--args is not valid JSON: {exc.msg}", hint="e.g. --args '{\"a\": 1}'"
+        ) from None
+    console.print(f"starting [bold]{escape(name)}[/]: {escape(config.launch_line())}")
+    hub = await _started(catalog, paths, [name])
+    try:
+        server = hub.servers[name]
+        if server.state != "ready":
+            console.print(f"[red]✗ {escape(server.reason)}[/]")
+            tail = log_tail(server.log_path)
+            if tail:
+                console.print("  its last words (stderr):")
+                for line in tail:
+                    console.print(f"  [dim]│ {escape(line)}[/]")
+            console.print(f"  log: {server.log_path}")
+            return 1
+        console.print(
+            f"[green]✓[/] ready in {server.started_s * 1000:.0f} ms, {len(server.tools)} tools:"
+        )
+        for remote in server.tools:
+            console.print(f"  {escape(remote.name):<24} {escape(_first(remote.description))}")
+        if tool is None:
+            return 0
+        start = time.perf_counter()
+        try:
+            result = await hub.call(_model_name(hub, tool), arguments)
+        except RungError as exc:
+            console.print(f"[red]✗ {escape(tool)} failed: {escape(exc.message)}[/]")
+            return 1
+        console.print(
+            f"[green]✓[/] {escape(tool)} answered in {(time.perf_counter() - start) * 1000:.1f} ms:"
+        )
+        console.print(escape(result))
+        return 0
+    finally:
+        await hub.aclose()
+
+
+def log_tail(path: Path, lines: int = 8) -> list[str]:
+    """The end of a server's stderr from its last start (Rung's own marker lines left out)."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return []
+    recent = text.splitlines()
+    starts = [
+        i for i, ln in enumerate(recent) if ln.startswith("--- rung ") and " starting: " in ln
+    ]
+    recent = recent[starts[-1] if starts else 0 :]
+    return [ln for ln in recent if ln.strip() and not ln.startswith("--- rung ")][-lines:]
+
+
+def _model_name(hub: ToolHub, tool: str) -> str:
+    """The name the hub offers a server's tool under (qualified only on a clash)."""
+    from rung.tools.hub import HubTool
+
+    for spec in hub.specs():
+        found = hub.get(spec.name)
+        if isinstance(found, HubTool) and found.remote.name == tool:
+            return spec.name
+    return tool
+
+
+def _first(text: str) -> str:
+    return text.strip().splitlines()[0][:80] if text.strip() else ""
