@@ -35,6 +35,7 @@ pytest: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.loop_overhead
+	$(BIN)/python -m bench.mcp_overhead
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 from rung.agent.cli import build_parser
+from tests.conftest import Rung
+from tests.ollama_server import OllamaTestServer, Reply
 
 README = Path(__file__).parent.parent / "README.md"
 
@@ -49,3 +54,49 @@ def test_readme_settings_table_matches_the_settings() -> None:
     table = text[text.index("| setting | default |") :].split("\n\n")[0]
     documented = re.findall(r"^\| `(\w+)` \|", table, re.M)
     assert documented == list(Settings.model_fields)
+
+
+def test_readme_mcp_json_example_loads(tmp_path: Path) -> None:
+    from rung.config.mcp_file import load_mcp_file
+    from rung.tools.builtin import BUILTINS
+
+    [block] = re.findall(r"```json\n(.*?)```", README.read_text(encoding="utf-8"), re.S)
+    path = tmp_path / "mcp.json"
+    path.write_text(block)
+    file = load_mcp_file(path, frozenset(BUILTINS))
+    assert file.servers["weather"].include == ("get_*",)
+    assert file.servers["notes"].url and file.builtins["shell"].enabled
+
+
+def test_write_your_own_tool_in_five_minutes(
+    rung: Rung, isolated_home: Path, ollama_server: OllamaTestServer
+) -> None:
+    """The README's walk-through, run line by line as a user would type it."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("### Write your own tool in five minutes", 1)[1].split("\n### ", 1)[0]
+    lines = [
+        line.strip()
+        for block in re.findall(r"```sh\n(.*?)```", section, re.S)
+        for line in block.splitlines()
+        if line.strip()
+    ]
+    [new_tool] = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert lines[0].split()[:3] == ["rung", "tools", "new"]
+    env = dict(rung.env, PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    server = isolated_home / "tools" / "wordcount" / "wordcount_server.py"
+    for line in lines:
+        if line.startswith("rung ask"):
+            ollama_server.script(
+                Reply(tool_calls=[{"name": "longest_word", "arguments": {"text": "a bb ccc"}}]),
+                Reply(text="The longest word is ccc."),
+            )
+        done = subprocess.run(["bash", "-c", line], env=env, capture_output=True, text=True)
+        assert done.returncode == 0, (line, done.stdout, done.stderr)
+        if line.startswith("rung tools new"):
+            code = server.read_text()
+            main = code.index('\n\nif __name__ == "__main__":')
+            server.write_text(code[:main] + "\n\n" + new_tool.rstrip() + code[main:])
+        if line.startswith("rung tools test"):
+            assert done.stdout.rstrip().endswith("quick")
+    assert "The longest word is ccc." in done.stdout
+    assert ollama_server.chat_requests[1]["messages"][-1]["content"] == "ccc"
