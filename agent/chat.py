@@ -97,7 +97,7 @@ class ChatApp:
             session = self.prompt_session()
             self.tools.invalidate = session.app.invalidate
             if self.settings.tier != "chatbot":
-                self.tools.start()
+                self.start_tools_after_first_render(session)
             while True:
                 self.tools.show_news()
                 try:
@@ -123,6 +123,15 @@ class ChatApp:
             await self.tools.stop()
             await self.model.aclose()
             self.store.close()
+
+    def start_tools_after_first_render(self, session: PromptSession[str]) -> None:
+        """The tool hub (about a second of imports) starts once the prompt is on screen."""
+
+        def once(_: object) -> None:
+            session.app.after_render -= once
+            self.tools.start()
+
+        session.app.after_render += once
 
     def banner(self) -> None:
         s = self.settings

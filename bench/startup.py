@@ -29,6 +29,8 @@ from tests.ollama_server import OllamaTestServer
 
 HELP_TARGET_S = 0.3
 CHAT_TARGET_S = 0.6
+SERVERS_TARGET_S = 0.05  # five tool servers configured may cost the prompt at most this
+ROOT = Path(__file__).resolve().parents[1]
 PROMPT = "› "
 # prompt_toolkit draws PROMPT's trailing space as a cursor move, not a space character, so
 # the first thing a terminal shows of a ready prompt is this mark.
@@ -148,9 +150,23 @@ def heavy_modules(run: Callable[[dict[str, str]], object], env: dict[str, str]) 
     return [name for name in HEAVY if name in top]
 
 
+def with_servers(env: dict[str, str], count: int) -> dict[str, str]:
+    """A copy of ``env`` whose mcp.json has ``count`` stdio test servers and no built-ins."""
+    config = Path(env["XDG_CONFIG_HOME"]).with_name(f"config-{count}-servers")
+    (config / "rung").mkdir(parents=True, exist_ok=True)
+    box = {"command": sys.executable, "args": ["-m", "tests.mcp_servers.toolbox"], "cwd": str(ROOT)}
+    mcp = {
+        "mcpServers": {f"box{i}": box for i in range(count)},
+        "builtins": {name: {"enabled": False} for name in ("clock", "files", "fetch", "shell")},
+    }
+    (config / "rung" / "mcp.json").write_text(json.dumps(mcp), encoding="utf-8")
+    return env | {"XDG_CONFIG_HOME": str(config)}
+
+
 def measure(runs: int) -> tuple[list[Series], int]:
     python, rung = sys.executable, rung_script()
     with OllamaTestServer() as server, isolated_env(server.url) as env:
+        no_servers, five_servers = with_servers(env, 0), with_servers(env, 5)
         cases: list[tuple[Series, Callable[[dict[str, str]], float]]] = [
             (
                 Series("python -c pass", baseline=True),
@@ -164,6 +180,14 @@ def measure(runs: int) -> tuple[list[Series], int]:
             (
                 Series("rung chat: prompt ready (pty)", baseline=False),
                 lambda e: time_prompt([rung, "chat"], e),
+            ),
+            (
+                Series("rung chat, no tool servers (pty)", baseline=True),
+                lambda e: time_prompt([rung, "chat"], e | no_servers),
+            ),
+            (
+                Series("rung chat, 5 MCP servers configured (pty)", baseline=False),
+                lambda e: time_prompt([rung, "chat"], e | five_servers),
             ),
         ]
         for _, run in cases:  # warm-up: page cache, .pyc files, the chat's data dirs
@@ -180,9 +204,12 @@ def measure(runs: int) -> tuple[list[Series], int]:
 def report(series: list[Series], runs: int, chat_requests: int) -> Report:
     by_label = {s.label: s for s in series}
     help_s, chat_s = by_label["rung --help"], by_label["rung chat: prompt ready (pty)"]
+    none_s = by_label["rung chat, no tool servers (pty)"]
+    five_s = by_label["rung chat, 5 MCP servers configured (pty)"]
     baselines = {
         help_s.label: by_label["python -c pass"],
         chat_s.label: by_label["bare prompt_toolkit prompt (pty)"],
+        five_s.label: none_s,
     }
     result = Report(
         name="startup",
@@ -206,6 +233,12 @@ def report(series: list[Series], runs: int, chat_requests: int) -> Report:
     result.targets = [
         Target("rung --help, median", median(help_s.times), HELP_TARGET_S, "s"),
         Target("rung chat prompt ready, median", median(chat_s.times), CHAT_TARGET_S, "s"),
+        Target(
+            "rung chat prompt, 5 MCP servers over none, median",
+            median(five_s.times) - median(none_s.times),
+            SERVERS_TARGET_S,
+            "s",
+        ),
         Target("heavy modules imported by rung --help", len(help_heavy), 1, "modules"),
         Target("requests to Ollama before the first chat message", chat_requests, 1, "requests"),
     ]

@@ -145,3 +145,24 @@ def test_attach_adds_a_resource_to_the_next_message(
     assert sent.endswith("what should I buy?")
     tool_chat.say("/attach note://nothing")
     assert "no server has the resource note://nothing" in tool_chat.prompt()
+
+
+def test_a_scaffolded_server_is_callable_from_a_chat(
+    rung: Rung, isolated_home: Path, ollama_server: OllamaTestServer, tmp_path: Path
+) -> None:
+    assert rung("tools", "new", "wc", "--dir", str(tmp_path)).code == 0
+    chat = Chat(rung)
+    try:
+        chat.prompt()
+        wait_ready(chat, "wc")
+        ollama_server.script(
+            Reply(tool_calls=[{"name": "count_words", "arguments": {"text": "a b c"}}]),
+            Reply(text="Three words."),
+        )
+        chat.say("how many words in 'a b c'?")
+        assert "Allow count_words from server wc?" in chat.expect("a = always")
+        chat.say("y")
+        assert "Three words." in chat.prompt()
+        assert ollama_server.chat_requests[1]["messages"][-1]["content"] == "3"
+    finally:
+        chat.child.terminate(force=True)

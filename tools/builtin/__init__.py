@@ -16,8 +16,9 @@ starts them, so importing this package costs nothing.
 
 from __future__ import annotations
 
+import argparse
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -78,3 +79,16 @@ def new_server(name: str, instructions: str) -> MCPServer:
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)
+
+
+def serve(
+    parser: argparse.ArgumentParser,
+    create: Callable[[Mapping[str, Any]], MCPServer],
+    options: Mapping[str, Any],
+) -> None:
+    """The end of each server's `main()`: build it from the flags' options, run it on stdio."""
+    try:
+        server = create(options)
+    except ValueError as exc:
+        parser.error(str(exc))
+    server.run()

@@ -29,7 +29,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from rung.tools.builtin import Options, new_server, parse_options
+from rung.tools.builtin import Options, new_server, parse_options, serve
 
 NAME = "fetch"
 READ_ONLY: frozenset[str] = frozenset({"fetch"})
@@ -443,11 +443,7 @@ def main(argv: list[str] | None = None) -> None:
     options: dict[str, Any] = {name: value for name, value in flags.items() if value is not None}
     if args.allow_private:
         options["allow_private"] = True
-    try:
-        server = create(options)
-    except ValueError as exc:
-        parser.error(str(exc))
-    server.run()
+    serve(parser, create, options)
 
 
 if __name__ == "__main__":

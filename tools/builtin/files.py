@@ -23,7 +23,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from rung.tools.builtin import Options, new_server, parse_options
+from rung.tools.builtin import Options, new_server, parse_options, serve
 
 NAME = "files"
 READ_ONLY: frozenset[str] = frozenset({"list_directory", "read_file", "search_files"})
@@ -379,11 +379,7 @@ def main(argv: list[str] | None = None) -> None:
         options["roots"] = args.root
     if args.max_read_bytes is not None:
         options["max_read_bytes"] = args.max_read_bytes
-    try:
-        server = create(options)
-    except ValueError as exc:
-        parser.error(str(exc))
-    server.run()
+    serve(parser, create, options)
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
-from rung.tools.builtin import Options, new_server, parse_options
+from rung.tools.builtin import Options, new_server, parse_options, serve
 
 NAME = "shell"
 READ_ONLY: frozenset[str] = frozenset()
@@ -243,11 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     flags = {"cwd": args.cwd, "timeout": args.timeout, "max_output_chars": args.max_output_chars}
     options = {name: value for name, value in flags.items() if value is not None}
-    try:
-        server = create(options)
-    except ValueError as exc:
-        parser.error(str(exc))
-    server.run()
+    serve(parser, create, options)
 
 
 if __name__ == "__main__":
