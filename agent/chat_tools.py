@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 from rung.config.errors import RungError
 from rung.config.paths import Paths
-from rung.tools.approvals import Answer, ApprovalRequest
 
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.live import Live
 
+    from rung.tools.approvals import Answer, ApprovalRequest
     from rung.tools.hub import Server, ToolHub
 
 APPROVAL_TIMEOUT = 300.0  # seconds; then the call is denied

@@ -204,7 +204,7 @@ async def connect(
     server: Any
     mode = "legacy"  # the initialize handshake: every server in the wild speaks it
     if builtin is not None:
-        server, mode = builtin, "auto"
+        server = builtin  # in-process, over the SDK's in-memory transport
     elif config.url:
         server = _Watched(_http_transport(config, environ, closed), closed)
     else:
