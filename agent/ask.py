@@ -108,32 +108,27 @@ async def _ask(loaded: LoadedSettings, question: str, *, as_json: bool, save: bo
 
 async def start_tools(*, quiet: bool) -> ToolHub:
     """Every enabled tool server, started and settled (ready or failed) before the question."""
+    from rich.console import Console
+
+    from rung.agent.chat_tools import ask_at_terminal
     from rung.tools.catalog import open_hub
 
     paths = Paths.default()
-    approver: Approver = ask_at_terminal if sys.stdin.isatty() else no_one_to_ask
-    hub = open_hub(paths.mcp_file, paths.server_logs, approver)
-    hub.start()
-    longest = max((s.config.startup_timeout for s in hub.servers.values()), default=0.0)
-    await hub.wait_started(timeout=longest + 5)
-    for server in hub.servers.values():
-        if server.state == "failed" and not quiet:
-            print(
-                f"[rung] tool server {server.name} failed: {server.reason} "
-                f"(log: {server.log_path})",
-                file=sys.stderr,
-            )
+    approver: Approver = no_one_to_ask
+    if sys.stdin.isatty():
+        console = Console(stderr=True, highlight=False)
+
+        async def approver(request: ApprovalRequest) -> Answer:
+            return await ask_at_terminal(console, request)
+
+    hub, problems = open_hub(paths.mcp_file, paths.server_logs, approver)
+    await hub.start_and_wait()
+    failures = [
+        f"tool server {s.name} failed: {s.reason} (log: {s.log_path})"
+        for s in hub.servers.values()
+        if s.state != "ready"
+    ]
+    if not quiet:
+        for line in [*problems, *failures]:
+            print(f"[rung] {line}", file=sys.stderr)
     return hub
-
-
-async def ask_at_terminal(request: ApprovalRequest) -> Answer:
-    """`rung ask` run from a terminal: the same question the chat asks, on stderr."""
-    args = json.dumps(request.arguments, indent=2, ensure_ascii=False)
-    options = "[y]es once, [a]lways, [N]o" if request.always_offered else "[y]es, [N]o"
-    print(f"Allow {request.tool} from server {request.server}?\n{args}", file=sys.stderr)
-    print(f"({options}) ", end="", file=sys.stderr, flush=True)
-    text = await asyncio.to_thread(sys.stdin.readline)  # "" at end of input: no
-    choice = text.strip().lower()
-    if choice in ("a", "always") and request.always_offered:
-        return "always"
-    return "once" if choice in ("y", "yes") else "deny"

@@ -194,7 +194,8 @@ class ChatApp:
     async def checked_reply(self, text: str) -> None:
         if await self.ensure_ready():
             if self.settings.tier != "chatbot":
-                self.conversation.tools = await self.tools.started() or ToolRegistry()
+                hub = await self.tools.started()  # a hub with no tools yet is still the hub
+                self.conversation.tools = hub if hub is not None else ToolRegistry()
                 self.tools.show_news()
             if self.attached:
                 text = "\n\n".join([*self.attached, text])
@@ -276,7 +277,10 @@ class ChatApp:
         from prompt_toolkit import PromptSession
 
         try:
-            answer = await PromptSession[str]().prompt_async(f"{question} [Y/n] ")
+            # handle_sigint=False: the reply's own Ctrl-C handler must survive the question
+            answer = await PromptSession[str]().prompt_async(
+                f"{question} [Y/n] ", handle_sigint=False
+            )
         except (KeyboardInterrupt, EOFError):
             return False
         return answer.strip().lower() in ("", "y", "yes")

@@ -60,16 +60,17 @@ class ChatTools:
         from rung.tools.catalog import open_hub
 
         try:
-            hub = await asyncio.to_thread(
+            hub, problems = await asyncio.to_thread(
                 open_hub, self.paths.mcp_file, self.paths.server_logs, self.approve
             )
+            hub.on_change = self._changed
+            hub.start()
         except RungError as exc:
             hint = f" ({exc.hint})" if exc.hint else ""
             self._news.append(f"tools are off: {exc.message}{hint}")
             return
-        hub.on_change = self._changed
+        self._news.extend(problems)
         self.hub = hub
-        hub.start()
         self.invalidate()
 
     def _changed(self, server: Server) -> None:
@@ -139,9 +140,7 @@ class ChatTools:
                 )
             return None
         name, _, rest = arg.partition(" ")
-        prompt = next((p for _, p in found if p.name == name.rpartition(":")[2]), None)
-        if prompt is None:
-            raise RungError(f"no MCP prompt named {name!r}", hint="/prompt lists them")
+        _, prompt = await hub.find_prompt(name)
         arguments = prompt_arguments(rest, [n for n, _ in prompt.arguments])
         missing = [n for n, req in prompt.arguments if req and n not in arguments]
         if missing:
@@ -174,41 +173,42 @@ class ChatTools:
         return f'<resource uri="{uri}">\n{text}\n</resource>'
 
     async def approve(self, request: ApprovalRequest) -> Answer:
-        """Ask the person at the terminal: once, always (saved) or no."""
-        from prompt_toolkit import PromptSession
-        from rich.markup import escape
-        from rich.syntax import Syntax
-
+        """Ask the person at the terminal, with the streaming view paused meanwhile."""
         live = self.live
         if live is not None:
             live.stop()
         try:
-            self.console.print(
-                f"[bold yellow]Allow[/] [bold]{escape(request.tool)}[/] "
-                f"from server [cyan]{escape(request.server)}[/]?"
-            )
-            args = json.dumps(request.arguments, indent=2, ensure_ascii=False)
-            self.console.print(Syntax(args, "json", theme="ansi_dark", word_wrap=True))
-            options = (
-                "y = once, a = always, n = no" if request.always_offered else "y = yes, n = no"
-            )
-            try:
-                async with asyncio.timeout(APPROVAL_TIMEOUT):
-                    text = await PromptSession[str]().prompt_async(f"({options}) › ")
-            except (KeyboardInterrupt, EOFError, TimeoutError):
-                text = "n"
-            answer: Answer = "deny"
-            choice = text.strip().lower()
-            if choice in ("y", "yes"):
-                answer = "once"
-            elif choice in ("a", "always") and request.always_offered:
-                answer = "always"
-            verdict = {"once": "allowed once", "always": "allowed from now on", "deny": "denied"}
-            self.console.print(f"[dim]{verdict[answer]}[/]")
-            return answer
+            return await ask_at_terminal(self.console, request)
         finally:
             if live is not None:
                 live.start()
+
+
+async def ask_at_terminal(console: Console, request: ApprovalRequest) -> Answer:
+    """Show the call in full and wait for y / a / n; Ctrl-C, Ctrl-D or no answer is a no."""
+    from prompt_toolkit import PromptSession
+    from rich.markup import escape
+    from rich.syntax import Syntax
+
+    from rung.tools.approvals import parse_answer
+
+    console.print(
+        f"[bold yellow]Allow[/] [bold]{escape(request.tool)}[/] "
+        f"from server [cyan]{escape(request.server)}[/]?"
+    )
+    args = json.dumps(request.arguments, indent=2, ensure_ascii=False)
+    console.print(Syntax(args, "json", theme="ansi_dark", word_wrap=True))
+    options = "y = once, a = always, n = no" if request.always_offered else "y = yes, n = no"
+    try:
+        async with asyncio.timeout(APPROVAL_TIMEOUT):
+            # handle_sigint=False: the reply's own Ctrl-C handler must survive the question
+            text = await PromptSession[str]().prompt_async(f"({options}) › ", handle_sigint=False)
+    except (KeyboardInterrupt, EOFError, TimeoutError):
+        text = ""
+    answer = parse_answer(text, always_offered=request.always_offered)
+    verdict = {"once": "allowed once", "always": "allowed from now on", "deny": "denied"}
+    console.print(f"[dim]{verdict[answer]}[/]")
+    return answer
 
 
 def prompt_arguments(text: str, names: list[str]) -> dict[str, str]:

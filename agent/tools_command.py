@@ -9,22 +9,31 @@ import asyncio
 import json
 import sys
 import time
+from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rung.config.errors import RungError, UserError
+from rung.config.errors import ConfigError, RungError, UserError
 from rung.config.mcp_file import (
     FOREIGN_KEYS,
     SERVER_KEYS,
     McpFile,
+    Policy,
     load_mcp_file,
     parse_server,
     set_approval,
 )
 from rung.config.paths import Paths
-from rung.tools.approvals import ApprovalPolicy, no_one_to_ask
+from rung.tools.approvals import (
+    Answer,
+    ApprovalPolicy,
+    ApprovalRequest,
+    Approver,
+    no_one_to_ask,
+)
 from rung.tools.builtin import BUILTINS
-from rung.tools.catalog import Catalog, load_catalog, policy_for
+from rung.tools.catalog import ALWAYS_ASK, Catalog, load_catalog, policy_for
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -49,6 +58,7 @@ def tools_command(args: argparse.Namespace) -> int:
         _new(console, file, args.name, Path(args.dir))
     elif action == "add":
         _add(file, args)
+        _drop_rules(console, file, f"{args.name}:")  # a replaced server inherits nothing
         console.print(f"Added {args.name} to {file.path}; `rung tools test {args.name}` checks it.")
     elif action == "remove":
         if args.name in BUILTINS:
@@ -57,6 +67,7 @@ def tools_command(args: argparse.Namespace) -> int:
         if args.name not in entries:
             raise UserError(f"no server named {args.name!r} in {file.path}", hint=_names(file))
         del entries[args.name]
+        _drop_rules(console, file, f"{args.name}:")
         console.print(f"Removed {args.name}.")
     elif action in ("enable", "disable"):
         _entry(file, args.name)["enabled"] = action == "enable"
@@ -64,10 +75,23 @@ def tools_command(args: argparse.Namespace) -> int:
         console.print(f"{args.name}: {action}d.")
     else:
         pattern = _pattern(file, args.target)
+        if pattern.endswith(":*"):  # the whole server: narrower rules would still win
+            _drop_rules(console, file, pattern[:-1])
         set_approval(file, pattern, action)
         console.print(f"{pattern}: {action}")
+        if action == "allow" and pattern.partition(":")[0] in ALWAYS_ASK:
+            console.print(f"[yellow]note: {pattern.partition(':')[0]} asks before every call[/]")
     file.save()
     return 0
+
+
+def _drop_rules(console: Console, file: McpFile, prefix: str) -> None:
+    """Forget the approval rules for one server (`prefix` is "NAME:")."""
+    rules = file.raw.get("approvals", {})
+    for pattern in [p for p in rules if p.startswith(prefix)]:
+        del rules[pattern]
+        file.approvals.pop(pattern, None)
+        console.print(f"[dim]dropped the rule {pattern}[/]")
 
 
 def _add(file: McpFile, args: argparse.Namespace) -> None:
@@ -110,7 +134,7 @@ def _new(console: Console, file: McpFile, name: str, parent: Path) -> None:
     console.print(f"Created {made.server}\n    and {made.test}, and added {name} to {file.path}.")
     console.print(
         f"Next: edit {made.server.name} · rung tools test {name} · "
-        f"python {made.test} · then ask for it in rung chat."
+        f"{sys.executable} {made.test} · then ask for it in rung chat."
     )
 
 
@@ -118,10 +142,20 @@ def _import(console: Console, file: McpFile, source: Path, *, yes: bool) -> int:
     """Show every server another client's config would run; add them only on a yes."""
     from rich.markup import escape
 
-    found = read_foreign_config(source)
-    new = {n: e for n, e in found.items() if n not in file.server_entries() and n not in BUILTINS}
-    for name in found.keys() - new.keys():
-        console.print(f"[dim]{escape(name)}: already configured, left as it is[/]")
+    new: dict[str, dict[str, Any]] = {}
+    for name, entry in read_foreign_config(source).items():
+        if name in BUILTINS:
+            why = f"the name of a built-in server; add it as `rung tools add {name}-mcp -- …`"
+        elif name in file.server_entries():
+            why = "already configured, left as it is"
+        else:
+            try:
+                parse_server(name, entry, f"in {source}")
+                new[name] = entry
+                continue
+            except ConfigError as exc:
+                why = exc.message
+        console.print(f"[dim]{escape(name)}: skipped: {escape(why)}[/]")
     if not new:
         console.print("Nothing to import.")
         return 0
@@ -201,19 +235,45 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
 
 
 async def _started(catalog: Catalog, paths: Paths, names: list[str] | None = None) -> ToolHub:
+    """A hub of every enabled server, or of the `names` given (enabled or not), settled."""
     from rung.tools.hub import ToolHub
 
-    servers = [s for s in catalog.servers if s.enabled and (names is None or s.name in names)]
-    hub = ToolHub(
-        servers,
-        policy=ApprovalPolicy(rules={"*": "allow"}) if names else policy_for(catalog),
-        approver=no_one_to_ask,
-        log_dir=paths.server_logs,
-    )
-    hub.start()
-    longest = max((s.startup_timeout for s in servers), default=0.0)
-    await hub.wait_started(timeout=longest + 5)
+    approver: Approver = no_one_to_ask
+    if names is None:
+        servers = [s for s in catalog.servers if s.enabled]
+        policy = policy_for(catalog)
+    else:  # the doctor: disabled servers too
+        servers = [replace(s, enabled=True) for s in catalog.servers if s.name in names]
+        policy, approver = _doctor_policy(catalog), _terminal_approver()
+    hub = ToolHub(servers, policy=policy, approver=approver, log_dir=paths.server_logs)
+    await hub.start_and_wait()
     return hub
+
+
+def _doctor_policy(catalog: Catalog) -> ApprovalPolicy:
+    """`rung tools test` runs what the user typed, but deny rules hold and the shell asks."""
+    policy = policy_for(catalog)
+    denies: dict[str, Policy] = {p: v for p, v in policy.rules.items() if v == "deny"}
+    server_denies: dict[str, Mapping[str, Policy]] = {
+        name: {g: v for g, v in rules.items() if v == "deny"}
+        for name, rules in policy.server_rules.items()
+    }
+    return ApprovalPolicy({"*": "allow", **denies}, server_denies, always_ask=ALWAYS_ASK)
+
+
+def _terminal_approver() -> Approver:
+    if not sys.stdin.isatty():
+        return no_one_to_ask
+    from rich.console import Console
+
+    from rung.agent.chat_tools import ask_at_terminal
+
+    console = Console(highlight=False)
+
+    async def approver(request: ApprovalRequest) -> Answer:
+        return await ask_at_terminal(console, request)
+
+    return approver
 
 
 async def _list(console: Console, paths: Paths, *, verbose: bool) -> int:
@@ -241,6 +301,8 @@ async def _list(console: Console, paths: Paths, *, verbose: bool) -> int:
                 console.print(f"  {escape(tool.name):<24} [dim]{decision:<5}[/] {about}")
                 if verbose:
                     console.print(f"    [dim]{escape(json.dumps(tool.parameters))}[/]")
+        for problem in catalog.problems():
+            console.print(f"[red]{escape(problem)}[/]")
         console.print(f"[dim]config: {paths.mcp_file}[/]")
     finally:
         await hub.aclose()
@@ -252,6 +314,8 @@ async def _test(console: Console, paths: Paths, name: str, tool: str | None, raw
 
     catalog = load_catalog(paths.mcp_file)
     config = catalog.get(name)
+    if config is None and name in catalog.file.problems:
+        raise catalog.file.problems[name]
     if config is None:
         raise UserError(f"no server named {name!r}", hint=_names(catalog.file))
     try:
@@ -282,7 +346,7 @@ async def _test(console: Console, paths: Paths, name: str, tool: str | None, raw
             return 0
         start = time.perf_counter()
         try:
-            result = await hub.call(_model_name(hub, tool), arguments)
+            result = await hub.call(hub.name_for(name, tool) or tool, arguments)
         except RungError as exc:
             console.print(f"[red]✗ {escape(tool)} failed: {escape(exc.message)}[/]")
             return 1
@@ -307,17 +371,6 @@ def log_tail(path: Path, lines: int = 8) -> list[str]:
     ]
     recent = recent[starts[-1] if starts else 0 :]
     return [ln for ln in recent if ln.strip() and not ln.startswith("--- rung ")][-lines:]
-
-
-def _model_name(hub: ToolHub, tool: str) -> str:
-    """The name the hub offers a server's tool under (qualified only on a clash)."""
-    from rung.tools.hub import HubTool
-
-    for spec in hub.specs():
-        found = hub.get(spec.name)
-        if isinstance(found, HubTool) and found.remote.name == tool:
-            return spec.name
-    return tool
 
 
 def _first(text: str) -> str:

@@ -104,6 +104,7 @@ class McpFile:
     servers: dict[str, ServerConfig]
     builtins: dict[str, ServerConfig]
     approvals: dict[str, Policy]  # "server:tool" glob -> policy
+    problems: dict[str, ConfigError] = field(default_factory=dict)  # server skipped -> why
 
     def save(self) -> None:
         """Write `raw` back atomically (temp file, fsync, rename); 0600, it may hold secrets."""
@@ -145,10 +146,19 @@ def load_mcp_file(path: Path, builtin_names: frozenset[str] = frozenset()) -> Mc
     if not isinstance(raw, dict):
         raise ConfigError(f'{path} must hold a JSON object like {{"mcpServers": {{...}}}}')
     where = f"in {path}"
-    servers = {
-        name: parse_server(name, entry, where)
-        for name, entry in _object(raw.get("mcpServers", {}), "mcpServers", where).items()
-    }
+    servers: dict[str, ServerConfig] = {}
+    problems: dict[str, ConfigError] = {}
+    for name, entry in _object(raw.get("mcpServers", {}), "mcpServers", where).items():
+        try:  # one bad entry skips that server, not the others
+            if name in builtin_names:
+                raise ConfigError(
+                    f"mcpServers.{name} {where}: {name!r} is the name of a built-in server",
+                    hint=f"rename it (e.g. {name}-mcp); the built-in one is configured "
+                    "under builtins",
+                )
+            servers[name] = parse_server(name, entry, where)
+        except ConfigError as exc:
+            problems[name] = exc
     builtins = {}
     for name, entry in _object(raw.get("builtins", {}), "builtins", where).items():
         if builtin_names and name not in builtin_names:
@@ -156,17 +166,12 @@ def load_mcp_file(path: Path, builtin_names: frozenset[str] = frozenset()) -> Mc
                 f"builtins.{name} {where}: there is no built-in server of that name",
                 hint=f"built-in servers: {', '.join(sorted(builtin_names))}",
             )
-        if name in servers:
-            raise ConfigError(
-                f"{name!r} {where} names both a server in mcpServers and a built-in server",
-                hint="rename the server in mcpServers",
-            )
         builtins[name] = parse_builtin(name, entry, where)
     approvals = {
         pattern: _policy(value, f"approvals.{pattern}", where)
         for pattern, value in _object(raw.get("approvals", {}), "approvals", where).items()
     }
-    return McpFile(path, raw, servers, builtins, approvals)
+    return McpFile(path, raw, servers, builtins, approvals, problems)
 
 
 def parse_server(name: str, entry: Any, where: str) -> ServerConfig:

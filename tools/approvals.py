@@ -10,6 +10,7 @@ without a yes for that call.
 from __future__ import annotations
 
 import fnmatch
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -64,7 +65,7 @@ class ApprovalPolicy:
         return "allow" if tool in self.read_only.get(server, frozenset()) else "ask"
 
     def allow(self, server: str, tool: str) -> None:
-        self.rules[f"{server}:{tool}"] = "allow"
+        self.rules[exact_pattern(server, tool)] = "allow"
 
 
 def _specificity(pattern: str) -> tuple[int, int]:
@@ -73,9 +74,22 @@ def _specificity(pattern: str) -> tuple[int, int]:
     return (1 if wild == 0 else 0, len(pattern) - wild)
 
 
+def exact_pattern(server: str, tool: str) -> str:
+    """A rule that matches this one tool only, even if its name holds glob characters."""
+    return f"{server}:" + re.sub(r"([*?\[])", r"[\1]", tool)
+
+
+def parse_answer(text: str, *, always_offered: bool) -> Answer:
+    """What a person typed at an approval prompt: y = once, a = always, anything else = no."""
+    choice = text.strip().lower()
+    if choice in ("a", "always") and always_offered:
+        return "always"
+    return "once" if choice in ("y", "yes") else "deny"
+
+
 def denied_message(server: str, tool: str, *, by_policy: bool) -> str:
     why = "the policy denies it" if by_policy else "the user did not approve it"
     return (
-        f"error: the call to {tool} (server {server}) did not run: {why}. "
+        f"the call to {tool} (server {server}) did not run: {why}. "
         "Do not call it again with the same arguments; answer without it or ask the user."
     )

@@ -11,14 +11,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rung.config.mcp_file import McpFile, ServerConfig, load_mcp_file, set_approval
-from rung.tools.approvals import ApprovalPolicy, Approver
+from rung.config.mcp_file import (
+    DEFAULT_CALL_TIMEOUT,
+    McpFile,
+    ServerConfig,
+    load_mcp_file,
+    set_approval,
+)
+from rung.tools.approvals import ApprovalPolicy, Approver, exact_pattern
 from rung.tools.builtin import BUILTINS, ENABLED_BY_DEFAULT
 
 if TYPE_CHECKING:
     from rung.tools.hub import ToolHub
 
 ALWAYS_ASK = frozenset({"shell"})  # built-ins whose every call needs a yes
+# The shell reports what a command printed when its own time limit (60 s) ends it; the
+# hub's limit must not cut in first.
+BUILTIN_CALL_TIMEOUT = {"shell": 75.0}
 
 
 @dataclass
@@ -29,12 +38,24 @@ class Catalog:
     def get(self, name: str) -> ServerConfig | None:
         return next((s for s in self.servers if s.name == name), None)
 
+    def problems(self) -> list[str]:
+        """The mcp.json entries that were skipped, each with why."""
+        return [
+            f"tool server {name} skipped: {exc.message}" + (f" ({exc.hint})" if exc.hint else "")
+            for name, exc in self.file.problems.items()
+        ]
+
 
 def load_catalog(mcp_path: Path) -> Catalog:
     file = load_mcp_file(mcp_path, frozenset(BUILTINS))
     builtins = [
         file.builtins.get(name)
-        or ServerConfig(name, builtin=True, enabled=name in ENABLED_BY_DEFAULT)
+        or ServerConfig(
+            name,
+            builtin=True,
+            enabled=name in ENABLED_BY_DEFAULT,
+            call_timeout=BUILTIN_CALL_TIMEOUT.get(name, DEFAULT_CALL_TIMEOUT),
+        )
         for name in BUILTINS
     ]
     return Catalog(file, [*builtins, *file.servers.values()])
@@ -58,21 +79,23 @@ def policy_for(catalog: Catalog) -> ApprovalPolicy:
     )
 
 
-def open_hub(mcp_path: Path, log_dir: Path, approver: Approver) -> ToolHub:
-    """A hub for every enabled server; "allow always" answers are saved to mcp.json."""
+def open_hub(mcp_path: Path, log_dir: Path, approver: Approver) -> tuple[ToolHub, list[str]]:
+    """A hub for every enabled server ("allow always" answers are saved to mcp.json), and
+    the entries of mcp.json that had to be skipped, each with why."""
     from rung.tools.hub import ToolHub
 
     catalog = load_catalog(mcp_path)
 
     def remember(server: str, tool: str) -> None:
         file = load_mcp_file(mcp_path, frozenset(BUILTINS))  # re-read: keep edits made since
-        set_approval(file, f"{server}:{tool}", "allow")
+        set_approval(file, exact_pattern(server, tool), "allow")
         file.save()
 
-    return ToolHub(
+    hub = ToolHub(
         catalog.servers,
         policy=policy_for(catalog),
         approver=approver,
         log_dir=log_dir,
         on_allow_always=remember,
     )
+    return hub, catalog.problems()

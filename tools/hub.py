@@ -17,12 +17,12 @@ import importlib
 import os
 import re
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, TextIO
+from typing import Any, Literal, TextIO, TypeVar
 
-from rung.config.errors import RungError, ToolError, ToolTimeout
+from rung.config.errors import ApprovalDenied, ConfigError, RungError, ToolError, ToolTimeout
 from rung.config.mcp_file import ServerConfig
 from rung.tools.approvals import ApprovalPolicy, ApprovalRequest, Approver, denied_message
 from rung.tools.base import ToolRegistry, ToolSpec
@@ -33,9 +33,11 @@ from rung.tools.mcp_client import (
     ServerGone,
     ServerLink,
     connect,
+    describe_error,
     quiet_sdk_logs,
 )
 
+T = TypeVar("T")
 State = Literal["starting", "ready", "restarting", "failed", "stopped"]
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # seconds before restart n
 MAX_RESTARTS = len(BACKOFF)  # crashes in a row (each within STABLE_S of its start) before giving up
@@ -116,7 +118,14 @@ class ToolHub(ToolRegistry):
         """Start every server in the background; returns at once."""
         if self._tasks or not self.servers:
             return
-        self._unquiet = quiet_sdk_logs(self.log_dir / "sdk.log")
+        try:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            self._unquiet = quiet_sdk_logs(self.log_dir / "sdk.log")
+        except OSError as exc:
+            raise ConfigError(
+                f"cannot write the tool servers' logs in {self.log_dir}: {exc.strerror or exc}",
+                hint="check that folder (XDG_STATE_HOME) and its permissions",
+            ) from None
         for server in self.servers.values():
             self._tasks.append(asyncio.create_task(self._supervise(server), name=server.name))
 
@@ -124,6 +133,21 @@ class ToolHub(ToolRegistry):
         """Until every server is ready or has failed (for `rung ask`, tests, `rung tools test`)."""
         async with asyncio.timeout(timeout):
             await asyncio.gather(*(s.settled.wait() for s in self.servers.values()))
+
+    async def start_and_wait(self) -> None:
+        """Start, then wait until each server is ready or has failed (its own time limits)."""
+        self.start()
+        longest = max((s.config.startup_timeout for s in self.servers.values()), default=0.0)
+        with contextlib.suppress(TimeoutError):  # a server stuck even after that shows as such
+            await self.wait_started(timeout=longest + 10)
+
+    def name_for(self, server: str, tool: str) -> str | None:
+        """The name the model sees for `server`'s `tool` (qualified only on a clash)."""
+        return next(
+            (n for n, t in self._tools.items() if isinstance(t, HubTool)
+             and t.server.name == server and t.remote.name == tool),
+            None,
+        )  # fmt: skip
 
     async def aclose(self) -> None:
         """Stop every server cleanly: stdin closed, then terminate, then kill."""
@@ -148,9 +172,9 @@ class ToolHub(ToolRegistry):
     async def call_remote(self, server: Server, tool: str, arguments: dict[str, Any]) -> str:
         policy = self.policy.decide(server.name, tool)
         if policy == "deny":
-            return denied_message(server.name, tool, by_policy=True)
+            raise ApprovalDenied(denied_message(server.name, tool, by_policy=True))
         if policy == "ask" and not await self._approved(server, tool, arguments):
-            return denied_message(server.name, tool, by_policy=False)
+            raise ApprovalDenied(denied_message(server.name, tool, by_policy=False))
         timeout = server.config.call_timeout
         if server.state not in _CALLABLE:
             raise ToolError(f"the {server.name} server is {server.state}: {server.reason}")
@@ -191,31 +215,44 @@ class ToolHub(ToolRegistry):
         found: list[tuple[str, RemotePrompt]] = []
         for server in self._ready():
             with contextlib.suppress(ToolError):
-                found += [(server.name, p) for p in await _link(server).list_prompts()]
+                found += [
+                    (server.name, p)
+                    for p in await _bounded(server, lambda link: link.list_prompts())
+                ]
         return found
 
-    async def get_prompt(self, name: str, arguments: dict[str, str]) -> list[tuple[str, str]]:
+    async def find_prompt(self, name: str) -> tuple[str, RemotePrompt]:
+        """`name` or `server:name`: the server that offers it, and its definition."""
         server, _, prompt = name.rpartition(":")
         for candidate, found in await self.prompts():
             if found.name == prompt and server in ("", candidate):
-                return await _link(self.servers[candidate]).get_prompt(prompt, arguments)
+                return candidate, found
         raise ToolError(f"no MCP prompt named {name!r}", hint="/prompt lists the prompts on offer")
+
+    async def get_prompt(self, name: str, arguments: dict[str, str]) -> list[tuple[str, str]]:
+        server, prompt = await self.find_prompt(name)
+        return await _bounded(
+            self.servers[server], lambda link: link.get_prompt(prompt.name, arguments)
+        )
 
     async def resources(self) -> list[tuple[str, RemoteResource]]:
         found: list[tuple[str, RemoteResource]] = []
         for server in self._ready():
             with contextlib.suppress(ToolError):
-                found += [(server.name, r) for r in await _link(server).list_resources()]
+                found += [
+                    (server.name, r)
+                    for r in await _bounded(server, lambda link: link.list_resources())
+                ]
         return found
 
     async def read_resource(self, uri: str) -> str:
         for name, resource in await self.resources():
             if resource.uri == uri:
-                return await _link(self.servers[name]).read_resource(uri)
+                return await _bounded(self.servers[name], lambda link: link.read_resource(uri))
         errors = []
         for server in self._ready():  # templated URIs are not listed: ask each server
             try:
-                return await _link(server).read_resource(uri)
+                return await _bounded(server, lambda link: link.read_resource(uri))
             except ToolError as exc:
                 errors.append(f"{server.name}: {exc.message}")
         raise ToolError(f"no server has the resource {uri}", hint="; ".join(errors[:3]))
@@ -247,8 +284,13 @@ class ToolHub(ToolRegistry):
         """Start, serve until the server goes away; the time it came up, or None if it never did."""
         cfg, started = server.config, time.monotonic()
         up_since = None
-        server.log_path.parent.mkdir(parents=True, exist_ok=True)
-        with open(server.log_path, "a", encoding="utf-8", errors="replace") as log:
+        try:
+            log = open(server.log_path, "a", encoding="utf-8", errors="replace")  # noqa: SIM115
+        except OSError as exc:
+            server.reason = f"cannot write its log {server.log_path}: {exc.strerror or exc}"
+            self._set(server, "failed", server.reason)
+            return None
+        with log:
             _log_line(log, f"starting: {cfg.launch_line()}")
             try:
                 async with contextlib.AsyncExitStack() as stack:
@@ -265,7 +307,7 @@ class ToolHub(ToolRegistry):
             except RungError as exc:
                 server.reason = exc.message
             except Exception as exc:  # anything a broken server can make the SDK raise
-                server.reason = _describe(exc)
+                server.reason = describe_error(exc)
             finally:
                 server.link = None
                 server.ready.clear()
@@ -343,6 +385,16 @@ class ToolHub(ToolRegistry):
         return tool.server.name if isinstance(tool, HubTool) else None
 
 
+async def _bounded(server: Server, request: Callable[[ServerLink], Awaitable[T]]) -> T:
+    """A prompt or resource request, under the server's call timeout like a tool call."""
+    timeout = server.config.call_timeout
+    try:
+        async with asyncio.timeout(timeout):
+            return await request(_link(server))
+    except TimeoutError:
+        raise ToolTimeout(f"the {server.name} server did not answer within {timeout:g} s") from None
+
+
 def _link(server: Server) -> ServerLink:
     if server.link is None:
         raise ToolError(f"the {server.name} server is not running")
@@ -351,13 +403,6 @@ def _link(server: Server) -> ServerLink:
 
 def _file_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_-]", "_", name)
-
-
-def _describe(exc: BaseException) -> str:
-    if isinstance(exc, BaseExceptionGroup):
-        return "; ".join(_describe(e) for e in exc.exceptions)
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def _log_line(log: TextIO, text: str) -> None:

@@ -20,7 +20,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, TextIO
 
 import anyio
-import mcp_types as types
+import mcp.types as types
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 from mcp.client.streamable_http import streamable_http_client
@@ -232,13 +232,16 @@ def _start_failure(config: ServerConfig, exc: Exception) -> str:
     if isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         return _start_failure(config, exc.exceptions[0])  # type: ignore[arg-type]
     if config.url:
-        return f"cannot reach {config.url}: {_one_line(exc)}"
+        return f"cannot reach {config.url}: {describe_error(exc)}"
     if isinstance(exc, MCPError) and exc.code == types.CONNECTION_CLOSED:
         return "the server exited before it finished starting (its log says why)"
-    return f"the server failed while starting: {_one_line(exc)}"
+    return f"the server failed while starting: {describe_error(exc)}"
 
 
-def _one_line(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
+    """An exception as one line: its type and the first line of its message."""
+    if isinstance(exc, BaseExceptionGroup):
+        return "; ".join(describe_error(e) for e in exc.exceptions)
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 

@@ -166,3 +166,19 @@ def test_a_scaffolded_server_is_callable_from_a_chat(
         assert ollama_server.chat_requests[1]["messages"][-1]["content"] == "3"
     finally:
         chat.child.terminate(force=True)
+
+
+def test_ctrl_c_still_stops_a_reply_after_an_approval(
+    tool_chat: Chat, ollama_server: OllamaTestServer
+) -> None:
+    wait_ready(tool_chat)
+    ollama_server.script(Reply(tool_calls=[{"name": "hang", "arguments": {}}]))
+    tool_chat.say("wait forever")
+    tool_chat.expect("a = always")
+    tool_chat.say("y")
+    tool_chat.expect("allowed once")
+    tool_chat.child.sendintr()  # the call hangs for call_timeout (60 s) unless Ctrl-C works
+    assert "stopped" in tool_chat.prompt()
+    ollama_server.script(Reply(text="Back."))
+    tool_chat.say("hello")
+    assert "Back." in tool_chat.prompt()

@@ -168,3 +168,56 @@ def test_import_shows_commands_and_adds_only_on_yes(rung: Rung, isolated_home: P
     assert added.code == 0, added.err
     assert mcp_json(isolated_home)["mcpServers"] == block
     assert "already configured" in rung("tools", "import", str(other), "--yes").out
+
+
+def test_a_disabled_server_can_still_be_tested(rung: Rung, isolated_home: Path) -> None:
+    tested = rung("tools", "test", "shell")  # off by default; the doctor starts it anyway
+    assert tested.code == 0, tested.out + tested.err
+    assert "run_command" in tested.out
+
+
+def test_removing_a_server_drops_its_approval_rules(rung: Rung, isolated_home: Path) -> None:
+    add_box(rung, isolated_home)
+    assert rung("tools", "allow", "box:echo").code == 0
+    assert rung("tools", "allow", "clock").code == 0
+    removed = rung("tools", "remove", "box")
+    assert removed.code == 0 and "dropped the rule box:echo" in removed.out
+    assert mcp_json(isolated_home)["approvals"] == {"clock:*": "allow"}
+
+
+def test_a_server_wide_rule_replaces_the_narrower_ones(rung: Rung, isolated_home: Path) -> None:
+    add_box(rung, isolated_home)
+    assert rung("tools", "allow", "box:echo").code == 0
+    assert rung("tools", "ask", "box").code == 0
+    assert mcp_json(isolated_home)["approvals"] == {"box:*": "ask"}
+
+
+def test_a_bad_entry_is_skipped_and_named_the_others_work(
+    rung: Rung, isolated_home: Path
+) -> None:
+    path = isolated_home / "config" / "rung" / "mcp.json"
+    path.parent.mkdir(parents=True)
+    servers = {"fetch": {"command": "uvx", "args": ["mcp-server-fetch"]}, "old": {"type": "sse"}}
+    path.write_text(json.dumps({"mcpServers": servers}))
+    listed = rung("tools", "list")
+    assert listed.code == 0, listed.err
+    assert "tool server fetch skipped" in listed.out and "built-in" in listed.out
+    assert "tool server old skipped" in listed.out
+    assert any(line.startswith("fetch ready built-in") for line in listed.out.splitlines())
+
+
+def test_import_skips_what_it_cannot_use_and_adds_the_rest(
+    rung: Rung, isolated_home: Path
+) -> None:
+    other = isolated_home / "cursor.json"
+    block = {
+        "fetch": {"command": "uvx", "args": ["mcp-server-fetch"]},
+        "old": {"type": "sse", "url": "http://127.0.0.1:1/sse"},
+        "git": {"command": "uvx", "args": ["mcp-server-git"]},
+    }
+    other.write_text(json.dumps({"mcpServers": block}))
+    result = rung("tools", "import", str(other), "--yes")
+    assert result.code == 0, result.err
+    assert "fetch: skipped: the name of a built-in server" in result.out
+    assert "old: skipped" in result.out
+    assert list(mcp_json(isolated_home)["mcpServers"]) == ["git"]  # type: ignore[call-overload]

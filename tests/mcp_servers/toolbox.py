@@ -77,6 +77,12 @@ def build(name: str) -> MCPServer:
         """Greet someone by name."""
         return f"Please greet {person} warmly."
 
+    @app.resource("note://never")
+    async def never() -> str:
+        """A note that never comes."""
+        await asyncio.Event().wait()
+        return "unreachable"
+
     @app.resource("note://today")
     def today() -> str:
         """Today's note."""

@@ -9,7 +9,9 @@ from rung.tools.approvals import (
     ApprovalPolicy,
     ApprovalRequest,
     denied_message,
+    exact_pattern,
     no_one_to_ask,
+    parse_answer,
 )
 
 READ_ONLY = {"files": frozenset({"read_file", "list_dir"})}
@@ -103,7 +105,23 @@ def test_denied_message_says_what_did_not_run_and_why() -> None:
     by_policy = denied_message("notes", "delete", by_policy=True)
     by_user = denied_message("notes", "delete", by_policy=False)
     for text in (by_policy, by_user):
-        assert text.startswith("error: the call to delete (server notes) did not run")
+        assert text.startswith("the call to delete (server notes) did not run")
         assert "Do not call it again with the same arguments" in text
     assert "the policy denies it" in by_policy
     assert "the user did not approve it" in by_user
+
+
+def test_allow_always_for_a_tool_named_like_a_glob_allows_that_tool_only() -> None:
+    policy = ApprovalPolicy()
+    policy.allow("notes", "read*")
+    assert policy.decide("notes", "read*") == "allow"
+    assert policy.decide("notes", "read_secrets") == "ask"
+    assert exact_pattern("notes", "a?[b]") == "notes:a[?][[]b]"
+
+
+def test_parse_answer() -> None:
+    assert parse_answer(" Y ", always_offered=True) == "once"
+    assert parse_answer("a", always_offered=True) == "always"
+    assert parse_answer("a", always_offered=False) == "deny"
+    assert parse_answer("", always_offered=True) == "deny"
+    assert parse_answer("no", always_offered=True) == "deny"

@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
-from rung.config.errors import ToolError, ToolTimeout
+from rung.config.errors import ApprovalDenied, ToolError, ToolTimeout
 from rung.config.mcp_file import ServerConfig
 from rung.tools import hub as hub_module
 from rung.tools.approvals import (
@@ -209,6 +209,14 @@ async def test_a_hanging_tool_times_out_and_the_next_call_works(hub: ToolHub) ->
     assert hub.servers["box"].restarts == 0
 
 
+async def test_a_hanging_resource_times_out_like_a_call(hub: ToolHub) -> None:
+    started = time.monotonic()
+    with pytest.raises(ToolTimeout, match=r"did not answer within 0.5 s"):
+        await hub.read_resource("note://never")
+    assert time.monotonic() - started < 5
+    assert await hub.read_resource("note://today") == "Buy milk."
+
+
 async def test_server_stderr_goes_to_its_log_file(hub: ToolHub) -> None:
     log = hub.servers["box"].log_path.read_text()
     assert "toolbox starting" in log
@@ -243,7 +251,9 @@ async def test_prompts_and_resources(hub: ToolHub) -> None:
 
     resources = await hub.resources()
     assert sorted((server, r.uri, r.name) for server, r in resources) == [
+        ("box", "note://never", "never"),
         ("box", "note://today", "today"),
+        ("web", "note://never", "never"),
         ("web", "note://today", "today"),
     ]
     assert await hub.read_resource("note://today") == "Buy milk."
@@ -267,9 +277,10 @@ async def test_denied_by_policy_never_runs(hub: ToolHub) -> None:
     hub.policy = ApprovalPolicy(rules={"box:*": "allow", "box:crash": "deny"})
     approver = ScriptedApprover("once")  # would say yes, but is never asked
     hub.approver = approver
-    result = await hub.call("crash", {})
-    assert result == denied_message("box", "crash", by_policy=True)
-    assert "policy denies it" in result
+    with pytest.raises(ApprovalDenied) as denied:
+        await hub.call("crash", {})
+    assert denied.value.message == denied_message("box", "crash", by_policy=True)
+    assert "policy denies it" in denied.value.message
     assert approver.requests == []
     assert hub.servers["box"].state == "ready"
     assert await hub.call("box_pid", {}) == pid  # the same process: crash never ran
@@ -308,9 +319,10 @@ async def test_ask_answered_deny_never_runs(hub: ToolHub) -> None:
     pid = await hub.call("box_pid", {})
     hub.policy = ApprovalPolicy()
     hub.approver = ScriptedApprover("deny")
-    result = await hub.call("crash", {})
-    assert result == denied_message("box", "crash", by_policy=False)
-    assert "did not approve" in result
+    with pytest.raises(ApprovalDenied) as denied:
+        await hub.call("crash", {})
+    assert denied.value.message == denied_message("box", "crash", by_policy=False)
+    assert "did not approve" in denied.value.message
     hub.policy = ApprovalPolicy(rules={"*": "allow"})
     assert await hub.call("box_pid", {}) == pid
     assert hub.servers["box"].restarts == 0
@@ -320,7 +332,8 @@ async def test_no_one_to_ask_means_no(hub: ToolHub) -> None:
     pid = await hub.call("box_pid", {})
     hub.policy = ApprovalPolicy(rules={"box:*": "allow", "box:crash": "ask"})
     hub.approver = no_one_to_ask
-    assert await hub.call("crash", {}) == denied_message("box", "crash", by_policy=False)
+    with pytest.raises(ApprovalDenied, match="the user did not approve it"):
+        await hub.call("crash", {})
     assert await hub.call("box_pid", {}) == pid
 
 

@@ -23,7 +23,7 @@ from rung.config.mcp_file import (
     set_approval,
 )
 
-BUILTINS = frozenset({"files", "shell", "clock"})
+BUILTINS = frozenset({"files", "shell", "clock", "fetch"})
 
 
 def write(tmp_path: Path, content: Any) -> Path:
@@ -37,9 +37,15 @@ def load(tmp_path: Path, content: Any) -> McpFile:
 
 
 def error(tmp_path: Path, content: Any) -> ConfigError:
-    with pytest.raises(ConfigError) as caught:
-        load(tmp_path, content)
-    return caught.value
+    """The error for a whole file, or for the one server entry it skips."""
+    try:
+        file = load(tmp_path, content)
+    except ConfigError as exc:
+        return exc
+    assert len(file.problems) == 1, file.problems
+    [(name, problem)] = file.problems.items()
+    assert name not in file.servers
+    return problem
 
 
 def server(tmp_path: Path, entry: dict[str, Any]) -> ConfigError:
@@ -289,9 +295,25 @@ def test_the_file_must_hold_objects(tmp_path: Path) -> None:
 def test_builtins_are_checked_against_the_known_ones(tmp_path: Path) -> None:
     caught = error(tmp_path, {"builtins": {"filez": {}}})
     assert "builtins.filez" in str(caught) and "no built-in server of that name" in str(caught)
-    assert caught.hint == "built-in servers: clock, files, shell"
+    assert caught.hint == "built-in servers: clock, fetch, files, shell"
     caught = error(tmp_path, {"mcpServers": {"files": {"command": "x"}}, "builtins": {"files": {}}})
-    assert "names both a server in mcpServers and a built-in server" in str(caught)
+    assert "'files' is the name of a built-in server" in str(caught) and "rename" in caught.hint
+
+
+def test_one_bad_server_is_skipped_and_the_others_load(tmp_path: Path) -> None:
+    file = load(
+        tmp_path,
+        {
+            "mcpServers": {
+                "fetch": {"command": "uvx", "args": ["mcp-server-fetch"]},
+                "old": {"type": "sse", "url": "http://x/sse"},
+                "good": {"command": "ok"},
+            }
+        },
+    )
+    assert list(file.servers) == ["good"]
+    assert set(file.problems) == {"fetch", "old"}
+    assert "built-in" in file.problems["fetch"].message
     assert "builtins.shell.enabled" in str(error(tmp_path, {"builtins": {"shell": {"enabled": 1}}}))
 
 

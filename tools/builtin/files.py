@@ -46,12 +46,14 @@ FolderArg = Annotated[
 class FilesOptions(Options):
     roots: list[str] = Field(default_factory=lambda: [os.getcwd()], min_length=1)
     max_read_bytes: int = Field(default=1_000_000, gt=0)
+    allow_hidden: bool = False  # dotfiles and dot-folders hold keys, tokens and settings
 
 
 def create(options: Mapping[str, Any] | None = None) -> MCPServer:
     """Build a files server for ``roots`` (folders) with reads capped at ``max_read_bytes``."""
     settings = parse_options(FilesOptions, NAME, options)
-    files = Files(Roots([_root(root) for root in settings.roots]), settings.max_read_bytes)
+    roots = Roots([_root(root) for root in settings.roots], allow_hidden=settings.allow_hidden)
+    files = Files(roots, settings.max_read_bytes)
     server = new_server(NAME, f"Files inside {files.roots.listing}.")
     reads = ToolAnnotations(read_only_hint=True, open_world_hint=False)
     writes = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True)
@@ -71,8 +73,9 @@ def _root(folder: str) -> Path:
 class Roots:
     """The allowed folders, and the check that every path goes through."""
 
-    def __init__(self, roots: list[Path]) -> None:
+    def __init__(self, roots: list[Path], *, allow_hidden: bool = False) -> None:
         self.paths = roots
+        self.allow_hidden = allow_hidden
         self.listing = ", ".join(str(root) for root in roots)
 
     def resolve(self, path: str) -> Path:
@@ -89,7 +92,17 @@ class Roots:
                 f"{path!r} is outside the folders this tool may use ({self.listing}); "
                 "use a path inside them"
             )
+        if not self.allow_hidden and self.hidden(real):
+            raise ToolError(
+                f"{path!r} is hidden (a dotfile or inside a dot-folder); hidden files often "
+                "hold keys and settings, so this tool does not open them"
+            )
         return real
+
+    def hidden(self, path: Path) -> bool:
+        """Whether a part of ``path`` below its root starts with a dot."""
+        root = next(r for r in self.paths if path == r or path.is_relative_to(r))
+        return any(part.startswith(".") for part in path.relative_to(root).parts)
 
     def contains(self, path: Path) -> bool:
         return any(path == root or path.is_relative_to(root) for root in self.paths)
@@ -323,12 +336,12 @@ def _take_lines(stream: BinaryIO, count: int, budget: int) -> tuple[list[bytes],
 
 
 def _walk(folder: Path) -> Iterator[tuple[Path, bool]]:
-    """Every folder and file below ``folder``, skipping hidden folders and caches."""
+    """Every folder and file below ``folder``, skipping hidden ones and caches."""
     for parent, dirs, names in os.walk(folder):
         dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIPPED_DIRS)
         base = Path(parent)
         yield from ((base / name, True) for name in dirs)
-        yield from ((base / name, False) for name in sorted(names))
+        yield from ((base / name, False) for name in sorted(names) if not name.startswith("."))
 
 
 def _replace_atomically(target: Path, data: bytes) -> None:
@@ -373,12 +386,19 @@ def main(argv: list[str] | None = None) -> None:
         metavar="N",
         help="most bytes one read returns (default: 1000000)",
     )
+    parser.add_argument(
+        "--allow-hidden",
+        action="store_true",
+        help="also open dotfiles and files in dot-folders (off: they hold keys and settings)",
+    )
     args = parser.parse_args(argv)
     options: dict[str, Any] = {}
     if args.root:
         options["roots"] = args.root
     if args.max_read_bytes is not None:
         options["max_read_bytes"] = args.max_read_bytes
+    if args.allow_hidden:
+        options["allow_hidden"] = True
     serve(parser, create, options)
 
 

@@ -151,6 +151,23 @@ async def test_paths_outside_the_roots_are_refused(root: Path, outside: Path, pa
     )
 
 
+async def test_hidden_files_and_folders_are_refused_unless_allowed(root: Path) -> None:
+    (root / ".env").write_text("API_KEY=secret\n")
+    for tool, path in (("read_file", ".env"), ("read_file", ".git/milk-config")):
+        assert "is hidden" in await refused(server(root), tool, path=path)
+    assert "is hidden" in await refused(server(root), "write_file", path=".env", content="x")
+    assert "is hidden" in await refused(server(root), "list_directory", path=".git")
+    assert ".env" not in await ok(server(root), "search_files", query="API_KEY")
+    assert "API_KEY=secret" in await ok(server(root, allow_hidden=True), "read_file", path=".env")
+
+
+async def test_a_hidden_root_itself_is_usable(tmp_path: Path) -> None:
+    hidden_root = tmp_path / ".notes"
+    hidden_root.mkdir()
+    (hidden_root / "a.txt").write_text("inside a hidden root\n")
+    assert "inside a hidden root" in await ok(server(hidden_root), "read_file", path="a.txt")
+
+
 async def test_symlinks_leading_outside_are_refused(root: Path, outside: Path) -> None:
     (root / "linked-folder").symlink_to(outside)
     (root / "linked-file.txt").symlink_to(outside / "secret.txt")
