@@ -192,9 +192,7 @@ def test_a_server_wide_rule_replaces_the_narrower_ones(rung: Rung, isolated_home
     assert mcp_json(isolated_home)["approvals"] == {"box:*": "ask"}
 
 
-def test_a_bad_entry_is_skipped_and_named_the_others_work(
-    rung: Rung, isolated_home: Path
-) -> None:
+def test_a_bad_entry_is_skipped_and_named_the_others_work(rung: Rung, isolated_home: Path) -> None:
     path = isolated_home / "config" / "rung" / "mcp.json"
     path.parent.mkdir(parents=True)
     servers = {"fetch": {"command": "uvx", "args": ["mcp-server-fetch"]}, "old": {"type": "sse"}}
@@ -206,9 +204,7 @@ def test_a_bad_entry_is_skipped_and_named_the_others_work(
     assert any(line.startswith("fetch ready built-in") for line in listed.out.splitlines())
 
 
-def test_import_skips_what_it_cannot_use_and_adds_the_rest(
-    rung: Rung, isolated_home: Path
-) -> None:
+def test_import_skips_what_it_cannot_use_and_adds_the_rest(rung: Rung, isolated_home: Path) -> None:
     other = isolated_home / "cursor.json"
     block = {
         "fetch": {"command": "uvx", "args": ["mcp-server-fetch"]},
