@@ -4,12 +4,16 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PACKAGES := -p rung.agent -p rung.tools -p rung.memory -p rung.config
+# sentence-transformers needs torch; without a pin pip picks the newest build, which on
+# Linux is the CUDA one (several GB). Set TORCH= (empty) to let pip choose.
+TORCH ?= torch==2.13.0
 
 .PHONY: chat test lint typecheck pytest bench clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(if $(TORCH),$(BIN)/python -m pip install --quiet '$(TORCH)')
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 

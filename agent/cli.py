@@ -102,7 +102,47 @@ def build_parser() -> argparse.ArgumentParser:
     ).add_argument("--force", action="store_true", help="overwrite an existing file")
     config.set_defaults(handler=_config)
     add_tools_parser(sub, common)
+    add_memory_parser(sub, common, settings_flags)
     return parser
+
+
+def add_memory_parser(
+    sub: Any, common: argparse.ArgumentParser, settings_flags: argparse.ArgumentParser
+) -> None:
+    memory = sub.add_parser(
+        "memory",
+        parents=[common],
+        help="long-term memory: add documents, search them, stats",
+        description="Rung's memory: your documents (and later your conversations and facts), "
+        "embedded locally and searched by meaning and by keyword.",
+    )
+    msub = memory.add_subparsers(dest="action", metavar="ACTION", required=True)
+    add = msub.add_parser(
+        "add",
+        parents=[common, settings_flags],
+        help="add files and folders (.txt .md .rst .html .pdf, source code); re-running is safe",
+    )
+    add.add_argument("paths", nargs="+", metavar="PATH")
+    add.add_argument("--include", action="append", default=[], metavar="GLOB")
+    add.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+    add.add_argument(
+        "--sync", action="store_true", help="also forget documents under PATH that are gone"
+    )
+    search = msub.add_parser(
+        "search", parents=[common, settings_flags], help="the best matches for a query"
+    )
+    search.add_argument("query", nargs="+")
+    search.add_argument("-k", "--limit", type=int, default=5, help="how many hits (default 5)")
+    search.add_argument("--source", metavar="PATH", help="only this document")
+    search.add_argument(
+        "--mode", choices=("hybrid", "vector", "keyword"), default="hybrid", help="default: hybrid"
+    )
+    search.add_argument("--json", action="store_true", help="machine-readable output")
+    stats = msub.add_parser(
+        "stats", parents=[common, settings_flags], help="what is stored, the model, disk size"
+    )
+    stats.add_argument("--json", action="store_true", help="machine-readable output")
+    memory.set_defaults(handler=_memory)
 
 
 def add_tools_parser(sub: Any, common: argparse.ArgumentParser) -> None:
@@ -236,6 +276,12 @@ def _tools(args: argparse.Namespace) -> int:
     from rung.agent.tools_command import tools_command
 
     return tools_command(args)
+
+
+def _memory(args: argparse.Namespace) -> int:
+    from rung.agent.memory_command import memory_command
+
+    return memory_command(args, load(args).settings)
 
 
 def _version() -> str:

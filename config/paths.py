@@ -39,6 +39,11 @@ class Paths:
         return self.state_dir / "logs" / "mcp"
 
     @property
+    def memory_dir(self) -> Path:
+        """Chroma's vectors (chroma/) and the chunk index (index.sqlite3)."""
+        return self.data_dir / "memory"
+
+    @property
     def sessions_db(self) -> Path:
         return self.data_dir / "sessions.sqlite3"
 

@@ -71,6 +71,27 @@ class Settings(BaseModel):
     max_steps: int = Field(
         12, ge=1, le=100, description="Model steps per turn before Rung asks for a final answer."
     )
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        min_length=1,
+        description="The sentence-transformers model that embeds memory (change: memory reindex).",
+    )
+    chunk_size: int = Field(
+        1000, ge=100, le=20_000, description="Characters per memory chunk when adding documents."
+    )
+    chunk_overlap: int = Field(
+        150, ge=0, le=5000, description="Characters shared by neighbouring chunks of a document."
+    )
+    memory_backend: Literal["embedded", "http"] = Field(
+        "embedded",
+        description="embedded: Chroma in the data folder. http: a Chroma server (`chroma run`).",
+    )
+    memory_host: str = Field(
+        "127.0.0.1", min_length=1, description="The Chroma server's host, for memory_backend http."
+    )
+    memory_port: int = Field(
+        8000, ge=1, le=65535, description="The Chroma server's port, for memory_backend http."
+    )
 
 
 @dataclass(frozen=True)
@@ -131,6 +152,7 @@ def _read_file(path: Path) -> dict[str, Any]:
             f"the config file {path} is not valid TOML: {exc}",
             hint="fix that line, or move the file aside and run `rung config init`",
         ) from None
+    data = _flatten(data)
     unknown = sorted(set(data) - set(Settings.model_fields))
     if unknown:
         raise ConfigError(
@@ -138,6 +160,17 @@ def _read_file(path: Path) -> dict[str, Any]:
             hint="known settings: " + ", ".join(Settings.model_fields),
         )
     return data
+
+
+def _flatten(data: dict[str, Any]) -> dict[str, Any]:
+    """A TOML table is a prefix: `[memory] backend = "http"` is `memory_backend = "http"`."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict):
+            flat.update({f"{key}_{sub}": v for sub, v in value.items()})
+        else:
+            flat[key] = value
+    return flat
 
 
 def _env_value(raw: str) -> Any:

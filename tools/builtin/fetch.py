@@ -20,7 +20,6 @@ import re
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Annotated, Any
 
 import httpx
@@ -29,6 +28,7 @@ from mcp.server.mcpserver.exceptions import ToolError
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from rung.memory.html import html_to_text
 from rung.tools.builtin import Options, new_server, parse_options, serve
 
 NAME = "fetch"
@@ -160,7 +160,8 @@ class Fetcher:
                 raise ToolError(f"{response.url} is binary, not text; fetch reads pages and text")
         text = body.decode(_charset(response, body, kind), errors="replace")
         if kind == "html":
-            text = html_to_text(text)
+            title, readable = html_to_text(text)
+            text = f"Title: {title}\n\n{readable}" if title else readable
         return Page(str(response.url), kind, text, cut)
 
 
@@ -269,152 +270,6 @@ def _http_error(exc: httpx.HTTPError) -> str:
     reason = str(exc) or type(exc).__name__
     cause = exc.__cause__ or exc.__context__
     return f"{reason} ({cause})" if cause and str(cause) and str(cause) != reason else reason
-
-
-# --- HTML to text -----------------------------------------------------------------------
-
-SKIPPED_TAGS = frozenset(
-    {"script", "style", "noscript", "template", "svg", "math", "canvas", "iframe", "object"}
-    | {"nav", "footer", "aside", "button", "select", "dialog"}
-)
-VOID_TAGS = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
-    | {"track", "wbr"}
-)
-BLOCK_TAGS = frozenset(
-    {"address", "article", "blockquote", "dd", "details", "div", "dl", "dt", "fieldset"}
-    | {"figcaption", "figure", "form", "header", "hr", "main", "ol", "p", "pre", "section"}
-    | {"summary", "table", "tr", "ul", "br", "caption"}
-)
-MAIN_TAGS = frozenset({"main", "article"})
-HEADINGS = frozenset({"h1", "h2", "h3", "h4", "h5", "h6"})
-PARAGRAPHS = frozenset({"p", "pre", "table", "blockquote"})
-
-
-def html_to_text(html: str) -> str:
-    """The readable text of an HTML page: its title, then its main text."""
-    parser = _TextExtractor()
-    parser.feed(html)
-    parser.close()
-    return parser.text()
-
-
-class _TextExtractor(HTMLParser):
-    """Collects the visible text, marking headings, list items and table cells."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.title = ""
-        self.in_title = False
-        self.skipping: list[str] = []  # the open tags inside a skipped element
-        self.pre = 0
-        self.main = 0
-        self.cells = 0
-        self.all = _Lines()
-        self.main_text = _Lines()
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if self.skipping:
-            if tag not in VOID_TAGS:
-                self.skipping.append(tag)
-        elif tag == "title" and not self.title:
-            self.in_title = True
-        elif tag in SKIPPED_TAGS or _hidden(dict(attrs)):
-            if tag not in VOID_TAGS:
-                self.skipping.append(tag)
-        else:
-            self._open(tag)
-
-    def handle_endtag(self, tag: str) -> None:
-        if self.skipping:
-            if tag in self.skipping:
-                del self.skipping[len(self.skipping) - 1 - self.skipping[::-1].index(tag) :]
-        elif tag == "title":
-            self.in_title = False
-        else:
-            self._close(tag)
-
-    def handle_data(self, data: str) -> None:
-        if self.in_title:
-            self.title += data
-        elif not self.skipping:
-            self._write(data if self.pre else re.sub(r"\s+", " ", data), raw=bool(self.pre))
-
-    def _open(self, tag: str) -> None:
-        self.main += tag in MAIN_TAGS
-        self.pre += tag == "pre"
-        if tag in HEADINGS:
-            self._break(2)
-            self._write("#" * int(tag[1]) + " ", raw=True)
-        elif tag == "li":
-            self._break(1)
-            self._write("- ", raw=True)
-        elif tag in ("td", "th"):
-            if self.cells:
-                self._write(" | ", raw=True)
-            self.cells += 1
-        elif tag in BLOCK_TAGS:
-            self.cells = 0
-            self._break(2 if tag in PARAGRAPHS else 1)
-
-    def _close(self, tag: str) -> None:
-        if tag in HEADINGS or tag in BLOCK_TAGS:
-            self._break(2 if tag in HEADINGS or tag in PARAGRAPHS else 1)
-        if tag == "pre":
-            self.pre = max(0, self.pre - 1)
-        if tag in MAIN_TAGS:
-            self.main = max(0, self.main - 1)
-
-    def _write(self, text: str, *, raw: bool = False) -> None:
-        self.all.write(text, raw=raw)
-        if self.main:
-            self.main_text.write(text, raw=raw)
-
-    def _break(self, lines: int) -> None:
-        self.all.break_lines(lines)
-        if self.main:
-            self.main_text.break_lines(lines)
-
-    def text(self) -> str:
-        body = self.main_text.value() or self.all.value()
-        title = " ".join(self.title.split())
-        return f"Title: {title}\n\n{body}" if title else body
-
-
-class _Lines:
-    """Text with line breaks that merge: breaks in a row count as the largest of them."""
-
-    def __init__(self) -> None:
-        self.parts: list[str] = []
-        self.pending = 0
-
-    def write(self, text: str, *, raw: bool = False) -> None:
-        at_line_start = self.pending or not self.parts
-        if not raw and (at_line_start or self.parts[-1].endswith(" ")):
-            text = text.lstrip(" ")
-        if not text:
-            return
-        if self.pending and self.parts:
-            self.parts[-1] = self.parts[-1].rstrip(" ")
-            self.parts.append("\n" * self.pending)
-        self.pending = 0
-        self.parts.append(text)
-
-    def break_lines(self, lines: int) -> None:
-        self.pending = max(self.pending, lines)
-
-    def value(self) -> str:
-        return "".join(self.parts).strip()
-
-
-def _hidden(attrs: dict[str, str | None]) -> bool:
-    style = (attrs.get("style") or "").replace(" ", "").lower()
-    return (
-        "hidden" in attrs
-        or attrs.get("aria-hidden") == "true"
-        or "display:none" in style
-        or "visibility:hidden" in style
-    )
 
 
 # --- command line -----------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from mcp.server.mcpserver import MCPServer
 
+from rung.memory.html import html_to_text
 from rung.tools.builtin import fetch
 from tests.tools.builtin.helpers import ok, refused
 
@@ -130,12 +131,12 @@ async def test_html_becomes_the_title_and_main_text(site: Website) -> None:
 
 def test_html_to_text_without_a_main_element_keeps_the_body() -> None:
     html = "<html><body><nav>Menu</nav><div>One</div><p>Two <i>words</i></p></body></html>"
-    assert fetch.html_to_text(html) == "One\n\nTwo words"
+    assert html_to_text(html) == ("", "One\n\nTwo words")
 
 
 def test_html_to_text_survives_broken_markup() -> None:
     html = "<p>Start<div><span>unclosed<script>x()</script> text</p></div></b>end"
-    assert fetch.html_to_text(html) == "Start\nunclosed text\n\nend"
+    assert html_to_text(html) == ("", "Start\nunclosed text\n\nend")
 
 
 @pytest.mark.parametrize(

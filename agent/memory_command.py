@@ -1,0 +1,146 @@
+"""`rung memory …`: add documents, search them, see what is stored.
+
+The command line itself is defined in `cli.py` (kept light for `rung --help`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from rung.config.paths import Paths
+from rung.config.settings import Settings
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from rung.memory.service import Memory
+
+
+def open_memory(settings: Settings, paths: Paths | None = None) -> Memory:
+    from rung.memory.service import Memory, MemoryConfig
+
+    paths = paths or Paths.default()
+    return Memory(
+        MemoryConfig(
+            folder=paths.memory_dir,
+            embedding_model=settings.embedding_model,
+            chunk_size=settings.chunk_size,
+            chunk_overlap=settings.chunk_overlap,
+            backend=settings.memory_backend,
+            host=settings.memory_host,
+            port=settings.memory_port,
+        )
+    )
+
+
+def memory_command(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.console import Console
+
+    console = Console(highlight=False)
+    with open_memory(settings) as memory:
+        if args.action == "add":
+            return _add(console, memory, args)
+        if args.action == "search":
+            return _search(console, memory, args)
+        return _stats(console, memory, as_json=args.json)
+
+
+def _add(console: Console, memory: Memory, args: argparse.Namespace) -> int:
+    from rich.markup import escape
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from rung.memory.ingest import Summary
+
+    roots = [Path(p) for p in args.paths]
+    ingester = memory.ingester()
+    files = ingester.plan(roots, args.include, args.exclude)
+    summary = Summary()
+    columns = (
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("adding", total=len(files), rate="")
+        for done in ingester.add(files):
+            summary.done.append(done)
+            elapsed = progress.tasks[0].elapsed or 0.0
+            rate = f"{summary.chunks / elapsed:.0f} chunks/s" if elapsed > 0 else ""
+            progress.update(task, advance=1, description=_short(done.path), rate=rate)
+        if args.sync:
+            summary.done.extend(ingester.sync(roots))
+    parts = [
+        f"{summary.count(o)} {o}" for o in ("added", "updated", "skipped", "removed", "failed")
+    ]
+    console.print(f"{len(files)} files: " + ", ".join(parts) + f" · {summary.chunks} chunks")
+    for done in summary.done:
+        if done.outcome == "failed":
+            console.print(f"  [red]failed[/] {escape(str(done.path))}: {escape(done.reason)}")
+    return 1 if summary.count("failed") else 0  # the others were added all the same
+
+
+def _search(console: Console, memory: Memory, args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    source = str(Path(args.source).resolve()) if args.source else None
+    hits = memory.search(" ".join(args.query), limit=args.limit, source=source, mode=args.mode)
+    if args.json:
+        rows = [
+            {
+                "id": h.chunk.id,
+                "source": h.chunk.source,
+                "score": h.score,
+                "similarity": h.similarity,
+                "keyword_rank": h.keyword_rank,
+                "headings": h.chunk.meta.get("headings", []),
+                "text": h.chunk.text,
+            }
+            for h in hits
+        ]
+        print(json.dumps(rows, ensure_ascii=False, indent=2))
+        return 0
+    if not hits:
+        console.print("Nothing found. `rung memory add PATH` adds documents.")
+    for n, hit in enumerate(hits, start=1):
+        where = " › ".join([hit.chunk.meta.get("title", ""), *hit.chunk.meta.get("headings", [])])
+        sim = f"similarity {hit.similarity:.2f}" if hit.similarity is not None else "keyword match"
+        console.print(
+            f"[bold]{n}.[/] [cyan]{escape(hit.chunk.source)}[/] [dim]{escape(where)} · {sim}[/]"
+        )
+        snippet = " ".join(hit.chunk.text.split())
+        console.print(f"   {escape(snippet[:240])}{'…' if len(snippet) > 240 else ''}")
+    return 0
+
+
+def _stats(console: Console, memory: Memory, *, as_json: bool) -> int:
+    stats = memory.stats()
+    if as_json:
+        print(json.dumps(stats, indent=2))
+        return 0
+    for collection, chunks in stats["chunks"].items():
+        console.print(
+            f"{collection:<14} {stats['sources'][collection]:>6} sources {chunks:>8} chunks"
+        )
+    console.print(
+        f"model {stats['embedding_model']} · {stats['backend']} · "
+        f"{stats['disk_bytes'] / 1e6:.1f} MB in {stats['folder']}"
+    )
+    return 0
+
+
+def _short(path: Path) -> str:
+    text = str(path)
+    return text if len(text) <= 40 else "…" + text[-39:]

@@ -1,0 +1,218 @@
+"""The memory's ledger: which version of each source is current, its chunks, keyword search.
+
+A SQLite file beside the vectors. A chunk is *visible* when its row is here: a changed
+document's new chunks go into the vector store first, then one transaction here swaps the
+old rows for the new ones, then the old vectors are deleted. A kill at any moment leaves
+either the old document or the new one visible, never a mix, and a re-run finishes the job
+(`stale()` lists sources whose old vectors still wait to be deleted).
+
+Keyword search is SQLite's FTS5 with BM25 ranking, so exact names, codes and numbers are
+found even where the embedding model sees only a paraphrase.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS sources (
+    collection TEXT NOT NULL,
+    source TEXT NOT NULL,
+    version TEXT NOT NULL,          -- content hash of what is visible now
+    title TEXT NOT NULL,
+    mtime REAL,
+    chunks INTEGER NOT NULL,
+    updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    stale INTEGER NOT NULL DEFAULT 0, -- old vectors not yet deleted from the vector store
+    PRIMARY KEY (collection, source)
+);
+CREATE TABLE IF NOT EXISTS chunks (
+    rowid INTEGER PRIMARY KEY,
+    id TEXT NOT NULL UNIQUE,
+    collection TEXT NOT NULL,
+    source TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    meta TEXT NOT NULL              -- JSON: title, heading path, offsets, ...
+);
+CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks (collection, source);
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (
+    text, content='chunks', content_rowid='rowid', tokenize='unicode61'
+);
+CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
+    INSERT INTO chunks_fts (rowid, text) VALUES (new.rowid, new.text);
+END;
+CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
+    INSERT INTO chunks_fts (chunks_fts, rowid, text) VALUES ('delete', old.rowid, old.text);
+END;
+"""
+
+
+_DELETE_CHUNKS = "DELETE FROM chunks WHERE collection = ? AND source = ?"
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    id: str
+    collection: str
+    source: str
+    position: int
+    text: str
+    meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SourceRow:
+    collection: str
+    source: str
+    version: str
+    title: str
+    mtime: float | None
+    chunks: int
+    updated_at: str
+
+
+class Index:
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self.db = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=FULL")
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.db
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    # -- sources ----------------------------------------------------------------------
+
+    def source(self, collection: str, source: str) -> SourceRow | None:
+        row = self.db.execute(
+            "SELECT collection, source, version, title, mtime, chunks, updated_at FROM sources"
+            " WHERE collection = ? AND source = ?",
+            (collection, source),
+        ).fetchone()
+        return SourceRow(*row) if row else None
+
+    def sources(self, collection: str | None = None) -> list[SourceRow]:
+        sql = "SELECT collection, source, version, title, mtime, chunks, updated_at FROM sources"
+        args: tuple[str, ...] = ()
+        if collection is not None:
+            sql, args = sql + " WHERE collection = ?", (collection,)
+        return [SourceRow(*row) for row in self.db.execute(sql + " ORDER BY source", args)]
+
+    def replace(
+        self, collection: str, source: str, version: str, title: str, mtime: float | None,
+        chunks: Sequence[ChunkRow],
+    ) -> None:  # fmt: skip
+        """Make `chunks` the visible content of `source`, in one transaction."""
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM chunks WHERE collection = ? AND source = ?", (collection, source)
+            )
+            db.executemany(
+                "INSERT INTO chunks (id, collection, source, position, text, meta)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                [
+                    (c.id, collection, source, c.position, c.text, json.dumps(c.meta))
+                    for c in chunks
+                ],
+            )
+            db.execute(
+                "INSERT INTO sources (collection, source, version, title, mtime, chunks, stale)"
+                " VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (collection, source) DO UPDATE SET"
+                " version = excluded.version, title = excluded.title, mtime = excluded.mtime,"
+                " chunks = excluded.chunks, stale = 1,"
+                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                (collection, source, version, title, mtime, len(chunks)),
+            )
+
+    def remove(self, collection: str, source: str) -> None:
+        """Hide a source at once; its vectors are deleted after (see `stale`)."""
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM chunks WHERE collection = ? AND source = ?", (collection, source)
+            )
+            db.execute(
+                "UPDATE sources SET stale = 2, chunks = 0 WHERE collection = ? AND source = ?",
+                (collection, source),
+            )
+
+    def stale(self) -> list[tuple[str, str, str | None]]:
+        """(collection, source, version to keep or None) whose old vectors wait for deletion."""
+        rows = self.db.execute("SELECT collection, source, version, stale FROM sources WHERE stale")
+        return [(c, s, v if flag == 1 else None) for c, s, v, flag in rows]
+
+    def cleaned(self, collection: str, source: str) -> None:
+        """The vector store holds nothing old of `source` any more."""
+        with self._transaction() as db:
+            db.execute(
+                "DELETE FROM sources WHERE collection = ? AND source = ? AND stale = 2",
+                (collection, source),
+            )
+            db.execute(
+                "UPDATE sources SET stale = 0 WHERE collection = ? AND source = ?",
+                (collection, source),
+            )
+
+    # -- chunks ---------------------------------------------------------------------
+
+    def chunks(self, ids: Iterable[str]) -> dict[str, ChunkRow]:
+        """The visible chunks among `ids`."""
+        wanted = list(ids)
+        found: dict[str, ChunkRow] = {}
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for row in self.db.execute(
+                "SELECT id, collection, source, position, text, meta FROM chunks"
+                f" WHERE id IN ({marks})",
+                part,
+            ):
+                id, collection, source, position, text, meta = row
+                found[id] = ChunkRow(id, collection, source, position, text, json.loads(meta))
+        return found
+
+    def keyword_search(self, collection: str, query: str, limit: int) -> list[str]:
+        """Chunk ids, best BM25 match first; any of the query's words may match."""
+        words = re.findall(r"\w+", query.lower())
+        return self._match(collection, [f'"{w}"' for w in dict.fromkeys(words)], limit)
+
+    def phrase_search(self, collection: str, phrases: Sequence[str], limit: int) -> list[str]:
+        """Chunk ids holding any of `phrases` word for word ("K7-4471" as k7 then 4471)."""
+        quoted = [" ".join(re.findall(r"\w+", p.lower())) for p in phrases]
+        return self._match(collection, [f'"{q}"' for q in dict.fromkeys(quoted) if q], limit)
+
+    def _match(self, collection: str, terms: list[str], limit: int) -> list[str]:
+        if not terms:
+            return []
+        match = " OR ".join(terms)
+        rows = self.db.execute(
+            "SELECT chunks.id FROM chunks_fts JOIN chunks ON chunks.rowid = chunks_fts.rowid"
+            " WHERE chunks_fts MATCH ? AND chunks.collection = ?"
+            " ORDER BY bm25(chunks_fts) LIMIT ?",
+            (match, collection, limit),
+        )
+        return [row[0] for row in rows]
+
+    def count(self, collection: str | None = None) -> int:
+        if collection is None:
+            return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+        sql = "SELECT count(*) FROM chunks WHERE collection = ?"
+        return int(self.db.execute(sql, (collection,)).fetchone()[0])

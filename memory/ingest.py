@@ -1,0 +1,136 @@
+"""`rung memory add`: files and folders into the documents memory, idempotently.
+
+Per file: read, hash; unchanged (same hash as the visible version) is skipped; otherwise
+chunk, embed, write the vectors under the new version, then swap the visible chunks in one
+index transaction, then delete the old vectors. The steps are safe to cut anywhere: what a
+kill leaves behind is invisible and the next run finishes it (see `memory/index.py`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+from rung.memory.chunking import chunk_document, embed_text
+from rung.memory.embedder import Embedder
+from rung.memory.index import ChunkRow, Index
+from rung.memory.readers import ReadError, find_files, read_document
+from rung.memory.store import VectorStore
+
+COLLECTION = "documents"
+Outcome = Literal["added", "updated", "skipped", "failed", "removed"]
+
+
+@dataclass(frozen=True)
+class FileDone:
+    """One file handled: what happened, how many chunks, and why if it failed."""
+
+    path: Path
+    outcome: Outcome
+    chunks: int = 0
+    reason: str = ""
+
+
+@dataclass
+class Summary:
+    done: list[FileDone] = field(default_factory=list)
+
+    def count(self, outcome: Outcome) -> int:
+        return sum(1 for d in self.done if d.outcome == outcome)
+
+    @property
+    def chunks(self) -> int:
+        return sum(d.chunks for d in self.done)
+
+
+@dataclass
+class Ingester:
+    embedder: Embedder
+    store: VectorStore
+    index: Index
+    chunk_size: int = 1000
+    chunk_overlap: int = 150
+
+    def plan(
+        self, paths: Sequence[Path], include: Sequence[str] = (), exclude: Sequence[str] = ()
+    ) -> list[Path]:
+        """The files `add` will look at, in order (for the progress bar's total)."""
+        return list(find_files(paths, include, exclude))
+
+    def add(self, files: Sequence[Path]) -> Iterator[FileDone]:
+        """Ingest each file; one failure is reported and the rest go on."""
+        self.finish_interrupted()
+        for path in files:
+            try:
+                yield self.add_file(path)
+            except ReadError as exc:
+                yield FileDone(path, "failed", reason=exc.message)
+
+    def add_file(self, path: Path) -> FileDone:
+        source = str(path.resolve())
+        current = self.index.source(COLLECTION, source)
+        try:
+            mtime = path.stat().st_mtime
+        except OSError as exc:
+            raise ReadError(f"{path}: {exc.strerror or exc}") from None
+        if current is not None and current.mtime == mtime:
+            return FileDone(path, "skipped", current.chunks)  # untouched since: not even read
+        document = read_document(path)
+        version = hashlib.sha256(document.text.encode()).hexdigest()[:24]
+        if current is not None and current.version == version:
+            return FileDone(path, "skipped", current.chunks)
+        chunks = chunk_document(document, self.chunk_size, self.chunk_overlap)
+        if not chunks:
+            raise ReadError(f"{path}: empty, nothing to add")
+        key = hashlib.sha256(source.encode()).hexdigest()[:16]
+        ids = [f"{key}:{version}:{c.position}" for c in chunks]
+        vectors = self.embedder.embed([embed_text(document.title, c) for c in chunks])
+        meta: dict[str, str | float] = {"source": source, "version": version, "mtime": mtime}
+        self.store.add(COLLECTION, ids, vectors, [meta] * len(ids))
+        rows = [
+            ChunkRow(
+                id,
+                COLLECTION,
+                source,
+                c.position,
+                c.text,
+                {
+                    "title": document.title,
+                    "headings": list(c.heading_path),
+                    "start": c.start,
+                    "end": c.end,
+                    "mtime": mtime,
+                    "kind": document.kind,
+                },
+            )
+            for id, c in zip(ids, chunks, strict=True)
+        ]
+        self.index.replace(COLLECTION, source, version, document.title, mtime, rows)
+        self.store.delete_source(COLLECTION, source, keep_version=version)
+        self.index.cleaned(COLLECTION, source)
+        return FileDone(path, "added" if current is None else "updated", len(chunks))
+
+    def sync(self, roots: Sequence[Path]) -> Iterator[FileDone]:
+        """Forget documents under `roots` whose files are gone."""
+        prefixes = [str(r.resolve()) for r in roots]
+        for row in self.index.sources(COLLECTION):
+            inside = any(
+                row.source == p or row.source.startswith(p.rstrip("/") + "/") for p in prefixes
+            )
+            if inside and not Path(row.source).is_file():
+                self.forget(row.source)
+                yield FileDone(Path(row.source), "removed")
+
+    def forget(self, source: str) -> None:
+        self.index.remove(COLLECTION, source)
+        self.store.delete_source(COLLECTION, source, keep_version=None)
+        self.index.cleaned(COLLECTION, source)
+
+    def finish_interrupted(self) -> None:
+        """Delete the old vectors a killed run left behind (they are already invisible)."""
+        for collection, source, keep in self.index.stale():
+            self.store.delete_source(collection, source, keep_version=keep)
+            self.index.cleaned(collection, source)

@@ -1,0 +1,83 @@
+"""Hybrid retrieval: vector similarity, BM25 keywords and exact codes, fused by rank.
+
+Vector search finds paraphrases; keyword search finds the query's words; a third list holds
+the chunks that contain the query's codes and identifiers word for word ("K7-4471",
+"INV-2024-0117", "v2.13.0"), which an embedding blurs into their look-alikes.
+Reciprocal-rank fusion (score = sum of 1 / (K + rank) over the lists a chunk appears in)
+needs no score calibration between them. Only visible chunks (rows in the index) are
+returned, so a half-written document never shows.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from rung.memory.embedder import Embedder
+from rung.memory.index import ChunkRow, Index
+from rung.memory.store import VectorStore
+
+RRF_K = 60
+CANDIDATES = 4  # each list fetches this many times the hits asked for
+
+
+@dataclass(frozen=True)
+class Hit:
+    chunk: ChunkRow
+    score: float  # the fused score
+    similarity: float | None  # cosine similarity, when the vector search found it
+    keyword_rank: int | None  # 1-based rank in the keyword search, when it found it
+
+
+def search(
+    query: str,
+    *,
+    embedder: Embedder,
+    store: VectorStore,
+    index: Index,
+    collection: str = "documents",
+    limit: int = 5,
+    source: str | None = None,
+    mode: str = "hybrid",
+) -> list[Hit]:
+    """The best `limit` chunks for `query`; `mode` is hybrid, vector or keyword."""
+    wanted = limit * CANDIDATES
+    similarity: dict[str, float] = {}
+    vector_ids: list[str] = []
+    if mode in ("hybrid", "vector"):
+        where = {"source": source} if source else None
+        for hit in store.search(collection, embedder.embed_one(query), wanted, where):
+            similarity[hit.id] = hit.similarity
+            vector_ids.append(hit.id)
+    keyword_ids: list[str] = []
+    exact_ids: list[str] = []
+    if mode != "vector":
+        keyword_ids = index.keyword_search(collection, query, wanted)
+        exact_ids = index.phrase_search(collection, codes_in(query), wanted)
+    visible = index.chunks([*vector_ids, *keyword_ids, *exact_ids])
+    vector_ids = [i for i in vector_ids if i in visible]
+    keyword_ids = [i for i in keyword_ids if i in visible and _in_source(visible[i], source)]
+    exact_ids = [i for i in exact_ids if i in visible and _in_source(visible[i], source)]
+    fused: dict[str, float] = {}
+    for ranking in (vector_ids, keyword_ids, exact_ids):
+        for rank, id in enumerate(ranking, start=1):
+            fused[id] = fused.get(id, 0.0) + 1.0 / (RRF_K + rank)
+    keyword_rank = {id: rank for rank, id in enumerate(keyword_ids, start=1)}
+    best = sorted(fused, key=lambda i: fused[i], reverse=True)[:limit]
+    return [Hit(visible[i], fused[i], similarity.get(i), keyword_rank.get(i)) for i in best]
+
+
+def codes_in(query: str) -> list[str]:
+    """The query's code-like terms: with a digit, inner punctuation, or in capitals."""
+    terms = re.findall(r"\w+(?:[-_./:#]\w+)*", query)
+    return [
+        t
+        for t in terms
+        if any(c.isdigit() for c in t)
+        or re.search(r"\w[-_./:#]\w", t)
+        or (t.isupper() and len(t) > 1)
+    ]
+
+
+def _in_source(chunk: ChunkRow, source: str | None) -> bool:
+    return source is None or chunk.source == source

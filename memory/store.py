@@ -1,0 +1,160 @@
+"""The vectors: ChromaDB, the only module that imports it.
+
+Embedded (`PersistentClient` in a folder) by default, or a Chroma server over HTTP. Vectors
+come from our embedder; Chroma never embeds (no embedding function). Each collection
+records the embedding model and dimension it was made with, and refuses another. An
+embedded store belongs to one process at a time (an advisory lock file): Chroma is not safe
+for several processes writing one folder.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from rung.config.errors import RungError
+
+COLLECTIONS = ("documents", "conversations", "facts")
+
+
+class StoreError(RungError):
+    """The vector store could not be opened or used."""
+
+
+class StoreBusy(StoreError):
+    """Another process holds the embedded store."""
+
+
+class ModelMismatch(StoreError):
+    """A collection was made with another embedding model."""
+
+
+@dataclass(frozen=True)
+class VectorHit:
+    id: str
+    similarity: float  # cosine similarity, 1 = same direction
+
+
+class VectorStore:
+    def __init__(
+        self,
+        path: Path | None = None,
+        *,
+        host: str | None = None,
+        port: int = 8000,
+        model: str,
+        dimension: int,
+    ) -> None:
+        import chromadb
+        from chromadb.config import Settings
+
+        self.model, self.dimension = model, dimension
+        self._lock_fd: int | None = None
+        settings = Settings(anonymized_telemetry=False)
+        try:
+            if host is not None:
+                self.client: Any = chromadb.HttpClient(host=host, port=port, settings=settings)
+                self.client.heartbeat()
+            else:
+                assert path is not None
+                path.mkdir(parents=True, exist_ok=True)
+                self._lock_fd = _lock(path / "rung.lock")
+                self.client = chromadb.PersistentClient(path=str(path), settings=settings)
+        except StoreError:
+            raise
+        except Exception as exc:
+            self.close()
+            where = f"the Chroma server at {host}:{port}" if host else f"the store in {path}"
+            raise StoreError(
+                f"cannot open {where}: {exc}",
+                hint="is `chroma run` up?" if host else "check the folder and its permissions",
+            ) from None
+        self.max_batch = int(self.client.get_max_batch_size())
+        self._collections: dict[str, Any] = {}
+
+    def close(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)
+            self._lock_fd = None
+
+    def collection(self, name: str) -> Any:
+        if name not in self._collections:
+            found = self.client.get_or_create_collection(
+                name,
+                metadata={"embedding_model": self.model, "dimension": self.dimension},
+                configuration={"hnsw": {"space": "cosine"}},
+                embedding_function=None,
+            )
+            made_with = (found.metadata or {}).get("embedding_model")
+            if made_with != self.model:
+                raise ModelMismatch(
+                    f"the {name} memory was made with the embedding model {made_with!r}, "
+                    f"not {self.model!r}",
+                    hint="run `rung memory reindex` to embed everything again with the new one",
+                )
+            self._collections[name] = found
+        return self._collections[name]
+
+    def add(
+        self,
+        collection: str,
+        ids: Sequence[str],
+        vectors: Any,
+        metadatas: Sequence[Mapping[str, str | int | float | bool]],
+    ) -> None:
+        """Upsert, in batches under Chroma's limit (ids are deterministic: a re-run is safe)."""
+        target = self.collection(collection)
+        for start in range(0, len(ids), self.max_batch):
+            end = start + self.max_batch
+            target.upsert(
+                ids=list(ids[start:end]),
+                embeddings=vectors[start:end],
+                metadatas=[dict(m) for m in metadatas[start:end]],
+            )
+
+    def search(
+        self, collection: str, vector: Sequence[float], limit: int, where: dict[str, Any] | None
+    ) -> list[VectorHit]:
+        target = self.collection(collection)
+        if target.count() == 0:
+            return []
+        found = target.query(
+            query_embeddings=[list(vector)],
+            n_results=limit,
+            where=where or None,
+            include=["distances"],
+        )
+        return [
+            VectorHit(id, 1.0 - float(distance))
+            for id, distance in zip(found["ids"][0], found["distances"][0], strict=True)
+        ]
+
+    def delete_source(self, collection: str, source: str, keep_version: str | None) -> None:
+        """Every vector of `source` but those of `keep_version`."""
+        where: dict[str, Any] = {"source": source}
+        if keep_version is not None:
+            where = {"$and": [where, {"version": {"$ne": keep_version}}]}
+        self.collection(collection).delete(where=where)
+
+    def count(self, collection: str) -> int:
+        return int(self.collection(collection).count())
+
+
+def _lock(path: Path) -> int:
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.read(fd, 32).decode(errors="replace").strip() or "another process"
+        os.close(fd)
+        raise StoreBusy(
+            f"the memory store in {path.parent} is in use by {holder}",
+            hint="wait for it to finish (one Rung process at a time may use the memory)",
+        ) from None
+    os.ftruncate(fd, 0)
+    os.write(fd, f"Rung (pid {os.getpid()})".encode())
+    return fd

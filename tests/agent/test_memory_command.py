@@ -1,0 +1,125 @@
+"""`rung memory …` as a user runs it: real Chroma, the real embedding model, real kills."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import Rung
+
+NOTES = {
+    "garden.md": "# Garden\n\nTomatoes need full sun.\n\n## Pests\n\nMarigolds keep aphids away.\n",
+    "bike.md": "# Bike\n\nOil the chain every 300 km. Tyre pressure: 4.5 bar.\n",
+    "soup.txt": "Leek soup: sweat the leeks in butter, add stock and potatoes, simmer.\n",
+}
+
+
+def notes(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in NOTES.items():
+        (folder / name).write_text(text)
+    return folder
+
+
+def index_db(home: Path) -> Path:
+    return home / "data" / "rung" / "memory" / "index.sqlite3"
+
+
+def test_add_search_and_stats(rung: Rung, isolated_home: Path, tmp_path: Path) -> None:
+    folder = notes(tmp_path / "notes")
+    added = rung("memory", "add", str(folder), timeout=120)
+    assert added.code == 0, added.err
+    assert "3 files: 3 added, 0 updated, 0 skipped" in added.out
+    again = rung("memory", "add", str(folder), timeout=120)
+    assert "0 added, 0 updated, 3 skipped" in again.out
+    found = rung("memory", "search", "--json", "how do I keep insects off plants", timeout=120)
+    assert found.code == 0, found.err
+    hits = json.loads(found.out)
+    assert hits[0]["source"].endswith("garden.md") and "Marigolds" in hits[0]["text"]
+    shown = rung("memory", "search", "tyre pressure", timeout=120)
+    assert "bike.md" in shown.out.splitlines()[0] and "4.5 bar" in shown.out
+    stats = json.loads(rung("memory", "stats", "--json", timeout=120).out)
+    assert stats["sources"]["documents"] == 3 and stats["chunks"]["documents"] >= 3
+
+
+def test_bad_paths_are_reported_and_the_rest_added(
+    rung: Rung, isolated_home: Path, tmp_path: Path
+) -> None:
+    folder = notes(tmp_path / "notes")
+    (folder / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
+    (folder / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me, cr\xe8me br\xfbl\xe9e".encode("latin-1"))
+    result = rung("memory", "add", str(folder), str(tmp_path / "missing"), timeout=120)
+    assert result.code == 1
+    assert "4 added" in result.out and "2 failed" in result.out
+    assert "broken.pdf" in result.out and "not a readable PDF" in result.out
+    assert "missing" in result.out and "Traceback" not in result.out + result.err
+    found = json.loads(rung("memory", "search", "--json", "crème brûlée", timeout=120).out)
+    assert "Café crème" in found[0]["text"]
+
+
+def visible_state(db: Path) -> tuple[int, int]:
+    """(sources, chunks) visible now; asserts no source is half there."""
+    with sqlite3.connect(db) as conn:
+        for source, version, chunks in conn.execute("SELECT source, version, chunks FROM sources"):
+            ids = [r[0] for r in conn.execute("SELECT id FROM chunks WHERE source = ?", (source,))]
+            assert len(ids) == chunks, f"{source}: {len(ids)} chunks visible of {chunks}"
+            assert all(f":{version}:" in i for i in ids), f"{source}: old and new chunks mixed"
+        count = conn.execute("SELECT count(*), (SELECT count(*) FROM chunks) FROM sources")
+        sources, chunk_rows = count.fetchone()
+    return int(sources), int(chunk_rows)
+
+
+def sources_so_far(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        return visible_state(db)[0]
+    except sqlite3.OperationalError:  # the schema is still being made
+        return 0
+
+
+@pytest.mark.timeout(240)
+@pytest.mark.parametrize("kill_after", [1, 15])
+def test_kill_9_mid_ingest_leaves_nothing_partial_and_a_rerun_finishes(
+    rung: Rung, isolated_home: Path, tmp_path: Path, kill_after: int
+) -> None:
+    folder = tmp_path / "many"
+    folder.mkdir()
+    for n in range(40):
+        paragraphs = [f"Note {n}, paragraph {p}: " + "words about things " * 30 for p in range(6)]
+        (folder / f"note{n:02}.md").write_text(f"# Note {n}\n\n" + "\n\n".join(paragraphs))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "rung.agent.cli", "memory", "add", str(folder)],
+        env=rung.env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    db = index_db(isolated_home)
+    deadline = time.monotonic() + 120
+    try:
+        while time.monotonic() < deadline and proc.poll() is None:
+            if sources_so_far(db) >= kill_after:
+                break
+            time.sleep(0.01)  # a poll interval, not a wait for a result
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.wait()
+    sources, _ = visible_state(db)
+    assert sources < 40, "the ingest finished before the kill: nothing was tested"
+    rerun = rung("memory", "add", str(folder), timeout=200)
+    assert rerun.code == 0, rerun.err
+    assert visible_state(db)[0] == 40
+    stats = json.loads(rung("memory", "stats", "--json", timeout=120).out)
+    assert stats["chunks"]["documents"] == visible_state(db)[1]
+    vectors = rung(
+        "memory", "search", "--json", "--mode", "vector", "-k", "3", "Note 7 paragraph", timeout=120
+    )
+    assert json.loads(vectors.out), vectors.err

@@ -1,0 +1,57 @@
+"""The ledger: what is visible, keyword search, and the clean-up a killed run leaves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rung.memory.index import ChunkRow, Index
+
+
+def rows(source: str, version: str, *texts: str) -> list[ChunkRow]:
+    return [
+        ChunkRow(f"{source}:{version}:{n}", "documents", source, n, text, {"title": source})
+        for n, text in enumerate(texts)
+    ]
+
+
+def test_replace_swaps_all_chunks_of_a_source_at_once(tmp_path: Path) -> None:
+    index = Index(tmp_path / "index.sqlite3")
+    index.replace("documents", "a.md", "v1", "A", 1.0, rows("a.md", "v1", "old one", "old two"))
+    index.replace("documents", "a.md", "v2", "A", 2.0, rows("a.md", "v2", "new text"))
+    assert index.count("documents") == 1
+    assert index.keyword_search("documents", "old", 10) == []
+    assert index.keyword_search("documents", "new", 10) == ["a.md:v2:0"]
+    source = index.source("documents", "a.md")
+    assert source is not None and source.version == "v2" and source.chunks == 1
+
+
+def test_keyword_search_finds_exact_codes_and_ranks_by_bm25(tmp_path: Path) -> None:
+    index = Index(tmp_path / "index.sqlite3")
+    index.replace(
+        "documents",
+        "codes.md",
+        "v1",
+        "Codes",
+        None,
+        rows("codes.md", "v1", "error ERR-4021 means the disk is full", "error ERR-5000 is fine"),
+    )
+    assert index.keyword_search("documents", "what is ERR-4021?", 1) == ["codes.md:v1:0"]
+    assert index.keyword_search("documents", "???", 5) == []
+    assert index.keyword_search("conversations", "ERR", 5) == []
+
+
+def test_stale_lists_what_a_killed_run_left_until_cleaned(tmp_path: Path) -> None:
+    index = Index(tmp_path / "index.sqlite3")
+    index.replace("documents", "a.md", "v1", "A", 1.0, rows("a.md", "v1", "text"))
+    assert index.stale() == [("documents", "a.md", "v1")]
+    index.cleaned("documents", "a.md")
+    assert index.stale() == []
+    index.remove("documents", "a.md")
+    assert index.count() == 0 and index.stale() == [("documents", "a.md", None)]
+    index.cleaned("documents", "a.md")
+    assert index.source("documents", "a.md") is None and index.stale() == []
+
+
+def test_the_index_survives_reopening(tmp_path: Path) -> None:
+    Index(tmp_path / "i.sqlite3").replace("documents", "a", "v", "A", None, rows("a", "v", "x"))
+    assert Index(tmp_path / "i.sqlite3").chunks(["a:v:0"])["a:v:0"].text == "x"
