@@ -102,13 +102,11 @@ def build_parser() -> argparse.ArgumentParser:
     ).add_argument("--force", action="store_true", help="overwrite an existing file")
     config.set_defaults(handler=_config)
     add_tools_parser(sub, common)
-    add_memory_parser(sub, common, settings_flags)
+    add_memory_parser(sub, common)
     return parser
 
 
-def add_memory_parser(
-    sub: Any, common: argparse.ArgumentParser, settings_flags: argparse.ArgumentParser
-) -> None:
+def add_memory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     memory = sub.add_parser(
         "memory",
         parents=[common],
@@ -119,18 +117,20 @@ def add_memory_parser(
     msub = memory.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = msub.add_parser(
         "add",
-        parents=[common, settings_flags],
+        parents=[common],
         help="add files and folders (.txt .md .rst .html .pdf, source code); re-running is safe",
     )
-    add.add_argument("paths", nargs="+", metavar="PATH")
-    add.add_argument("--include", action="append", default=[], metavar="GLOB")
-    add.add_argument("--exclude", action="append", default=[], metavar="GLOB")
+    add.add_argument("paths", nargs="+", metavar="PATH", help="files and folders (recursive)")
+    add.add_argument(
+        "--include", action="append", default=[], metavar="GLOB", help="only files matching"
+    )
+    add.add_argument(
+        "--exclude", action="append", default=[], metavar="GLOB", help="skip files matching"
+    )
     add.add_argument(
         "--sync", action="store_true", help="also forget documents under PATH that are gone"
     )
-    search = msub.add_parser(
-        "search", parents=[common, settings_flags], help="the best matches for a query"
-    )
+    search = msub.add_parser("search", parents=[common], help="the best matches for a query")
     search.add_argument("query", nargs="+")
     search.add_argument("-k", "--limit", type=int, default=5, help="how many hits (default 5)")
     search.add_argument("--source", metavar="PATH", help="only this document")
@@ -138,9 +138,7 @@ def add_memory_parser(
         "--mode", choices=("hybrid", "vector", "keyword"), default="hybrid", help="default: hybrid"
     )
     search.add_argument("--json", action="store_true", help="machine-readable output")
-    stats = msub.add_parser(
-        "stats", parents=[common, settings_flags], help="what is stored, the model, disk size"
-    )
+    stats = msub.add_parser("stats", parents=[common], help="what is stored, the model, disk size")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     memory.set_defaults(handler=_memory)
 

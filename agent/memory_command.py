@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from rung.config.errors import ConfigError
 from rung.config.paths import Paths
 from rung.config.settings import Settings
 
@@ -40,6 +41,13 @@ def memory_command(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
 
     console = Console(highlight=False)
+    if settings.chunk_overlap * 2 >= settings.chunk_size:
+        raise ConfigError(
+            f"chunk_overlap ({settings.chunk_overlap}) must be less than half of chunk_size "
+            f"({settings.chunk_size})",
+            hint="lower chunk_overlap or raise chunk_size (`rung config show` says where each "
+            "is set)",
+        )
     with open_memory(settings) as memory:
         if args.action == "add":
             return _add(console, memory, args)

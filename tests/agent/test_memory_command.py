@@ -123,3 +123,10 @@ def test_kill_9_mid_ingest_leaves_nothing_partial_and_a_rerun_finishes(
         "memory", "search", "--json", "--mode", "vector", "-k", "3", "Note 7 paragraph", timeout=120
     )
     assert json.loads(vectors.out), vectors.err
+
+
+def test_a_bad_chunk_setting_is_one_line(rung: Rung, isolated_home: Path, tmp_path: Path) -> None:
+    env = dict(rung.env, RUNG_CHUNK_SIZE="200", RUNG_CHUNK_OVERLAP="150")
+    result = Rung(env)("memory", "add", str(notes(tmp_path / "notes")))
+    assert result.code == 2 and "chunk_overlap (150) must be less than half" in result.err
+    assert "Traceback" not in result.err

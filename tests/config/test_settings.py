@@ -100,3 +100,13 @@ def test_any_file_content_loads_or_fails_with_a_config_error(text: str) -> None:
             load_settings(config, environ={})
         except ConfigError as exc:
             assert exc.message and exc.hint
+
+
+def test_a_toml_table_is_a_prefix(tmp_path: Path) -> None:
+    config = write(tmp_path / "config.toml", '[memory]\nbackend = "http"\nport = 9000\n')
+    loaded = load_settings(config, environ={})
+    assert loaded.settings.memory_backend == "http" and loaded.settings.memory_port == 9000
+    assert loaded.sources["memory_port"] == f"file {config}"
+    bad = write(tmp_path / "bad.toml", "[memory]\nbakend = 1\n")
+    with pytest.raises(ConfigError, match="unknown setting 'memory_bakend'"):
+        load_settings(bad, environ={})

@@ -187,8 +187,10 @@ def _address(text: str) -> Address:
 
 def _is_private(address: Address) -> bool:
     """True for every address that is not plainly on the public internet."""
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address):
+        embedded = address.ipv4_mapped or address.sixtofour or (address.teredo or (None, None))[1]
+        if embedded is not None:  # an IPv4 address wrapped in IPv6 is judged as that address
+            return _is_private(embedded)
     return (
         not address.is_global
         or address.is_private

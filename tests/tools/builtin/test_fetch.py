@@ -256,6 +256,8 @@ async def test_a_redirect_to_another_scheme_is_refused(site: Website) -> None:
         ("http://169.254.169.254/latest/meta-data/", "169.254.169.254"),
         ("http://[::1]:{port}/t", "::1"),
         ("http://[::ffff:127.0.0.1]:{port}/t", "::ffff:127.0.0.1"),
+        ("http://[2002:7f00:1::]/", "2002:7f00:1::"),  # 6to4 around 127.0.0.1
+        ("http://[2002:c0a8:1::]/", "2002:c0a8:1::"),  # 6to4 around 192.168.0.1
         ("http://0.0.0.0:{port}/t", "0.0.0.0"),
         ("http://224.0.0.1/", "224.0.0.1"),
     ],
