@@ -33,7 +33,7 @@ def test_add_test_and_remove_a_server(rung: Rung, isolated_home: Path) -> None:
     assert entry["command"] == sys.executable and entry["args"][-1] == "tests.mcp_servers.toolbox"
     tested = rung("tools", "test", "box", "add", "--args", '{"a": 2, "b": 3}')
     assert tested.code == 0, tested.err
-    assert "ready in" in tested.out and "8 tools" in tested.out and "echo" in tested.out
+    assert "ready in" in tested.out and "9 tools" in tested.out and "echo" in tested.out
     assert "add answered in" in tested.out and tested.out.rstrip().endswith("5")
     assert rung("tools", "remove", "box").code == 0
     assert "box" not in mcp_json(isolated_home)["mcpServers"]  # type: ignore[operator]

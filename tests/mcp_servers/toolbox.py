@@ -72,6 +72,13 @@ def build(name: str) -> MCPServer:
         await ctx.session.send_tool_list_changed()  # what handshake-era clients hear
         return "grown"
 
+    @app.tool()
+    def header(name: str, ctx: Context) -> str:
+        """An HTTP request header the client sent (over HTTP only), or <unset>."""
+        request = ctx.request_context.request
+        headers = getattr(request, "headers", None)
+        return str(headers.get(name, "<unset>")) if headers is not None else "<not http>"
+
     @app.prompt()
     def greet(person: str) -> str:
         """Greet someone by name."""

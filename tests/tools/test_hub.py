@@ -181,6 +181,7 @@ async def test_include_exclude_and_name_clashes(hub: ToolHub) -> None:
         "noise",
         "env",
         "grow",
+        "header",
     }
     assert hub.tool_server("box_echo") == "box"
     assert hub.tool_server("web_echo") == "web"
@@ -575,3 +576,17 @@ async def test_an_http_server_that_restarts_is_reconnected(
             await asyncio.to_thread(web.start)
             assert await hub.call("echo", {"text": "back"}) == "back"  # waits for the retry
             assert server.state == "ready"
+
+
+async def test_http_headers_reach_the_server_with_variables_filled_in(
+    tmp_path: Path, http_toolbox: HttpToolbox
+) -> None:
+    config = ServerConfig(
+        "web",
+        url=http_toolbox.url,
+        headers={"Authorization": "Bearer ${GREETING}", "X-Plain": "plain"},
+    )
+    async with hub_for(tmp_path, config) as hub:
+        await hub.wait_started(timeout=20)
+        assert await hub.call("header", {"name": "authorization"}) == "Bearer hello"
+        assert await hub.call("header", {"name": "x-plain"}) == "plain"
