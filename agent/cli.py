@@ -140,6 +140,19 @@ def add_memory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     search.add_argument("--json", action="store_true", help="machine-readable output")
     stats = msub.add_parser("stats", parents=[common], help="what is stored, the model, disk size")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
+    forget = msub.add_parser(
+        "forget", parents=[common], help="forget documents (by path) or chunks (by id)"
+    )
+    forget.add_argument("what", nargs="+", metavar="PATH|ID", help="a path added, or a chunk id")
+    msub.add_parser(
+        "reindex",
+        parents=[common],
+        help="embed everything again (after changing embedding_model); safe to interrupt",
+    )
+    export = msub.add_parser(
+        "export", parents=[common], help="everything stored, as JSON lines (a backup you can read)"
+    )
+    export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     memory.set_defaults(handler=_memory)
 
 

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from rung.config.errors import ConfigError
+from rung.config.errors import ConfigError, UserError
 from rung.config.paths import Paths
 from rung.config.settings import Settings
 
@@ -49,11 +49,62 @@ def memory_command(args: argparse.Namespace, settings: Settings) -> int:
             "is set)",
         )
     with open_memory(settings) as memory:
+        if args.action in ("add", "search", "reindex"):
+            memory.embedder.warm()  # torch loads while the files are found and read
         if args.action == "add":
             return _add(console, memory, args)
         if args.action == "search":
             return _search(console, memory, args)
+        if args.action == "forget":
+            return _forget(console, memory, args.what)
+        if args.action == "reindex":
+            return _reindex(console, memory)
+        if args.action == "export":
+            return _export(memory, args.output)
         return _stats(console, memory, as_json=args.json)
+
+
+def _forget(console: Console, memory: Memory, targets: list[str]) -> int:
+    from rich.markup import escape
+
+    missing = 0
+    for what in targets:
+        count = memory.forget(what)
+        if count:
+            console.print(f"forgot {escape(what)} ({count} chunks)")
+        else:
+            missing += 1
+            console.print(f"[yellow]nothing stored for {escape(what)}[/]")
+    return 1 if missing else 0
+
+
+def _reindex(console: Console, memory: Memory) -> int:
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    total = memory.index.count()
+    columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("reindex", total=total)
+        for done in memory.reindex():
+            progress.update(task, completed=done)
+    console.print(f"Embedded {total} chunks again with {memory.config.embedding_model}.")
+    return 0
+
+
+def _export(memory: Memory, output: str | None) -> int:
+    import sys
+
+    try:
+        target = open(output, "w", encoding="utf-8") if output else sys.stdout  # noqa: SIM115
+    except OSError as exc:
+        raise UserError(f"cannot write {output}: {exc.strerror or exc}") from None
+    try:
+        for record in memory.export():
+            target.write(json.dumps(record, ensure_ascii=False) + "\n")
+    finally:
+        if output:
+            target.close()
+    return 0
 
 
 def _add(console: Console, memory: Memory, args: argparse.Namespace) -> int:

@@ -46,6 +46,7 @@ CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks (collection, source);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (
     text, content='chunks', content_rowid='rowid', tokenize='unicode61'
 );
+CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts (rowid, text) VALUES (new.rowid, new.text);
 END;
@@ -99,6 +100,16 @@ class Index:
             self.db.execute("ROLLBACK")
             raise
         self.db.execute("COMMIT")
+
+    def get_state(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM state WHERE key = ?", (key,)).fetchone()
+        return str(row[0]) if row else None
+
+    def set_state(self, key: str, value: str | None) -> None:
+        if value is None:
+            self.db.execute("DELETE FROM state WHERE key = ?", (key,))
+        else:
+            self.db.execute("INSERT OR REPLACE INTO state (key, value) VALUES (?, ?)", (key, value))
 
     # -- sources ----------------------------------------------------------------------
 
@@ -210,6 +221,30 @@ class Index:
             (match, collection, limit),
         )
         return [row[0] for row in rows]
+
+    def forget_chunk(self, id: str) -> ChunkRow | None:
+        """Hide one chunk at once (its vector is deleted after); the chunk, if it was there."""
+        row = self.chunks([id]).get(id)
+        if row is None:
+            return None
+        with self._transaction() as db:
+            db.execute("DELETE FROM chunks WHERE id = ?", (id,))
+            db.execute(
+                "UPDATE sources SET chunks = chunks - 1 WHERE collection = ? AND source = ?",
+                (row.collection, row.source),
+            )
+        return row
+
+    def all_chunks(self, collection: str | None = None) -> Iterator[ChunkRow]:
+        """Every visible chunk, by source and position (for export and reindex)."""
+        sql = "SELECT id, collection, source, position, text, meta FROM chunks"
+        args: tuple[str, ...] = ()
+        if collection is not None:
+            sql, args = sql + " WHERE collection = ?", (collection,)
+        for id, coll, source, position, text, meta in self.db.execute(
+            sql + " ORDER BY collection, source, position", args
+        ).fetchall():
+            yield ChunkRow(id, coll, source, position, text, json.loads(meta))
 
     def count(self, collection: str | None = None) -> int:
         if collection is None:

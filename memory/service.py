@@ -6,15 +6,20 @@ Opening is cheap until a vector is needed: the embedder loads in the background 
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rung.memory.chunking import Chunk, embed_text
 from rung.memory.embedder import Embedder
-from rung.memory.index import Index
+from rung.memory.index import ChunkRow, Index
 from rung.memory.ingest import Ingester
 from rung.memory.search import Hit, search
-from rung.memory.store import COLLECTIONS, VectorStore
+from rung.memory.store import COLLECTIONS, StoreError, VectorStore
+
+REINDEXING = "reindexing"  # the index's marker while a reindex runs
+REINDEX_BATCH = 256
 
 
 @dataclass(frozen=True)
@@ -32,23 +37,31 @@ class Memory:
     def __init__(self, config: MemoryConfig, embedder: Embedder | None = None) -> None:
         self.config = config
         self.embedder = embedder or Embedder(config.embedding_model)
-        self.embedder.warm()
         self.index = Index(config.folder / "index.sqlite3")
         self._store: VectorStore | None = None
 
     @property
     def store(self) -> VectorStore:
         if self._store is None:
-            cfg = self.config
-            remote = cfg.backend == "http"
-            self._store = VectorStore(
-                None if remote else cfg.folder / "chroma",
-                host=cfg.host if remote else None,
-                port=cfg.port,
-                model=cfg.embedding_model,
-                dimension=self.embedder.dimension,
-            )
+            interrupted = self.index.get_state(REINDEXING)
+            if interrupted is not None:
+                raise StoreError(
+                    f"re-embedding the memory with {interrupted} was interrupted",
+                    hint="run `rung memory reindex` again to finish it",
+                )
+            self._store = self._open_store()
         return self._store
+
+    def _open_store(self) -> VectorStore:
+        cfg = self.config
+        remote = cfg.backend == "http"
+        return VectorStore(
+            None if remote else cfg.folder / "chroma",
+            host=cfg.host if remote else None,
+            port=cfg.port,
+            model=cfg.embedding_model,
+            dimension=self.embedder.dimension,
+        )
 
     def ingester(self) -> Ingester:
         cfg = self.config
@@ -56,6 +69,56 @@ class Memory:
 
     def search(self, query: str, **options: Any) -> list[Hit]:
         return search(query, embedder=self.embedder, store=self.store, index=self.index, **options)
+
+    def forget(self, what: str) -> int:
+        """Forget a source (a path, or the source as stored) or one chunk by id; how many."""
+        ingester = self.ingester()
+        source = what if self.index.source("documents", what) else str(Path(what).resolve())
+        row = self.index.source("documents", source)
+        if row is not None:
+            ingester.forget(source)
+            return row.chunks
+        chunk = self.index.forget_chunk(what)
+        if chunk is None:
+            return 0
+        self.store.delete_ids(chunk.collection, [chunk.id])
+        return 1
+
+    def export(self) -> Iterator[dict[str, Any]]:
+        """Every visible chunk as a JSON-ready record: text, source, metadata."""
+        for row in self.index.all_chunks():
+            yield {
+                "id": row.id,
+                "collection": row.collection,
+                "source": row.source,
+                "position": row.position,
+                "text": row.text,
+                **{k: v for k, v in row.meta.items() if k not in ("start", "end")},
+            }
+
+    def reindex(self) -> Iterator[int]:
+        """Embed every chunk again with the configured model; yields chunks done so far.
+
+        Safe to interrupt: a marker in the index makes the memory refuse to search until
+        a later `reindex` has finished the job.
+        """
+        self.index.set_state(REINDEXING, self.config.embedding_model)
+        if self._store is None:
+            self._store = self._open_store()
+        self._store.drop_all()
+        rows = list(self.index.all_chunks())
+        done = 0
+        for start in range(0, len(rows), REINDEX_BATCH):
+            batch = rows[start : start + REINDEX_BATCH]
+            for collection in sorted({r.collection for r in batch}):
+                part = [r for r in batch if r.collection == collection]
+                texts = [embed_text(r.meta.get("title", ""), _as_chunk(r)) for r in part]
+                metas = [_vector_meta(r) for r in part]
+                vectors = self.embedder.embed(texts)
+                self._store.add(collection, [r.id for r in part], vectors, metas)
+            done += len(batch)
+            yield done
+        self.index.set_state(REINDEXING, None)
 
     def stats(self) -> dict[str, Any]:
         """Counts per collection, the model, and the size on disk."""
@@ -81,3 +144,20 @@ class Memory:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _as_chunk(row: ChunkRow) -> Chunk:
+    meta = row.meta
+    headings = tuple(meta.get("headings", ()))
+    return Chunk(
+        row.text, headings, row.position, int(meta.get("start", 0)), int(meta.get("end", 0))
+    )
+
+
+def _vector_meta(row: ChunkRow) -> dict[str, str | float]:
+    """What the vector store keeps beside a vector: enough to delete a source's old ones."""
+    version = row.id.split(":")[1] if row.id.count(":") >= 2 else ""
+    meta: dict[str, str | float] = {"source": row.source, "version": version}
+    if isinstance(row.meta.get("mtime"), int | float):
+        meta["mtime"] = float(row.meta["mtime"])
+    return meta

@@ -140,8 +140,17 @@ class VectorStore:
             where = {"$and": [where, {"version": {"$ne": keep_version}}]}
         self.collection(collection).delete(where=where)
 
+    def delete_ids(self, collection: str, ids: Sequence[str]) -> None:
+        self.collection(collection).delete(ids=list(ids))
+
     def count(self, collection: str) -> int:
         return int(self.collection(collection).count())
+
+    def drop_all(self) -> None:
+        """Delete every collection (reindex starts from the index's texts)."""
+        for name in [c.name for c in self.client.list_collections()]:
+            self.client.delete_collection(name)
+        self._collections.clear()
 
 
 def _lock(path: Path) -> int:

@@ -130,3 +130,21 @@ def test_a_bad_chunk_setting_is_one_line(rung: Rung, isolated_home: Path, tmp_pa
     result = Rung(env)("memory", "add", str(notes(tmp_path / "notes")))
     assert result.code == 2 and "chunk_overlap (150) must be less than half" in result.err
     assert "Traceback" not in result.err
+
+
+def test_export_forget_and_reindex(rung: Rung, isolated_home: Path, tmp_path: Path) -> None:
+    folder = notes(tmp_path / "notes")
+    assert rung("memory", "add", str(folder), timeout=120).code == 0
+    backup = tmp_path / "backup.jsonl"
+    assert rung("memory", "export", "-o", str(backup)).code == 0
+    records = [json.loads(line) for line in backup.read_text().splitlines()]
+    assert {Path(r["source"]).name for r in records} == set(NOTES)
+    forgot = rung("memory", "forget", str(folder / "soup.txt"), "no-such-id", timeout=120)
+    assert forgot.code == 1 and "forgot" in forgot.out
+    assert "nothing stored for no-such-id" in forgot.out
+    reindexed = rung("memory", "reindex", timeout=120)
+    assert reindexed.code == 0 and f"Embedded {len(records) - 1} chunks" in reindexed.out
+    hits = json.loads(rung("memory", "search", "--json", "leek soup", timeout=120).out)
+    assert all(not h["source"].endswith("soup.txt") for h in hits)
+    bad = rung("memory", "export", "-o", str(tmp_path / "no" / "dir" / "x.jsonl"))
+    assert bad.code == 2 and "cannot write" in bad.err

@@ -10,7 +10,7 @@ import pytest
 from rung.memory.embedder import Embedder
 from rung.memory.ingest import FileDone
 from rung.memory.service import Memory, MemoryConfig
-from rung.memory.store import ModelMismatch, StoreBusy
+from rung.memory.store import ModelMismatch, StoreBusy, StoreError
 
 NOTES = {
     "garden.md": "# Garden\n\nTomatoes need full sun and regular watering in summer.\n\n"
@@ -136,3 +136,46 @@ def test_another_embedding_model_is_refused_with_the_fix(
         other.search("tomatoes")
     assert "rung memory reindex" in caught.value.hint
     other.close()
+
+
+def test_forget_by_path_and_by_chunk_id(memory: Memory, tmp_path: Path) -> None:
+    notes = write_notes(tmp_path / "notes")
+    add(memory, notes)
+    assert memory.forget(str(notes / "bike.md")) >= 1
+    assert all(not h.chunk.source.endswith("bike.md") for h in memory.search("bike chain oil"))
+    [hit, *_] = memory.search("risotto rice stock")
+    assert memory.forget(hit.chunk.id) == 1
+    assert all(h.chunk.id != hit.chunk.id for h in memory.search("risotto rice stock"))
+    assert memory.forget("/no/such/thing") == 0
+    assert vectors(memory) == memory.index.count("documents")
+
+
+def test_export_is_every_chunk_as_a_record(memory: Memory, tmp_path: Path) -> None:
+    add(memory, write_notes(tmp_path / "notes"))
+    records = list(memory.export())
+    assert len(records) == memory.index.count()
+    garden = [r for r in records if r["source"].endswith("garden.md")]
+    assert "marigolds" in " ".join(r["text"] for r in garden)
+    assert garden[0]["title"] == "Garden" and garden[0]["collection"] == "documents"
+
+
+def test_reindex_after_a_model_change_and_after_an_interruption(
+    memory: Memory, tmp_path: Path, embedder: Embedder
+) -> None:
+    add(memory, write_notes(tmp_path / "notes"))
+    memory.close()
+    renamed = MemoryConfig(
+        folder=memory.config.folder, embedding_model="sentence-transformers/all-MiniLM-L6-v2"
+    )
+    with Memory(renamed, embedder) as moved:
+        with pytest.raises(ModelMismatch):
+            moved.search("tomatoes")
+        next(iter(moved.reindex()))  # one batch, then the process "dies"
+    with Memory(renamed, embedder) as again:
+        with pytest.raises(StoreError, match="interrupted") as caught:
+            again.search("tomatoes")
+        assert "rung memory reindex" in caught.value.hint
+        assert list(again.reindex())[-1] == again.index.count()
+        [hit, *_] = again.search("how do I keep insects off my plants?")
+        assert hit.chunk.source.endswith("garden.md")
+        assert vectors(again) == again.index.count("documents")
