@@ -77,6 +77,16 @@ class VectorStore:
         self._collections: dict[str, Any] = {}
 
     def close(self) -> None:
+        client = getattr(self, "client", None)
+        if client is not None:
+            # chromadb's HTTP clients (its own and its admin client's) keep their connection
+            # pools open past close()
+            for part in (client, getattr(client, "_admin_client", None)):
+                session = getattr(getattr(part, "_server", None), "_session", None)
+                if session is not None:
+                    session.close()
+            client.close()  # releases the embedded database
+            self.client = None
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None

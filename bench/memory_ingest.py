@@ -1,0 +1,361 @@
+"""Chunks per second through Rung's ingestion, against the bare embedder on the same chunks.
+
+A folder of generated Markdown and text files (short notes, medium and long documents, in
+prose from templates, seeded) is added to a fresh Memory in a temp folder: `Ingester.plan`
+then `Ingester.add`, as `rung memory add` does, with the default chunking (1000 characters,
+150 overlap). The baseline embeds the very texts the Ingester embeds (the files read and cut
+by `memory.chunking`, each chunk with its title and headings, via `embed_text`) in one
+`Embedder.embed` call, with the same loaded model. Each round has one of each, who goes
+first alternating; the store is opened before the clock starts (Chroma's client start-up is
+not per chunk). Inside Rung's runs each stage is timed on its own, so the table shows where
+the time goes: the embedder (called once per file), Chroma, SQLite, and the rest.
+
+    python -m bench.memory_ingest [--quick]
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bench.common import Report, Target, median, parse_args
+from rung.memory.chunking import chunk_document, embed_text
+from rung.memory.embedder import Embedder
+from rung.memory.readers import read_document
+from rung.memory.service import Memory, MemoryConfig
+
+SHORTFALL_TARGET = 10.0  # Rung may be at most this many per cent below the embedder's rate
+SEED = 20240614
+# (share of files, smallest and largest size in characters): notes, documents, long documents
+SIZES = ((0.4, 300, 1500), (0.4, 3000, 7000), (0.2, 9000, 18000))
+
+NAMES = ("Ana", "Tomasz", "Priya", "Henrik", "Mei-Ling", "Jonas", "Lucia", "Omar", "Sofia")
+SUBJECTS = ("We", "The team", "My manager", "The landlord", "The plumber", "Our neighbour")
+VERBS = ("checked", "ordered", "replaced", "cancelled", "moved", "paid for", "booked", "fixed")
+INFINITIVES = ("check", "order", "replace", "clean", "move", "pay for", "book", "fix", "sort")
+ADJECTIVES = ("new", "old", "broken", "expensive", "spare", "annual", "second", "shared")
+STATES = ("ready", "missing", "too small", "out of stock", "still wet", "signed", "late")
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "September")
+NOUNS = (
+    "garden hose",
+    "invoice",
+    "meeting",
+    "budget",
+    "train ticket",
+    "server backup",
+    "bike chain",
+    "insurance policy",
+    "dentist appointment",
+    "passport",
+    "hotel booking",
+    "risotto recipe",
+    "tax refund",
+    "mortgage offer",
+    "lease",
+    "release notes",
+    "database migration",
+    "router",
+    "printer",
+    "laptop battery",
+    "warranty",
+    "dishwasher",
+    "boiler",
+    "radiator",
+    "gutter",
+    "kitchen tiles",
+    "parcel",
+    "birthday present",
+    "camping tent",
+    "piano lesson",
+    "vet visit",
+    "compost bin",
+    "coffee grinder",
+    "gym membership",
+    "car inspection",
+    "solar panel",
+    "electricity bill",
+    "school trip",
+    "conference talk",
+)
+TEMPLATES = (
+    "{subject} {verb} the {adjective} {noun} {when}.",
+    "{subject} {verb} the {noun} and the {noun2} {when}, which cost {price} euros in all.",
+    "The {noun} for the {noun2} is due {when}; the reference is {code}.",
+    "If the {noun} gives trouble again, call {name} or write to the {noun2} support address.",
+    "{name} thinks the {adjective} {noun} should stay until the {noun2} is {state}.",
+    "Remember to bring the {noun}, the {noun2} and a {adjective} {noun3} {when}.",
+    "It took about {minutes} minutes to {infinitive} the {noun}, mostly because the {noun2} "
+    "was {state}.",
+    "According to {name}, the {noun} is {state} and nothing can be done before {day} {month}.",
+)
+HEADINGS = ("Background", "What we decided", "Costs", "Next steps", "Open questions", "Contacts")
+
+
+# -- the documents --------------------------------------------------------------------------
+
+
+def sentence(rng: random.Random) -> str:
+    nouns = rng.sample(NOUNS, 3)
+    when = rng.choice(
+        (
+            "on Monday",
+            "last week",
+            "before the holidays",
+            f"in {rng.choice(MONTHS)}",
+            f"on {rng.randint(1, 28)} {rng.choice(MONTHS)}",
+            "by the end of the month",
+        )
+    )
+    text = rng.choice(TEMPLATES).format(
+        subject=rng.choice((*SUBJECTS, rng.choice(NAMES))),
+        verb=rng.choice(VERBS),
+        infinitive=rng.choice(INFINITIVES),
+        adjective=rng.choice(ADJECTIVES),
+        noun=nouns[0],
+        noun2=nouns[1],
+        noun3=nouns[2],
+        when=when,
+        price=rng.randint(12, 2400),
+        code=f"{rng.choice('ABKQX')}{rng.randint(1, 9)}-{rng.randint(1000, 9999)}",
+        name=rng.choice(NAMES),
+        state=rng.choice(STATES),
+        minutes=rng.randint(5, 90),
+        day=rng.randint(1, 28),
+        month=rng.choice(MONTHS),
+    )
+    return text[0].upper() + text[1:]
+
+
+def paragraph(rng: random.Random) -> str:
+    return " ".join(sentence(rng) for _ in range(rng.randint(2, 6)))
+
+
+def document(rng: random.Random, size: int, markdown: bool) -> str:
+    """About `size` characters of prose; Markdown gets a title and sections."""
+    title = f"{rng.choice(NOUNS).capitalize()} notes"
+    parts = [f"# {title}"] if markdown else []
+    length = 0
+    while length < size:
+        if markdown and (len(parts) == 1 or rng.random() < 0.25):
+            parts.append(f"## {rng.choice(HEADINGS)}")
+        parts.append(paragraph(rng))
+        length += len(parts[-1])
+    return "\n\n".join(parts) + "\n"
+
+
+def write_corpus(folder: Path, files: int, seed: int = SEED) -> list[Path]:
+    """`files` documents (two in three Markdown, the rest plain text) in `folder`."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(files):
+        [(_, low, high)] = rng.choices(SIZES, weights=[weight for weight, _, _ in SIZES])
+        markdown = i % 3 != 2
+        path = folder / f"doc-{i:03d}.{'md' if markdown else 'txt'}"
+        path.write_text(document(rng, rng.randint(low, high), markdown), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def chunk_texts(paths: Sequence[Path], config: MemoryConfig) -> list[list[str]]:
+    """What the Ingester embeds for each file, taken from the chunking (as `add_file` does)."""
+    texts = []
+    for path in paths:
+        doc = read_document(path)
+        chunks = chunk_document(doc, config.chunk_size, config.chunk_overlap)
+        texts.append([embed_text(doc.title, c) for c in chunks])
+    return texts
+
+
+# -- timing ---------------------------------------------------------------------------------
+
+# Stages of `Ingester.add_file` timed inside Rung's runs: (object, method, label).
+STAGES = (
+    ("embedder", "embed", "in Embedder.embed (one call per file)"),
+    ("store", "add", "in VectorStore.add (Chroma upsert)"),
+    ("index", "replace", "in Index.replace (SQLite + FTS5, one transaction)"),
+    ("store", "delete_source", "in VectorStore.delete_source (Chroma delete)"),
+    ("index", "cleaned", "in Index.cleaned (SQLite, one transaction)"),
+)
+REST = "the rest: listing, stat, reading, hashing, chunking"
+
+
+@contextmanager
+def timing(owner: Any, method: str, seconds: dict[str, float], label: str) -> Iterator[None]:
+    """Add the time spent in `owner.method` to `seconds[label]`, for the block's duration."""
+    original: Callable[..., Any] = getattr(owner, method)
+
+    def timed(*args: Any, **kwargs: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            seconds[label] += time.perf_counter() - started
+
+    setattr(owner, method, timed)
+    try:
+        yield
+    finally:
+        delattr(owner, method)  # the class's own method shows again
+
+
+@dataclass
+class Round:
+    baseline_s: float = 0.0
+    rung_s: float = 0.0
+    stages_s: dict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+    @property
+    def share(self) -> float:
+        """Rung's rate as a share of the embedder's (same chunks, so a ratio of times)."""
+        return self.baseline_s / self.rung_s
+
+
+def embed_all(embedder: Embedder, texts: list[str]) -> float:
+    started = time.perf_counter()
+    vectors = embedder.embed(texts)
+    elapsed = time.perf_counter() - started
+    if vectors.shape[0] != len(texts):
+        raise SystemExit(f"bench: {vectors.shape[0]} vectors for {len(texts)} texts")
+    return elapsed
+
+
+def ingest(embedder: Embedder, folder: Path, chunks: int, stages: dict[str, float]) -> float:
+    """Seconds to add every file in `folder` to a fresh memory; checks what was stored."""
+    with tempfile.TemporaryDirectory(prefix="rung-bench-ingest-") as tmp:
+        config = MemoryConfig(folder=Path(tmp, "memory"))
+        with Memory(config, embedder) as memory, ExitStack() as timers:
+            store = memory.store  # opened before the clock starts
+            ingester = memory.ingester()
+            owners = {"embedder": embedder, "store": store, "index": memory.index}
+            for owner, method, label in STAGES:
+                timers.enter_context(timing(owners[owner], method, stages, label))
+            started = time.perf_counter()
+            done = list(ingester.add(ingester.plan([folder])))
+            elapsed = time.perf_counter() - started
+            failed = [f"{d.path.name}: {d.reason}" for d in done if d.outcome != "added"]
+            if failed:
+                raise SystemExit("bench: files not added: " + "; ".join(failed))
+            stored = (sum(d.chunks for d in done), memory.index.count(), store.count("documents"))
+            if stored != (chunks, chunks, chunks):
+                raise SystemExit(
+                    f"bench: expected {chunks} chunks; reported, indexed, stored: {stored}"
+                )
+    stages[REST] += elapsed - sum(stages[label] for _, _, label in STAGES)
+    return elapsed
+
+
+def measure(files: int, rounds: int) -> tuple[list[Round], int, int]:
+    """Rounds of (embedder baseline, Rung) over one corpus; also files and chunks in it."""
+    embedder = Embedder()
+    with tempfile.TemporaryDirectory(prefix="rung-bench-docs-") as tmp:
+        config = MemoryConfig(folder=Path(tmp, "unused"))
+        folder = Path(tmp, "docs")
+        texts = [t for file in chunk_texts(write_corpus(folder, files), config) for t in file]
+        warm_up = Path(tmp, "warm-up")
+        warm_up_chunks = sum(map(len, chunk_texts(write_corpus(warm_up, 3, SEED + 1), config)))
+        embed_all(embedder, texts[:64])  # the model loads; torch's first calls are slow
+        ingest(embedder, warm_up, warm_up_chunks, defaultdict(float))  # Chroma's and SQLite's
+        results = []
+        for i in range(rounds):  # who goes first alternates, so drift hits both alike
+            result = Round()
+            for step in ("baseline", "rung") if i % 2 == 0 else ("rung", "baseline"):
+                if step == "baseline":
+                    result.baseline_s = embed_all(embedder, texts)
+                else:
+                    result.rung_s = ingest(embedder, folder, len(texts), result.stages_s)
+            results.append(result)
+    return results, files, len(texts)
+
+
+# -- the report -----------------------------------------------------------------------------
+
+
+def report(rounds: list[Round], files: int, chunks: int) -> Report:
+    baseline_s = median([r.baseline_s for r in rounds])
+    rung_s = median([r.rung_s for r in rounds])
+    share = median([r.share for r in rounds]) * 100
+    result = Report(
+        name="memory_ingest",
+        title=(
+            f"Memory ingestion: {files} generated files, {chunks} chunks "
+            f"({MemoryConfig.chunk_size} characters, {MemoryConfig.chunk_overlap} overlap), "
+            f"{len(rounds)} rounds, alternated; medians of the rounds"
+        ),
+        columns=["what", "seconds", "chunks/s", "vs embedder", "share of Rung's time"],
+    )
+    result.rows = [
+        [
+            "Embedder.embed, all chunks in one call (baseline)",
+            f"{baseline_s:.2f}",
+            f"{chunks / baseline_s:.1f}",
+            "(baseline)",
+            "",
+        ],
+        [
+            "Rung: Ingester.plan + Ingester.add, fresh store",
+            f"{rung_s:.2f}",
+            f"{chunks / rung_s:.1f}",
+            f"{share:.1f} %",
+            "100 %",
+        ],
+    ]
+    labels = [label for _, _, label in STAGES] + [REST]
+    stage_s = {label: median([r.stages_s[label] for r in rounds]) for label in labels}
+    for label in labels:
+        result.rows.append(
+            ["  " + label, f"{stage_s[label]:.2f}", "", "", f"{stage_s[label] / rung_s:.1%}"]
+        )
+    embed_label = STAGES[0][2]
+    batching = stage_s[embed_label] - baseline_s
+    result.notes.append(
+        f"the same texts cost the embedder {batching:+.2f} s more in Rung's calls (one per file, "
+        f"{chunks / files:.1f} chunks each on average) than in one call; everything but the "
+        f"embedder costs Rung {rung_s - stage_s[embed_label]:.2f} s"
+    )
+    result.targets = [
+        Target(
+            "Rung's rate below the embedder's own, median of rounds",
+            round(100 - share, 1),
+            SHORTFALL_TARGET,
+            "%",
+        )
+    ]
+    result.data = {
+        "files": files,
+        "chunks": chunks,
+        "chunk_size": MemoryConfig.chunk_size,
+        "chunk_overlap": MemoryConfig.chunk_overlap,
+        "rounds": len(rounds),
+        "chunks_per_s": {"embedder": chunks / baseline_s, "rung": chunks / rung_s},
+        "rung_share_of_embedder_rate": share / 100,
+        "seconds": {
+            "embedder": [r.baseline_s for r in rounds],
+            "rung": [r.rung_s for r in rounds],
+        },
+        "rung_stages_s": {label: [r.stages_s[label] for r in rounds] for label in labels},
+    }
+    return result
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args("Chunks per second through Rung's ingestion against the bare embedder.", argv)
+    files, rounds = (8, 1) if args.quick else (44, 3)
+    started = time.perf_counter()
+    result = report(*measure(files, rounds))
+    result.data["wall_s"] = time.perf_counter() - started
+    result.print()
+    print(f"wrote {result.write()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
