@@ -153,6 +153,23 @@ def add_memory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "export", parents=[common], help="everything stored, as JSON lines (a backup you can read)"
     )
     export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
+    facts = msub.add_parser(
+        "facts",
+        parents=[common],
+        help="what Rung knows about you: list (default), add, edit, forget",
+        description="Short durable facts about you. A new fact that says the same thing with "
+        "a new value (I live in Lyon -> I live in Paris now) replaces the old one.",
+    )
+    fsub = facts.add_subparsers(dest="facts_action", metavar="ACTION")
+    listing = fsub.add_parser("list", parents=[common], help="the current facts")
+    listing.add_argument("--all", action="store_true", help="also those replaced, and when")
+    fsub.add_parser("add", parents=[common], help="remember a fact").add_argument("text", nargs="+")
+    edit = fsub.add_parser("edit", parents=[common], help="change a fact's text")
+    edit.add_argument("id")
+    edit.add_argument("text", nargs="+")
+    fsub.add_parser("forget", parents=[common], help="forget a fact").add_argument(
+        "ids", nargs="+", metavar="ID"
+    )
     memory.set_defaults(handler=_memory)
 
 

@@ -49,7 +49,7 @@ def memory_command(args: argparse.Namespace, settings: Settings) -> int:
             "is set)",
         )
     with open_memory(settings) as memory:
-        if args.action in ("add", "search", "reindex"):
+        if args.action in ("add", "search", "reindex", "facts"):
             memory.embedder.warm()  # torch loads while the files are found and read
         if args.action == "add":
             return _add(console, memory, args)
@@ -61,6 +61,8 @@ def memory_command(args: argparse.Namespace, settings: Settings) -> int:
             return _reindex(console, memory)
         if args.action == "export":
             return _export(memory, args.output)
+        if args.action == "facts":
+            return _facts(console, memory, args)
         return _stats(console, memory, as_json=args.json)
 
 
@@ -88,6 +90,32 @@ def _reindex(console: Console, memory: Memory) -> int:
         for done in memory.reindex():
             progress.update(task, completed=done)
     console.print(f"Embedded {total} chunks again with {memory.config.embedding_model}.")
+    return 0
+
+
+def _facts(console: Console, memory: Memory, args: argparse.Namespace) -> int:
+    from rich.markup import escape
+
+    action = args.facts_action or "list"
+    if action == "add":
+        fact, replaced = memory.remember(" ".join(args.text))
+        console.print(f"remembered [cyan]{fact.id}[/]: {escape(fact.text)}")
+        for old in replaced:
+            console.print(f"  [dim]replaces {old.id}: {escape(old.text)}[/]")
+    elif action == "edit":
+        fact = memory.edit_fact(args.id, " ".join(args.text))
+        console.print(f"[cyan]{fact.id}[/]: {escape(fact.text)}")
+    elif action == "forget":
+        for id in args.ids:
+            console.print(f"forgot {id}: {escape(memory.forget_fact(id).text)}")
+    else:
+        facts = memory.facts(current_only=not getattr(args, "all", False))
+        if not facts:
+            console.print('No facts yet. `rung memory facts add "I live in Lyon"` adds one.')
+        for fact in facts:
+            when = fact.created_at[:10]
+            gone = f" [dim](replaced {fact.superseded_at[:10]})[/]" if fact.superseded_at else ""
+            console.print(f"[cyan]{fact.id}[/] [dim]{when}[/] {escape(fact.text)}{gone}")
     return 0
 
 
@@ -193,6 +221,7 @@ def _stats(console: Console, memory: Memory, *, as_json: bool) -> int:
         console.print(
             f"{collection:<14} {stats['sources'][collection]:>6} sources {chunks:>8} chunks"
         )
+    console.print(f"{'facts':<14} {stats['facts']:>6}")
     console.print(
         f"model {stats['embedding_model']} · {stats['backend']} · "
         f"{stats['disk_bytes'] / 1e6:.1f} MB in {stats['folder']}"

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rung.memory.facts import Fact
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS sources (
     collection TEXT NOT NULL,
@@ -47,6 +49,14 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (
     text, content='chunks', content_rowid='rowid', tokenize='unicode61'
 );
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS facts (
+    id TEXT PRIMARY KEY,
+    text TEXT NOT NULL,
+    source TEXT NOT NULL,
+    created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
+    superseded_by TEXT,
+    superseded_at TEXT
+);
 CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts (rowid, text) VALUES (new.rowid, new.text);
 END;
@@ -56,6 +66,7 @@ END;
 """
 
 
+_FACT = "id, text, source, created_at, superseded_by, superseded_at"
 _DELETE_CHUNKS = "DELETE FROM chunks WHERE collection = ? AND source = ?"
 
 
@@ -245,6 +256,36 @@ class Index:
             sql + " ORDER BY collection, source, position", args
         ).fetchall():
             yield ChunkRow(id, coll, source, position, text, json.loads(meta))
+
+    # -- facts ------------------------------------------------------------------------
+
+    def add_fact(self, id: str, text: str, source: str, supersedes: Sequence[str]) -> Fact:
+        """Store a fact and mark those it replaces, in one transaction."""
+        with self._transaction() as db:
+            db.execute("INSERT INTO facts (id, text, source) VALUES (?, ?, ?)", (id, text, source))
+            db.executemany(
+                "UPDATE facts SET superseded_by = ?,"
+                " superseded_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                [(id, old) for old in supersedes],
+            )
+        fact = self.fact(id)
+        assert fact is not None
+        return fact
+
+    def fact(self, id: str) -> Fact | None:
+        row = self.db.execute(f"SELECT {_FACT} FROM facts WHERE id = ?", (id,)).fetchone()
+        return Fact(*row) if row else None
+
+    def facts(self, *, current_only: bool = True) -> list[Fact]:
+        where = " WHERE superseded_by IS NULL" if current_only else ""
+        rows = self.db.execute(f"SELECT {_FACT} FROM facts{where} ORDER BY created_at, rowid")
+        return [Fact(*row) for row in rows]
+
+    def edit_fact(self, id: str, text: str) -> None:
+        self.db.execute("UPDATE facts SET text = ? WHERE id = ?", (text, id))
+
+    def delete_fact(self, id: str) -> None:
+        self.db.execute("DELETE FROM facts WHERE id = ?", (id,))
 
     def count(self, collection: str | None = None) -> int:
         if collection is None:

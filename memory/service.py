@@ -7,19 +7,26 @@ Opening is cheap until a vector is needed: the embedder loads in the background 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from rung.config.errors import UserError
 from rung.memory.chunking import Chunk, embed_text
 from rung.memory.embedder import Embedder
+from rung.memory.facts import Fact, new_fact_id, replaces
 from rung.memory.index import ChunkRow, Index
 from rung.memory.ingest import Ingester
 from rung.memory.search import Hit, search
 from rung.memory.store import COLLECTIONS, StoreError, VectorStore
 
+FACTS = "facts"
 REINDEXING = "reindexing"  # the index's marker while a reindex runs
 REINDEX_BATCH = 256
+
+
+class MemoryInputError(UserError):
+    """A request to the memory that cannot be done as asked."""
 
 
 @dataclass(frozen=True)
@@ -85,7 +92,9 @@ class Memory:
         return 1
 
     def export(self) -> Iterator[dict[str, Any]]:
-        """Every visible chunk as a JSON-ready record: text, source, metadata."""
+        """Every visible chunk and every fact (replaced ones too) as JSON-ready records."""
+        for fact in self.index.facts(current_only=False):
+            yield {"collection": FACTS, **asdict(fact)}
         for row in self.index.all_chunks():
             yield {
                 "id": row.id,
@@ -118,16 +127,90 @@ class Memory:
                 self._store.add(collection, [r.id for r in part], vectors, metas)
             done += len(batch)
             yield done
+        facts = self.index.facts()
+        if facts:
+            vectors = self.embedder.embed([f.text for f in facts])
+            metas = [{"source": f.source, "version": "fact"} for f in facts]
+            self._store.add(FACTS, [f.id for f in facts], vectors, metas)
         self.index.set_state(REINDEXING, None)
+
+    # -- facts ------------------------------------------------------------------------
+
+    def remember(self, text: str, source: str = "user") -> tuple[Fact, list[Fact]]:
+        """Store a fact; the older facts it replaces are returned (and no longer recalled)."""
+        text = " ".join(text.split())
+        if not text:
+            raise MemoryInputError(
+                "the fact is empty", hint='rung memory facts add "I live in Lyon"'
+            )
+        vector = self.embedder.embed([text])
+        old = [
+            self.index.fact(hit.id)
+            for hit in self.store.search(FACTS, [float(x) for x in vector[0]], 10, None)
+            if replaces(text, self._fact_text(hit.id), hit.similarity)
+        ]
+        replaced = [f for f in old if f is not None and f.superseded_by is None]
+        fact_id = new_fact_id()
+        self.store.add(FACTS, [fact_id], vector, [{"source": source, "version": "fact"}])
+        fact = self.index.add_fact(fact_id, text, source, [f.id for f in replaced])
+        if replaced:
+            self.store.delete_ids(FACTS, [f.id for f in replaced])
+        return fact, replaced
+
+    def facts(self, *, current_only: bool = True) -> list[Fact]:
+        return self.index.facts(current_only=current_only)
+
+    def edit_fact(self, id: str, text: str) -> Fact:
+        fact = self._current_fact(id)
+        text = " ".join(text.split())
+        if not text:
+            raise MemoryInputError("the new text is empty", hint=f"rung memory facts forget {id}")
+        self.store.add(
+            FACTS,
+            [fact.id],
+            self.embedder.embed([text]),
+            [{"source": fact.source, "version": "fact"}],
+        )
+        self.index.edit_fact(fact.id, text)
+        edited = self.index.fact(fact.id)
+        assert edited is not None
+        return edited
+
+    def forget_fact(self, id: str) -> Fact:
+        fact = self.index.fact(id)
+        if fact is None:
+            raise MemoryInputError(f"no fact with the id {id!r}", hint="rung memory facts list")
+        self.index.delete_fact(id)
+        self.store.delete_ids(FACTS, [id])
+        return fact
+
+    def recall_facts(self, query: str, limit: int = 5) -> list[tuple[Fact, float]]:
+        """The current facts closest to `query`, with their similarity."""
+        hits = self.store.search(FACTS, self.embedder.embed_one(query), limit, None)
+        found = [(self.index.fact(h.id), h.similarity) for h in hits]
+        return [(f, s) for f, s in found if f is not None and f.superseded_by is None]
+
+    def _fact_text(self, id: str) -> str:
+        fact = self.index.fact(id)
+        return fact.text if fact is not None else ""
+
+    def _current_fact(self, id: str) -> Fact:
+        fact = self.index.fact(id)
+        if fact is None or fact.superseded_by is not None:
+            raise MemoryInputError(
+                f"no current fact with the id {id!r}", hint="rung memory facts list"
+            )
+        return fact
 
     def stats(self) -> dict[str, Any]:
         """Counts per collection, the model, and the size on disk."""
-        counts = {c: self.index.count(c) for c in COLLECTIONS}
-        sources = {c: len(self.index.sources(c)) for c in COLLECTIONS}
+        counts = {c: self.index.count(c) for c in COLLECTIONS if c != FACTS}
+        sources = {c: len(self.index.sources(c)) for c in COLLECTIONS if c != FACTS}
         size = sum(f.stat().st_size for f in self.config.folder.rglob("*") if f.is_file())
         return {
             "chunks": counts,
             "sources": sources,
+            "facts": len(self.index.facts()),
             "embedding_model": self.config.embedding_model,
             "backend": self.config.backend,
             "folder": str(self.config.folder),

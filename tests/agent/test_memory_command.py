@@ -148,3 +148,20 @@ def test_export_forget_and_reindex(rung: Rung, isolated_home: Path, tmp_path: Pa
     assert all(not h["source"].endswith("soup.txt") for h in hits)
     bad = rung("memory", "export", "-o", str(tmp_path / "no" / "dir" / "x.jsonl"))
     assert bad.code == 2 and "cannot write" in bad.err
+
+
+def test_facts_add_list_edit_forget(rung: Rung, isolated_home: Path) -> None:
+    assert rung("memory", "facts").out.startswith("No facts yet.")
+    assert rung("memory", "facts", "add", "I", "live", "in", "Lyon", timeout=120).code == 0
+    moved = rung("memory", "facts", "add", "I live in Paris now", timeout=120)
+    assert moved.code == 0 and "replaces" in moved.out and "I live in Lyon" in moved.out
+    listed = rung("memory", "facts", "list").out
+    assert "I live in Paris now" in listed and "Lyon" not in listed
+    assert "(replaced " in rung("memory", "facts", "list", "--all").out
+    fact_id = listed.split()[0]
+    assert rung("memory", "facts", "edit", fact_id, "I live in Paris 11e", timeout=120).code == 0
+    assert "Paris 11e" in rung("memory", "facts").out
+    forgot = rung("memory", "facts", "forget", fact_id, timeout=120)
+    assert forgot.code == 0 and rung("memory", "facts").out.startswith("No facts yet.")
+    bad = rung("memory", "facts", "forget", "fact-nope", timeout=120)
+    assert bad.code == 2 and "no fact with the id 'fact-nope'" in bad.err
