@@ -21,20 +21,9 @@ if TYPE_CHECKING:
 
 
 def open_memory(settings: Settings, paths: Paths | None = None) -> Memory:
-    from rung.memory.service import Memory, MemoryConfig
+    from rung.memory.service import Memory
 
-    paths = paths or Paths.default()
-    return Memory(
-        MemoryConfig(
-            folder=paths.memory_dir,
-            embedding_model=settings.embedding_model,
-            chunk_size=settings.chunk_size,
-            chunk_overlap=settings.chunk_overlap,
-            backend=settings.memory_backend,
-            host=settings.memory_host,
-            port=settings.memory_port,
-        )
-    )
+    return Memory.from_settings(settings, (paths or Paths.default()).memory_dir)
 
 
 def memory_command(args: argparse.Namespace, settings: Settings) -> int:

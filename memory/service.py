@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from rung.config.errors import UserError
+from rung.config.settings import Settings
 from rung.memory.chunking import Chunk, embed_text
 from rung.memory.embedder import Embedder
 from rung.memory.facts import Fact, new_fact_id, replaces
@@ -46,6 +47,23 @@ class Memory:
         self.embedder = embedder or Embedder(config.embedding_model)
         self.index = Index(config.folder / "index.sqlite3")
         self._store: VectorStore | None = None
+
+    @classmethod
+    def from_settings(
+        cls, settings: Settings, folder: Path, embedder: Embedder | None = None
+    ) -> Memory:
+        return cls(
+            MemoryConfig(
+                folder=folder,
+                embedding_model=settings.embedding_model,
+                chunk_size=settings.chunk_size,
+                chunk_overlap=settings.chunk_overlap,
+                backend=settings.memory_backend,
+                host=settings.memory_host,
+                port=settings.memory_port,
+            ),
+            embedder,
+        )
 
     @property
     def store(self) -> VectorStore:

@@ -31,9 +31,10 @@ BUILTINS: dict[str, str] = {
     "files": "rung.tools.builtin.files",
     "fetch": "rung.tools.builtin.fetch",
     "shell": "rung.tools.builtin.shell",
+    "memory": "rung.tools.builtin.memory",
 }
 
-ENABLED_BY_DEFAULT: frozenset[str] = frozenset({"clock", "files", "fetch"})
+ENABLED_BY_DEFAULT: frozenset[str] = frozenset({"clock", "files", "fetch", "memory"})
 """The shell server runs commands, so it is off unless the user enables it."""
 
 
@@ -64,7 +65,7 @@ def parse_options(
         raise ValueError(message) from None
 
 
-def new_server(name: str, instructions: str) -> MCPServer:
+def new_server(name: str, instructions: str, lifespan: Any = None) -> MCPServer:
     """An empty ``MCPServer`` that leaves the process's logging set-up as it found it.
 
     The SDK calls ``logging.basicConfig`` (with a rich handler) from the constructor; in
@@ -75,7 +76,7 @@ def new_server(name: str, instructions: str) -> MCPServer:
     root = logging.getLogger()
     handlers, level = root.handlers[:], root.level
     try:
-        return MCPServer(name, instructions=instructions, log_level="WARNING")
+        return MCPServer(name, instructions=instructions, log_level="WARNING", lifespan=lifespan)
     finally:
         root.handlers[:] = handlers
         root.setLevel(level)

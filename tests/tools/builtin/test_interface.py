@@ -16,6 +16,7 @@ TOOLS = {
     "files": {"list_directory", "read_file", "search_files", "write_file"},
     "fetch": {"fetch"},
     "shell": {"run_command"},
+    "memory": {"search_memory", "remember", "forget"},
 }
 
 
@@ -23,9 +24,9 @@ def module(name: str) -> ModuleType:
     return importlib.import_module(BUILTINS[name])
 
 
-def test_the_registry_names_four_servers_and_leaves_shell_off() -> None:
+def test_the_registry_names_five_servers_and_leaves_shell_off() -> None:
     assert set(BUILTINS) == set(TOOLS)
-    assert {"clock", "files", "fetch"} == ENABLED_BY_DEFAULT
+    assert {"clock", "files", "fetch", "memory"} == ENABLED_BY_DEFAULT
 
 
 @pytest.mark.parametrize("name", sorted(TOOLS))
