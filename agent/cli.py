@@ -110,8 +110,8 @@ def add_memory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     memory = sub.add_parser(
         "memory",
         parents=[common],
-        help="long-term memory: add documents, search them, stats",
-        description="Rung's memory: your documents (and later your conversations and facts), "
+        help="long-term memory: your documents and facts about you",
+        description="Rung's memory: your documents and the facts it knows about you, "
         "embedded locally and searched by meaning and by keyword.",
     )
     msub = memory.add_subparsers(dest="action", metavar="ACTION", required=True)
