@@ -40,6 +40,9 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.startup
 	$(BIN)/python -m bench.loop_overhead
 	$(BIN)/python -m bench.mcp_overhead
+	$(BIN)/python -m bench.memory_ingest
+	$(BIN)/python -m bench.memory_query
+	$(BIN)/python -m bench.memory_recall
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

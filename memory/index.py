@@ -67,6 +67,17 @@ END;
 
 
 _FACT = "id, text, source, created_at, superseded_by, superseded_at"
+STOPWORDS = frozenset(
+    {
+        "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
+        "been", "before", "but", "by", "can", "could", "did", "do", "does", "for", "from", "had",
+        "has", "have", "he", "her", "his", "how", "i", "if", "in", "into", "is", "it", "its", "me",
+        "my", "no", "not", "of", "on", "or", "our", "she", "should", "so", "some", "than", "that",
+        "the", "their", "them", "then", "there", "these", "they", "this", "those", "to", "up", "us",
+        "was", "we", "were", "what", "when", "where", "which", "who", "why", "will", "with",
+        "would", "you", "your",
+    }
+)  # fmt: skip
 _DELETE_CHUNKS = "DELETE FROM chunks WHERE collection = ? AND source = ?"
 
 
@@ -212,8 +223,9 @@ class Index:
         return found
 
     def keyword_search(self, collection: str, query: str, limit: int) -> list[str]:
-        """Chunk ids, best BM25 match first; any of the query's words may match."""
-        words = re.findall(r"\w+", query.lower())
+        """Chunk ids, best BM25 match first; any of the query's words (but the commonest
+        English ones, which match everything and say nothing) may match."""
+        words = [w for w in re.findall(r"\w+", query.lower()) if w not in STOPWORDS]
         return self._match(collection, [f'"{w}"' for w in dict.fromkeys(words)], limit)
 
     def phrase_search(self, collection: str, phrases: Sequence[str], limit: int) -> list[str]:

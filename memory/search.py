@@ -1,11 +1,13 @@
-"""Hybrid retrieval: vector similarity, BM25 keywords and exact codes, fused by rank.
+"""Hybrid retrieval: vector similarity fused with exact matches of codes and names.
 
-Vector search finds paraphrases; keyword search finds the query's words; a third list holds
-the chunks that contain the query's codes and identifiers word for word ("K7-4471",
-"INV-2024-0117", "v2.13.0"), which an embedding blurs into their look-alikes.
-Reciprocal-rank fusion (score = sum of 1 / (K + rank) over the lists a chunk appears in)
-needs no score calibration between them. Only visible chunks (rows in the index) are
-returned, so a half-written document never shows.
+Vector search finds paraphrases. A second list (SQLite FTS5, BM25-ranked phrase matches)
+holds the chunks that contain the query's codes, identifiers and names word for word
+("K7-4471", "INV-2024-0117", "v2.13.0", "Lyon"), which an embedding blurs into their
+look-alikes. Reciprocal-rank fusion (score = sum of 1 / (K + rank) over the lists a chunk
+appears in) needs no score calibration between them. Loose keyword matching of every
+query word is `mode="keyword"` only: fused in, it let chunks that merely share words
+outrank the answer to a paraphrased question (bench/memory_recall measured it). Only
+visible chunks (rows in the index) are returned, so a half-written document never shows.
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ import re
 from dataclasses import dataclass
 
 from rung.memory.embedder import Embedder
-from rung.memory.index import ChunkRow, Index
+from rung.memory.index import STOPWORDS, ChunkRow, Index
 from rung.memory.store import VectorStore
 
 RRF_K = 60
+EXACT_WEIGHT = 2.0  # a chunk holding the query's very code or name outranks mere likeness
 CANDIDATES = 4  # each list fetches this many times the hits asked for
 
 
@@ -51,31 +54,35 @@ def search(
             vector_ids.append(hit.id)
     keyword_ids: list[str] = []
     exact_ids: list[str] = []
-    if mode != "vector":
+    if mode == "keyword":
         keyword_ids = index.keyword_search(collection, query, wanted)
-        exact_ids = index.phrase_search(collection, codes_in(query), wanted)
+    elif mode == "hybrid":
+        exact_ids = index.phrase_search(collection, exact_terms(query), wanted)
     visible = index.chunks([*vector_ids, *keyword_ids, *exact_ids])
     vector_ids = [i for i in vector_ids if i in visible]
     keyword_ids = [i for i in keyword_ids if i in visible and _in_source(visible[i], source)]
     exact_ids = [i for i in exact_ids if i in visible and _in_source(visible[i], source)]
     fused: dict[str, float] = {}
-    for ranking in (vector_ids, keyword_ids, exact_ids):
+    for ranking, weight in ((vector_ids, 1.0), (keyword_ids, 1.0), (exact_ids, EXACT_WEIGHT)):
         for rank, id in enumerate(ranking, start=1):
-            fused[id] = fused.get(id, 0.0) + 1.0 / (RRF_K + rank)
-    keyword_rank = {id: rank for rank, id in enumerate(keyword_ids, start=1)}
+            fused[id] = fused.get(id, 0.0) + weight / (RRF_K + rank)
+    keyword_rank = {id: rank for rank, id in enumerate(keyword_ids or exact_ids, start=1)}
     best = sorted(fused, key=lambda i: fused[i], reverse=True)[:limit]
     return [Hit(visible[i], fused[i], similarity.get(i), keyword_rank.get(i)) for i in best]
 
 
-def codes_in(query: str) -> list[str]:
-    """The query's code-like terms: with a digit, inner punctuation, or in capitals."""
+def exact_terms(query: str) -> list[str]:
+    """The query's codes and names, to be matched word for word: terms with a digit or
+    inner punctuation (K7-4471, v2.13.0), in capitals (NAS), or capitalised past the first
+    word (Lyon, Ana)."""
     terms = re.findall(r"\w+(?:[-_./:#]\w+)*", query)
     return [
         t
-        for t in terms
+        for n, t in enumerate(terms)
         if any(c.isdigit() for c in t)
         or re.search(r"\w[-_./:#]\w", t)
         or (t.isupper() and len(t) > 1)
+        or (n > 0 and t[0].isupper() and t.lower() not in STOPWORDS)
     ]
 
 

@@ -130,9 +130,7 @@ class VectorStore:
         self, collection: str, vector: Sequence[float], limit: int, where: dict[str, Any] | None
     ) -> list[VectorHit]:
         target = self.collection(collection)
-        if target.count() == 0:
-            return []
-        found = target.query(
+        found = target.query(  # an empty collection answers with no ids (count() is slow)
             query_embeddings=[list(vector)],
             n_results=limit,
             where=where or None,
