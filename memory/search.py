@@ -29,7 +29,7 @@ class Hit:
     chunk: ChunkRow
     score: float  # the fused score
     similarity: float | None  # cosine similarity, when the vector search found it
-    keyword_rank: int | None  # 1-based rank in the keyword search, when it found it
+    keyword_rank: int | None  # 1-based rank among the word-for-word matches, if any
 
 
 def search(
