@@ -14,7 +14,6 @@ from rung.agent.runtime import build_conversation, open_store
 from rung.config.errors import UserError
 from rung.config.paths import Paths
 from rung.config.settings import LoadedSettings
-from rung.tools.approvals import Answer, ApprovalRequest, Approver, no_one_to_ask
 
 if TYPE_CHECKING:
     from rung.tools.hub import ToolHub
@@ -108,20 +107,11 @@ async def _ask(loaded: LoadedSettings, question: str, *, as_json: bool, save: bo
 
 async def start_tools(*, quiet: bool) -> ToolHub:
     """Every enabled tool server, started and settled (ready or failed) before the question."""
-    from rich.console import Console
-
-    from rung.agent.chat_tools import ask_at_terminal
+    from rung.agent.chat_tools import terminal_approver
     from rung.tools.catalog import open_hub
 
     paths = Paths.default()
-    approver: Approver = no_one_to_ask
-    if sys.stdin.isatty():
-        console = Console(stderr=True, highlight=False)
-
-        async def approver(request: ApprovalRequest) -> Answer:
-            return await ask_at_terminal(console, request)
-
-    hub, problems = open_hub(paths.mcp_file, paths.server_logs, approver)
+    hub, problems = open_hub(paths.mcp_file, paths.server_logs, terminal_approver(stderr=True))
     await hub.start_and_wait()
     failures = [
         f"tool server {s.name} failed: {s.reason} (log: {s.log_path})"

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.live import Live
 
-    from rung.tools.approvals import Answer, ApprovalRequest
+    from rung.tools.approvals import Answer, ApprovalRequest, Approver
     from rung.tools.hub import Server, ToolHub
 
 APPROVAL_TIMEOUT = 300.0  # seconds; then the call is denied
@@ -182,6 +182,24 @@ class ChatTools:
         finally:
             if live is not None:
                 live.start()
+
+
+def terminal_approver(*, stderr: bool = False) -> Approver:
+    """Who answers approvals outside the chat: the person at the terminal, or no one."""
+    import sys
+
+    from rich.console import Console
+
+    from rung.tools.approvals import no_one_to_ask
+
+    if not sys.stdin.isatty():
+        return no_one_to_ask
+    console = Console(stderr=stderr, highlight=False)
+
+    async def approver(request: ApprovalRequest) -> Answer:
+        return await ask_at_terminal(console, request)
+
+    return approver
 
 
 async def ask_at_terminal(console: Console, request: ApprovalRequest) -> Answer:

@@ -14,6 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from rung.agent.chat_tools import terminal_approver
 from rung.config.errors import ConfigError, RungError, UserError
 from rung.config.mcp_file import (
     FOREIGN_KEYS,
@@ -26,9 +27,7 @@ from rung.config.mcp_file import (
 )
 from rung.config.paths import Paths
 from rung.tools.approvals import (
-    Answer,
     ApprovalPolicy,
-    ApprovalRequest,
     Approver,
     no_one_to_ask,
 )
@@ -244,7 +243,7 @@ async def _started(catalog: Catalog, paths: Paths, names: list[str] | None = Non
         policy = policy_for(catalog)
     else:  # the doctor: disabled servers too
         servers = [replace(s, enabled=True) for s in catalog.servers if s.name in names]
-        policy, approver = _doctor_policy(catalog), _terminal_approver()
+        policy, approver = _doctor_policy(catalog), terminal_approver()
     hub = ToolHub(servers, policy=policy, approver=approver, log_dir=paths.server_logs)
     await hub.start_and_wait()
     return hub
@@ -259,21 +258,6 @@ def _doctor_policy(catalog: Catalog) -> ApprovalPolicy:
         for name, rules in policy.server_rules.items()
     }
     return ApprovalPolicy({"*": "allow", **denies}, server_denies, always_ask=ALWAYS_ASK)
-
-
-def _terminal_approver() -> Approver:
-    if not sys.stdin.isatty():
-        return no_one_to_ask
-    from rich.console import Console
-
-    from rung.agent.chat_tools import ask_at_terminal
-
-    console = Console(highlight=False)
-
-    async def approver(request: ApprovalRequest) -> Answer:
-        return await ask_at_terminal(console, request)
-
-    return approver
 
 
 async def _list(console: Console, paths: Paths, *, verbose: bool) -> int:
