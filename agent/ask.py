@@ -6,9 +6,18 @@ import asyncio
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
-from rung.agent.messages import FinalAnswer, Notice, TextDelta, ToolCallStarted, ToolResult
+from rung.agent.messages import (
+    FinalAnswer,
+    Notice,
+    Recalled,
+    RecalledMemory,
+    TextDelta,
+    ToolCallStarted,
+    ToolResult,
+)
 from rung.agent.ollama_model import OllamaChatModel
 from rung.agent.runtime import build_conversation, open_store
 from rung.config.errors import UserError
@@ -16,6 +25,7 @@ from rung.config.paths import Paths
 from rung.config.settings import LoadedSettings
 
 if TYPE_CHECKING:
+    from rung.agent.conversation import Conversation
     from rung.tools.hub import ToolHub
 
 
@@ -49,6 +59,7 @@ async def _ask(loaded: LoadedSettings, question: str, *, as_json: bool, save: bo
     model = OllamaChatModel.from_settings(settings)
     store = open_store() if save else None
     hub: ToolHub | None = None
+    conversation: Conversation | None = None
     try:
         await model.check(tools=settings.tier != "chatbot")
         conversation = build_conversation(settings, store=store, model=model)
@@ -56,6 +67,7 @@ async def _ask(loaded: LoadedSettings, question: str, *, as_json: bool, save: bo
             hub = conversation.tools = await start_tools(quiet=as_json)
         calls: list[dict[str, Any]] = []
         notices: list[str] = []
+        memories: tuple[RecalledMemory, ...] = ()
         final: FinalAnswer | None = None
         async for event in conversation.send(question):
             if isinstance(event, TextDelta) and not as_json:
@@ -79,6 +91,12 @@ async def _ask(loaded: LoadedSettings, question: str, *, as_json: bool, save: bo
                 notices.append(event.text)
                 if not as_json:
                     print(f"[rung] {event.text}", file=sys.stderr)
+            elif isinstance(event, Recalled):
+                memories = event.memories
+                if not as_json:
+                    print(f"[memory] {event.summary}", file=sys.stderr)
+                    for m in memories:
+                        print(f"[memory] [{m.tag}] {m.origin}: {_line(m.text)}", file=sys.stderr)
             elif isinstance(event, FinalAnswer):
                 final = event
         assert final is not None
@@ -91,6 +109,7 @@ async def _ask(loaded: LoadedSettings, question: str, *, as_json: bool, save: bo
                 "session_id": conversation.session_id if save else None,
                 "tool_calls": calls,
                 "notices": notices,
+                "memories": [asdict(m) for m in memories],
                 "usage": final.usage.to_dict(),
             }
             print(json.dumps(result, ensure_ascii=False, indent=2))
@@ -98,11 +117,18 @@ async def _ask(loaded: LoadedSettings, question: str, *, as_json: bool, save: bo
             print()
         return 0
     finally:
+        if conversation is not None:
+            conversation.close()
         if hub is not None:
             await hub.aclose()
         await model.aclose()
         if store is not None:
             store.close()
+
+
+def _line(text: str, width: int = 100) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= width else line[: width - 1] + "…"
 
 
 async def start_tools(*, quiet: bool) -> ToolHub:

@@ -19,13 +19,14 @@ from rung.agent.conversation import Conversation
 from rung.agent.messages import (
     FinalAnswer,
     Notice,
+    Recalled,
     TextDelta,
     ThinkingDelta,
     ToolCallStarted,
     ToolResult,
 )
 from rung.agent.ollama_model import OllamaChatModel
-from rung.agent.runtime import build_conversation, build_tools, open_store
+from rung.agent.runtime import build_conversation, build_recall, build_tools, open_store
 from rung.config.errors import ModelNotFound, RungError
 from rung.config.paths import Paths
 from rung.config.settings import TIERS, LoadedSettings, Settings
@@ -42,7 +43,8 @@ COMMANDS: dict[str, str] = {
     "/sessions": "list recent sessions",
     "/resume": "/resume ID: continue a stored session",
     "/model": "/model [NAME]: show the model and those installed, or switch",
-    "/tier": "/tier [NAME]: show the tier, or switch (chatbot, agent)",
+    "/tier": "/tier [NAME]: show the tier, or switch (chatbot, agent, assistant)",
+    "/memory": "the memories recalled into the last turn (assistant tier)",
     "/clear": "clear the screen (the conversation stays)",
     "/usage": "tokens, tokens/s and time to first token of the last turn",
     "/tools": "the tool servers, their state and their tools",
@@ -80,6 +82,7 @@ class ChatApp:
             "/resume": self.cmd_resume,
             "/model": self.cmd_model,
             "/tier": self.cmd_tier,
+            "/memory": self.cmd_memory,
             "/clear": self.cmd_clear,
             "/usage": self.cmd_usage,
             "/tools": self.cmd_tools,
@@ -122,6 +125,7 @@ class ChatApp:
         finally:
             await self.tools.stop()
             await self.model.aclose()
+            self.conversation.close()
             self.store.close()
 
     def start_tools_after_first_render(self, session: PromptSession[str]) -> None:
@@ -238,6 +242,8 @@ class ChatApp:
                         live.console.print(f"[{style}]  ↳ {first}[/]")
                     elif isinstance(event, Notice):
                         live.console.print(f"[yellow]{escape(event.text)}[/]")
+                    elif isinstance(event, Recalled):
+                        live.console.print(f"[dim]◆ {escape(event.summary)} · /memory[/]")
                     elif isinstance(event, FinalAnswer):
                         pass
             finally:
@@ -390,12 +396,33 @@ class ChatApp:
         self.settings = self.settings.model_copy(update={"tier": arg})
         self.conversation.tier = arg
         self.conversation.tools = build_tools(self.settings)
+        if (arg == "assistant") != (self.conversation.recall is not None):
+            self.conversation.close()
+            self.conversation.recall = build_recall(self.settings, self.store)
         if arg == "chatbot":
             await self.tools.stop()
         else:
             self.tools.start()
         self.ready = False
         self.console.print(f"Now in the [cyan]{arg}[/] tier; the conversation carries over.")
+
+    async def cmd_memory(self, _: str) -> None:
+        from rich.markup import escape
+
+        if self.conversation.recall is None:
+            self.console.print("Recall comes with the assistant tier (/tier assistant).")
+            return
+        memories = self.conversation.recalled
+        if not memories:
+            self.console.print("Nothing was recalled for the last message.")
+            return
+        answer = self.conversation.last.answer if self.conversation.last else ""
+        for m in memories:
+            cited = " [green]cited[/]" if f"[{m.tag}]" in answer else ""
+            tag = escape(f"[{m.tag}]")
+            self.console.print(f"[cyan]{tag}[/] {escape(m.origin)}{cited} [dim]{m.id}[/]")
+            self.console.print(f"     {escape(m.text[:300])}")
+        self.console.print("[dim]rung memory forget ID removes one.[/]")
 
     async def cmd_tools(self, _: str) -> None:
         self.tools.describe()

@@ -28,7 +28,15 @@ EPILOG = "Settings come from defaults <- config.toml <- RUNG_* variables <- flag
 SETTING_FLAGS: list[tuple[list[str], str, dict[str, Any]]] = [
     (["--model", "-m"], "model", {"help": "Ollama model to use, e.g. qwen3:4b"}),
     (["--ollama-host", "--host"], "ollama_host", {"help": "Ollama server URL"}),
-    (["--tier"], "tier", {"choices": ["chatbot", "agent"], "help": "chatbot or agent"}),
+    (
+        ["--tier"],
+        "tier",
+        {
+            # config.settings.TIERS, written out: importing the settings would slow --help
+            "choices": ["chatbot", "agent", "assistant"],
+            "help": "chatbot (no tools), agent (tools) or assistant (tools and memory recall)",
+        },
+    ),
     (["--num-ctx"], "num_ctx", {"type": int, "help": "context window in tokens"}),
     (["--think"], "think", {"choices": ["auto", "on", "off"], "help": "thinking models"}),
 ]
@@ -110,9 +118,10 @@ def add_memory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     memory = sub.add_parser(
         "memory",
         parents=[common],
-        help="long-term memory: your documents and facts about you",
-        description="Rung's memory: your documents and the facts it knows about you, "
-        "embedded locally and searched by meaning and by keyword.",
+        help="long-term memory: your documents, past conversations and facts about you",
+        description="Rung's memory: your documents, your past conversations (every finished "
+        "turn) and the facts it knows about you, embedded locally and searched by meaning and "
+        "by keyword. The assistant tier recalls from it each turn.",
     )
     msub = memory.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = msub.add_parser(
@@ -135,15 +144,36 @@ def add_memory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     search.add_argument("-k", "--limit", type=int, default=5, help="how many hits (default 5)")
     search.add_argument("--source", metavar="PATH", help="only this document")
     search.add_argument(
+        "--in",
+        dest="collection",
+        choices=("all", "documents", "conversations"),
+        default="all",
+        help="documents, past conversations, or both (default)",
+    )
+    search.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only what changed (a file) or was said (a turn) since then: "
+        "a date (2026-11-01), 'today', 'yesterday', or an age (3d, 2w, 12h)",
+    )
+    search.add_argument("--until", metavar="WHEN", help="only before then (same forms)")
+    search.add_argument(
         "--mode", choices=("hybrid", "vector", "keyword"), default="hybrid", help="default: hybrid"
     )
     search.add_argument("--json", action="store_true", help="machine-readable output")
     stats = msub.add_parser("stats", parents=[common], help="what is stored, the model, disk size")
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     forget = msub.add_parser(
-        "forget", parents=[common], help="forget documents (by path) or chunks (by id)"
+        "forget",
+        parents=[common],
+        help="forget documents (by path), chunks (by id) or conversations (session:ID)",
     )
-    forget.add_argument("what", nargs="+", metavar="PATH|ID", help="a path added, or a chunk id")
+    forget.add_argument(
+        "what",
+        nargs="+",
+        metavar="PATH|ID",
+        help="a path added, a chunk id, or session:ID for a past conversation",
+    )
     msub.add_parser(
         "reindex",
         parents=[common],

@@ -3,6 +3,9 @@
 `rung ask`, `rung chat` (and later the daemon) all drive turns through `Conversation.send`,
 which fits the context, runs the loop, and writes each finished turn to the session
 store in one transaction. A turn stopped by the user is kept, marked as interrupted.
+With a `Recall` (the assistant tier), the memories recalled for a message ride with it to
+the model (the history keeps the message as typed), and each finished turn goes on into
+the conversations memory.
 """
 
 from __future__ import annotations
@@ -11,14 +14,27 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from rung.agent.context import CHARS_PER_TOKEN, fit_context
 from rung.agent.loop import run_turn
-from rung.agent.messages import FinalAnswer, LoopEvent, Message, Notice, TextDelta, Usage
+from rung.agent.messages import (
+    FinalAnswer,
+    LoopEvent,
+    Message,
+    Notice,
+    Recalled,
+    RecalledMemory,
+    TextDelta,
+    Usage,
+)
 from rung.agent.model import ChatModel
 from rung.agent.sessions import SessionStore
-from rung.config.errors import UserError
+from rung.config.errors import RungError, UserError
 from rung.tools.base import ToolRegistry
+
+if TYPE_CHECKING:
+    from rung.agent.recall import Recall
 
 SYSTEM_PROMPT = (
     "You are Rung, a helpful personal assistant running locally on the user's computer. "
@@ -45,6 +61,7 @@ class Conversation:
         tools: ToolRegistry | None = None,
         store: SessionStore | None = None,
         session_id: str | None = None,
+        recall: Recall | None = None,
     ) -> None:
         self.model = model
         self.num_ctx = num_ctx
@@ -53,8 +70,10 @@ class Conversation:
         self.tools = tools
         self.store = store
         self.session_id = session_id or SessionStore.new_id()
+        self.recall = recall  # the assistant tier's memory
         self.history: list[Message] = []
         self.last: TurnRecord | None = None
+        self.recalled: tuple[RecalledMemory, ...] = ()  # the last turn's memories (/memory)
         if store is not None and session_id is not None:
             self.history = store.messages(session_id)
 
@@ -62,6 +81,7 @@ class Conversation:
         self.session_id = SessionStore.new_id()
         self.history = []
         self.last = None
+        self.recalled = ()
 
     def resume(self, session_id: str) -> None:
         if self.store is None:
@@ -70,12 +90,23 @@ class Conversation:
         self.session_id = info.id
         self.history = self.store.messages(info.id)
         self.last = None
+        self.recalled = ()
 
     async def send(self, text: str) -> AsyncIterator[LoopEvent]:
         """One turn: yields the loop's events; the finished turn is stored before the end."""
         if not text.strip():
             raise UserError("the message is empty", hint="type a question, or /help")
         user = Message("user", text)
+        sent = user
+        if self.recall is not None:
+            try:
+                self.recalled = await asyncio.to_thread(self.recall.recall, text, self.session_id)
+            except RungError as exc:  # the memory is busy or broken: answer without it
+                self.recalled = ()
+                yield Notice(f"Answering without memory this turn: {exc.message} ({exc.hint})")
+            if self.recalled:
+                sent = Message("user", self.recall.context_block(self.recalled, text))
+                yield Recalled(self.recalled)
         tools = self.tools
         tool_tokens = (
             int(len(json.dumps([s.to_ollama() for s in tools.specs()])) / CHARS_PER_TOKEN)
@@ -83,7 +114,7 @@ class Conversation:
             else 0
         )
         fitted = fit_context(
-            [Message("system", SYSTEM_PROMPT), *self.history, user],
+            [Message("system", SYSTEM_PROMPT), *self.history, sent],
             self.num_ctx,
             extra_tokens=tool_tokens,
         )
@@ -110,7 +141,14 @@ class Conversation:
             self._commit([user, stopped])
             raise
 
+    def close(self) -> None:
+        """Let go of the memory (turns not yet in it go in next time)."""
+        if self.recall is not None:
+            self.recall.close()
+
     def _commit(self, messages: list[Message]) -> None:
         self.history.extend(messages)
         if self.store is not None:
             self.store.add_turn(self.session_id, messages, model=self.model.name, tier=self.tier)
+            if self.recall is not None:
+                self.recall.record_soon()

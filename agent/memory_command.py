@@ -171,13 +171,33 @@ def _add(console: Console, memory: Memory, args: argparse.Namespace) -> int:
 def _search(console: Console, memory: Memory, args: argparse.Namespace) -> int:
     from rich.markup import escape
 
-    source = str(Path(args.source).resolve()) if args.source else None
-    hits = memory.search(" ".join(args.query), limit=args.limit, source=source, mode=args.mode)
+    since = parse_when(args.since, "--since") if args.since else None
+    until = parse_when(args.until, "--until") if args.until else None
+    collections = ("documents", "conversations") if args.collection == "all" else (args.collection,)
+    if "conversations" in collections:
+        catch_up(console, memory)
+    source = None
+    if args.source:
+        source = (
+            args.source if args.source.startswith("session:") else str(Path(args.source).resolve())
+        )
+    hits = memory.search(
+        " ".join(args.query),
+        collections,
+        limit=args.limit,
+        source=source,
+        since=since,
+        until=until,
+        mode=args.mode,
+    )
     if args.json:
         rows = [
             {
                 "id": h.chunk.id,
+                "collection": h.chunk.collection,
                 "source": h.chunk.source,
+                "title": h.chunk.meta.get("title", ""),
+                "time": h.chunk.meta.get("mtime"),
                 "score": h.score,
                 "similarity": h.similarity,
                 "keyword_rank": h.keyword_rank,
@@ -191,7 +211,10 @@ def _search(console: Console, memory: Memory, args: argparse.Namespace) -> int:
     if not hits:
         console.print("Nothing found. `rung memory add PATH` adds documents.")
     for n, hit in enumerate(hits, start=1):
-        where = " › ".join([hit.chunk.meta.get("title", ""), *hit.chunk.meta.get("headings", [])])
+        meta = hit.chunk.meta
+        where = " › ".join([meta.get("title", ""), *meta.get("headings", [])])
+        if hit.chunk.collection == "conversations":
+            where = f"conversation {where!r} on {_date(meta.get('mtime'))}"
         sim = f"similarity {hit.similarity:.2f}" if hit.similarity is not None else "keyword match"
         console.print(
             f"[bold]{n}.[/] [cyan]{escape(hit.chunk.source)}[/] [dim]{escape(where)} · {sim}[/]"
@@ -216,6 +239,57 @@ def _stats(console: Console, memory: Memory, *, as_json: bool) -> int:
         f"{stats['disk_bytes'] / 1e6:.1f} MB in {stats['folder']}"
     )
     return 0
+
+
+def catch_up(console: Console, memory: Memory) -> int:
+    """Put the finished turns that memory lacks into it, with a progress bar if many."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from rung.agent.recall import Recall
+    from rung.agent.runtime import open_store
+
+    with open_store() as sessions:
+        recall = Recall(memory, sessions)
+        if not console.is_terminal:
+            return recall.record()
+        columns = (TextColumn("past conversations"), BarColumn(), MofNCompleteColumn())
+        with Progress(*columns, console=console, transient=True) as progress:
+            task = progress.add_task("turns", total=None)
+            return recall.record(
+                lambda done, total: progress.update(task, completed=done, total=total)
+            )
+
+
+def parse_when(text: str, flag: str) -> float:
+    """A Unix time from a date (2026-11-01, local midnight), 'today', 'yesterday', or an age
+    (3d, 2w, 12h, 30m) counted back from now."""
+    import re
+    import time
+    from datetime import date, datetime, timedelta
+
+    word = text.strip().lower()
+    today = datetime.combine(date.today(), datetime.min.time())
+    if word in ("today", "yesterday"):
+        return (today - timedelta(days=1 if word == "yesterday" else 0)).timestamp()
+    age = re.fullmatch(r"(\d+)\s*([mhdw])", word)
+    if age:
+        seconds = {"m": 60, "h": 3600, "d": 86400, "w": 604800}[age.group(2)]
+        return time.time() - int(age.group(1)) * seconds
+    try:
+        return datetime.fromisoformat(word).timestamp()
+    except ValueError:
+        raise UserError(
+            f"{flag} {text!r} is not a date or an age",
+            hint="use a date (2026-11-01), today, yesterday, or an age like 3d, 2w, 12h",
+        ) from None
+
+
+def _date(timestamp: object) -> str:
+    from datetime import datetime
+
+    if not isinstance(timestamp, int | float):
+        return "?"
+    return datetime.fromtimestamp(timestamp).strftime("%Y-%m-%d")
 
 
 def _short(path: Path) -> str:

@@ -132,6 +132,46 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class RecalledMemory:
+    """One memory recalled into a turn: a fact, a document passage or a past conversation."""
+
+    tag: str  # "m1": how the answer cites it
+    kind: str  # "fact", "document" or "conversation"
+    where: str  # the fact's id, the document's path › heading, or the conversation's title
+    when: str  # YYYY-MM-DD: the fact noted, the file changed, the turn ended
+    text: str
+    id: str  # the fact or chunk id (`rung memory forget ID` removes it)
+
+    @property
+    def origin(self) -> str:
+        """Where it comes from, in a few words."""
+        if self.kind == "fact":
+            return f"fact about the user, noted {self.when}"
+        if self.kind == "conversation":
+            return f"from the conversation {self.where!r} on {self.when}"
+        return f"from {self.where} (changed {self.when})"
+
+
+@dataclass(frozen=True)
+class Recalled:
+    """The memories put into this turn's prompt (the assistant tier), before the reply."""
+
+    memories: tuple[RecalledMemory, ...]
+
+    @property
+    def summary(self) -> str:
+        """ "recalled 1 fact, 2 passages"."""
+        facts = sum(1 for m in self.memories if m.kind == "fact")
+        passages = len(self.memories) - facts
+        parts = [
+            f"{n} {word}{'' if n == 1 else 's'}"
+            for n, word in ((facts, "fact"), (passages, "passage"))
+            if n
+        ]
+        return "recalled " + ", ".join(parts)
+
+
+@dataclass(frozen=True)
 class FinalAnswer:
     """The turn is over: its answer, every message it added to the history, its usage."""
 
@@ -140,7 +180,9 @@ class FinalAnswer:
     usage: Usage
 
 
-LoopEvent = TextDelta | ThinkingDelta | ToolCallStarted | ToolResult | Notice | FinalAnswer
+LoopEvent = (
+    TextDelta | ThinkingDelta | ToolCallStarted | ToolResult | Notice | Recalled | FinalAnswer
+)
 
 
 def dumps_arguments(arguments: dict[str, Any]) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rung.agent.conversation import Conversation
 from rung.agent.ollama_model import OllamaChatModel
 from rung.agent.sessions import SessionStore
@@ -9,14 +11,27 @@ from rung.config.paths import Paths
 from rung.config.settings import Settings
 from rung.tools.base import ToolRegistry
 
+if TYPE_CHECKING:
+    from rung.agent.recall import Recall
+
 
 def open_store(paths: Paths | None = None) -> SessionStore:
     return SessionStore((paths or Paths.default()).sessions_db)
 
 
 def build_tools(settings: Settings) -> ToolRegistry | None:
-    """The tools a tier offers. The chatbot tier has none; MCP servers join in the agent tier."""
+    """The tools a tier offers. The chatbot tier has none; MCP servers join from the agent
+    tier up."""
     return None if settings.tier == "chatbot" else ToolRegistry()
+
+
+def build_recall(settings: Settings, store: SessionStore | None) -> Recall | None:
+    """The assistant tier's memory (its embedding model starts loading now); else None."""
+    if settings.tier != "assistant":
+        return None
+    from rung.agent.recall import Recall
+
+    return Recall.open(settings, Paths.default().memory_dir, store)
 
 
 def build_conversation(
@@ -26,6 +41,7 @@ def build_conversation(
     session_id: str | None = None,
     model: OllamaChatModel | None = None,
 ) -> Conversation:
+    """A conversation in the settings' tier; its `close()` lets go of its memory."""
     return Conversation(
         model or OllamaChatModel.from_settings(settings),
         num_ctx=settings.num_ctx,
@@ -34,4 +50,5 @@ def build_conversation(
         tools=build_tools(settings),
         store=store,
         session_id=session_id,
+        recall=build_recall(settings, store),
     )

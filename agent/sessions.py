@@ -19,7 +19,7 @@ import os
 import secrets
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -69,6 +69,7 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         """,
         "CREATE INDEX messages_by_session ON messages (session_id, id)",
     ),
+    2: ("ALTER TABLE messages ADD COLUMN created_at TEXT",),  # NULL for turns from before
 }
 SCHEMA_VERSION = max(MIGRATIONS)
 
@@ -88,6 +89,15 @@ class SessionInfo:
     tier: str
     turns: int
     messages: int
+
+
+@dataclass(frozen=True)
+class StoredTurn:
+    session_id: str
+    turn: int  # 0, 1, … within the session
+    title: str  # the session's
+    ended_at: datetime  # when it was written (older turns: the session's last update)
+    messages: builtins.list[Message]
 
 
 class SessionStore:
@@ -176,8 +186,9 @@ class SessionStore:
                 )
             conn.executemany(
                 "INSERT INTO messages (session_id, turn, role, content, tool_calls, tool_name,"
-                " tool_call_id, thinking, interrupted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(session_id, turn, *row) for row in rows],
+                " tool_call_id, thinking, interrupted, created_at)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(session_id, turn, *row, now) for row in rows],
             )
 
     def get(self, id_or_prefix: str) -> SessionInfo:
@@ -189,6 +200,35 @@ class SessionStore:
         """The messages of a session, in order; none for an id that has no turn yet."""
         with self._read() as conn:
             return self._messages(conn, session_id)
+
+    def turn_keys(self) -> set[tuple[str, int]]:
+        """(session id, turn) of every stored turn."""
+        with self._read() as conn:
+            rows = conn.execute("SELECT DISTINCT session_id, turn FROM messages").fetchall()
+        return {(sid, int(turn)) for sid, turn in rows}
+
+    def turns(self, keys: Iterable[tuple[str, int]]) -> Iterator[StoredTurn]:
+        """The turns with these keys (those still stored), in the order asked."""
+        for session_id, turn in keys:
+            with self._read() as conn:
+                head = conn.execute(
+                    "SELECT s.title, coalesce(max(m.created_at), s.updated_at) FROM sessions s"
+                    " JOIN messages m ON m.session_id = s.id WHERE s.id = ? AND m.turn = ?",
+                    (session_id, turn),
+                ).fetchone()
+                rows = conn.execute(
+                    "SELECT role, content, tool_calls, tool_name, tool_call_id, thinking,"
+                    " interrupted FROM messages WHERE session_id = ? AND turn = ? ORDER BY id",
+                    (session_id, turn),
+                ).fetchall()
+            if rows and head[1] is not None:
+                yield StoredTurn(
+                    session_id,
+                    turn,
+                    head[0] or "(untitled)",
+                    datetime.fromisoformat(head[1]),
+                    [self._message(row) for row in rows],
+                )
 
     def list(self, limit: int | None = None) -> builtins.list[SessionInfo]:
         """Sessions, the most recently updated first."""

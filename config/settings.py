@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from rung.config.errors import ConfigError
 
 ENV_PREFIX = "RUNG_"
-TIERS = ("chatbot", "agent")
+TIERS = ("chatbot", "agent", "assistant")
 
 
 class Settings(BaseModel):
@@ -38,9 +38,10 @@ class Settings(BaseModel):
         min_length=1,
         description="The Ollama server. OLLAMA_HOST is used when this is not set.",
     )
-    tier: Literal["chatbot", "agent"] = Field(
+    tier: Literal["chatbot", "agent", "assistant"] = Field(
         "agent",
-        description="chatbot: answers only, no tools. agent: may call tools.",
+        description="chatbot: answers only, no tools. agent: may call tools. "
+        "assistant: an agent that recalls your facts, documents and past conversations.",
     )
     num_ctx: int = Field(
         16384,
@@ -81,6 +82,19 @@ class Settings(BaseModel):
     )
     chunk_overlap: int = Field(
         150, ge=0, le=5000, description="Characters shared by neighbouring chunks of a document."
+    )
+    memory_max_file_mb: float = Field(
+        20.0, gt=0, le=4096, description="Files larger than this (in MB) are not added to memory."
+    )
+    recall_passages: int = Field(
+        4,
+        ge=0,
+        le=20,
+        description="Assistant tier: passages from documents and past conversations recalled "
+        "into each turn (0: none).",
+    )
+    recall_facts: int = Field(
+        5, ge=0, le=50, description="Assistant tier: facts about you recalled into each turn."
     )
     memory_backend: Literal["embedded", "http"] = Field(
         "embedded",

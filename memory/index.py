@@ -49,6 +49,11 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (
     text, content='chunks', content_rowid='rowid', tokenize='unicode61'
 );
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS forgotten (     -- what the user told memory to forget and not
+    collection TEXT NOT NULL,               -- take back in ("session:ID" or "session:ID#3")
+    source TEXT NOT NULL,
+    PRIMARY KEY (collection, source)
+);
 CREATE TABLE IF NOT EXISTS facts (
     id TEXT PRIMARY KEY,
     text TEXT NOT NULL,
@@ -203,6 +208,20 @@ class Index:
                 "UPDATE sources SET stale = 0 WHERE collection = ? AND source = ?",
                 (collection, source),
             )
+
+    def forgotten(self, collection: str) -> set[str]:
+        rows = self.db.execute("SELECT source FROM forgotten WHERE collection = ?", (collection,))
+        return {row[0] for row in rows}
+
+    def keep_out(self, collection: str, sources: Iterable[str], keep: bool = True) -> None:
+        """Mark `sources` as forgotten for good (or, with keep=False, no longer)."""
+        sql = (
+            "INSERT OR IGNORE INTO forgotten (collection, source) VALUES (?, ?)"
+            if keep
+            else "DELETE FROM forgotten WHERE collection = ? AND source = ?"
+        )
+        with self._transaction() as db:
+            db.executemany(sql, [(collection, s) for s in sources])
 
     # -- chunks ---------------------------------------------------------------------
 

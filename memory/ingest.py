@@ -1,4 +1,5 @@
-"""`rung memory add`: files and folders into the documents memory, idempotently.
+"""`rung memory add`: files and folders into the documents memory, idempotently (and,
+through `put`, past conversation turns into the conversations memory).
 
 Per file: read, hash; unchanged (same hash as the visible version) is skipped; otherwise
 chunk, embed, write the vectors under the new version, then swap the visible chunks in one
@@ -9,15 +10,15 @@ kill leaves behind is invisible and the next run finishes it (see `memory/index.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from rung.memory.chunking import chunk_document, embed_text
 from rung.memory.embedder import Embedder
 from rung.memory.index import ChunkRow, Index
-from rung.memory.readers import ReadError, find_files, read_document
+from rung.memory.readers import MAX_BYTES, Document, ReadError, find_files, read_document
 from rung.memory.store import VectorStore
 
 COLLECTION = "documents"
@@ -53,6 +54,7 @@ class Ingester:
     index: Index
     chunk_size: int = 1000
     chunk_overlap: int = 150
+    max_bytes: int = MAX_BYTES
 
     def plan(
         self, paths: Sequence[Path], include: Sequence[str] = (), exclude: Sequence[str] = ()
@@ -78,22 +80,38 @@ class Ingester:
             raise ReadError(f"{path}: {exc.strerror or exc}") from None
         if current is not None and current.mtime == mtime:
             return FileDone(path, "skipped", current.chunks)  # untouched since: not even read
-        document = read_document(path)
+        document = read_document(path, self.max_bytes)
+        outcome, chunks = self.put(COLLECTION, source, document, mtime)
+        return FileDone(path, outcome, chunks)
+
+    def put(
+        self,
+        collection: str,
+        source: str,
+        document: Document,
+        mtime: float,
+        meta: Mapping[str, Any] | None = None,
+    ) -> tuple[Outcome, int]:
+        """Make `document` the visible content of `source` (skipped when unchanged).
+
+        `meta` is kept with each chunk besides the title, headings, offsets and time.
+        """
+        current = self.index.source(collection, source)
         version = hashlib.sha256(document.text.encode()).hexdigest()[:24]
         if current is not None and current.version == version:
-            return FileDone(path, "skipped", current.chunks)
+            return "skipped", current.chunks
         chunks = chunk_document(document, self.chunk_size, self.chunk_overlap)
         if not chunks:
-            raise ReadError(f"{path}: empty, nothing to add")
+            raise ReadError(f"{document.path}: empty, nothing to add")
         key = hashlib.sha256(source.encode()).hexdigest()[:16]
         ids = [f"{key}:{version}:{c.position}" for c in chunks]
         vectors = self.embedder.embed([embed_text(document.title, c) for c in chunks])
-        meta: dict[str, str | float] = {"source": source, "version": version, "mtime": mtime}
-        self.store.add(COLLECTION, ids, vectors, [meta] * len(ids))
+        vector_meta: dict[str, str | float] = {"source": source, "version": version, "mtime": mtime}
+        self.store.add(collection, ids, vectors, [vector_meta] * len(ids))
         rows = [
             ChunkRow(
                 id,
-                COLLECTION,
+                collection,
                 source,
                 c.position,
                 c.text,
@@ -104,14 +122,15 @@ class Ingester:
                     "end": c.end,
                     "mtime": mtime,
                     "kind": document.kind,
+                    **(meta or {}),
                 },
             )
             for id, c in zip(ids, chunks, strict=True)
         ]
-        self.index.replace(COLLECTION, source, version, document.title, mtime, rows)
-        self.store.delete_source(COLLECTION, source, keep_version=version)
-        self.index.cleaned(COLLECTION, source)
-        return FileDone(path, "added" if current is None else "updated", len(chunks))
+        self.index.replace(collection, source, version, document.title, mtime, rows)
+        self.store.delete_source(collection, source, keep_version=version)
+        self.index.cleaned(collection, source)
+        return ("added" if current is None else "updated"), len(chunks)
 
     def sync(self, roots: Sequence[Path]) -> Iterator[FileDone]:
         """Forget documents under `roots` whose files are gone."""
@@ -124,10 +143,10 @@ class Ingester:
                 self.forget(row.source)
                 yield FileDone(Path(row.source), "removed")
 
-    def forget(self, source: str) -> None:
-        self.index.remove(COLLECTION, source)
-        self.store.delete_source(COLLECTION, source, keep_version=None)
-        self.index.cleaned(COLLECTION, source)
+    def forget(self, source: str, collection: str = COLLECTION) -> None:
+        self.index.remove(collection, source)
+        self.store.delete_source(collection, source, keep_version=None)
+        self.index.cleaned(collection, source)
 
     def finish_interrupted(self) -> None:
         """Delete the old vectors a killed run left behind (they are already invisible)."""

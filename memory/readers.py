@@ -155,7 +155,7 @@ def read_document(path: Path, max_bytes: int = MAX_BYTES) -> Document:
         raise _error(
             path,
             f"too large: {_human(size)}, over the limit of {_human(max_bytes)}",
-            "split it into smaller files, or raise the size limit",
+            "split it into smaller files, or raise memory.max_file_mb (RUNG_MEMORY_MAX_FILE_MB)",
         )
     data = _read_bytes(path, max_bytes)
     if kind == "pdf":

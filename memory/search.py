@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from rung.memory.embedder import Embedder
 from rung.memory.index import STOPWORDS, ChunkRow, Index
@@ -41,14 +42,20 @@ def search(
     collection: str = "documents",
     limit: int = 5,
     source: str | None = None,
+    since: float | None = None,
+    until: float | None = None,
     mode: str = "hybrid",
 ) -> list[Hit]:
-    """The best `limit` chunks for `query`; `mode` is hybrid, vector or keyword."""
+    """The best `limit` chunks for `query`; `mode` is hybrid, vector or keyword.
+
+    `source` keeps one source; `since` and `until` (Unix times) keep chunks whose time (a
+    file's modification, a conversation turn's end) falls between them.
+    """
     wanted = limit * CANDIDATES
     similarity: dict[str, float] = {}
     vector_ids: list[str] = []
     if mode in ("hybrid", "vector"):
-        where = {"source": source} if source else None
+        where = _where(source, since, until)
         for hit in store.search(collection, embedder.embed_one(query), wanted, where):
             similarity[hit.id] = hit.similarity
             vector_ids.append(hit.id)
@@ -60,8 +67,12 @@ def search(
         exact_ids = index.phrase_search(collection, exact_terms(query), wanted)
     visible = index.chunks([*vector_ids, *keyword_ids, *exact_ids])
     vector_ids = [i for i in vector_ids if i in visible]
-    keyword_ids = [i for i in keyword_ids if i in visible and _in_source(visible[i], source)]
-    exact_ids = [i for i in exact_ids if i in visible and _in_source(visible[i], source)]
+
+    def kept(id: str) -> bool:
+        return id in visible and _wanted(visible[id], source, since, until)
+
+    keyword_ids = [i for i in keyword_ids if kept(i)]
+    exact_ids = [i for i in exact_ids if kept(i)]
     fused: dict[str, float] = {}
     for ranking, weight in ((vector_ids, 1.0), (keyword_ids, 1.0), (exact_ids, EXACT_WEIGHT)):
         for rank, id in enumerate(ranking, start=1):
@@ -86,5 +97,26 @@ def exact_terms(query: str) -> list[str]:
     ]
 
 
-def _in_source(chunk: ChunkRow, source: str | None) -> bool:
-    return source is None or chunk.source == source
+def _where(source: str | None, since: float | None, until: float | None) -> dict[str, Any] | None:
+    """The vector store's filter for a source and a time range."""
+    terms: list[dict[str, Any]] = []
+    if source:
+        terms.append({"source": source})
+    if since is not None:
+        terms.append({"mtime": {"$gte": since}})
+    if until is not None:
+        terms.append({"mtime": {"$lt": until}})
+    if len(terms) > 1:
+        return {"$and": terms}
+    return terms[0] if terms else None
+
+
+def _wanted(chunk: ChunkRow, source: str | None, since: float | None, until: float | None) -> bool:
+    if source is not None and chunk.source != source:
+        return False
+    if since is None and until is None:
+        return True
+    when = chunk.meta.get("mtime")
+    if not isinstance(when, int | float):
+        return False
+    return (since is None or when >= since) and (until is None or when < until)

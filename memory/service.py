@@ -2,11 +2,17 @@
 
 Opening is cheap until a vector is needed: the embedder loads in the background from
 `Memory()` on, and the store (which needs the model's dimension) opens on first use.
+One process holds an embedded store, so the parts of one process (the chat, the memory
+tools) share one `Memory.shared(...)` and take turns through its `lock`.
+
+Three collections: documents (`add`), conversations (finished turns, `add_turns`) and
+facts (`remember`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -18,16 +24,47 @@ from rung.memory.embedder import Embedder
 from rung.memory.facts import Fact, new_fact_id, replaces
 from rung.memory.index import ChunkRow, Index
 from rung.memory.ingest import Ingester
+from rung.memory.readers import MAX_BYTES, Document
 from rung.memory.search import Hit, search
 from rung.memory.store import COLLECTIONS, StoreError, VectorStore
 
 FACTS = "facts"
+CONVERSATIONS = "conversations"
+SEARCHED = ("documents", CONVERSATIONS)  # what `search` looks through unless told
 REINDEXING = "reindexing"  # the index's marker while a reindex runs
 REINDEX_BATCH = 256
+_SHARED: dict[Path, list[Any]] = {}  # folder -> [Memory, how many hold it]
+_SHARED_LOCK = threading.Lock()
 
 
 class MemoryInputError(UserError):
     """A request to the memory that cannot be done as asked."""
+
+
+@dataclass(frozen=True)
+class ConversationTurn:
+    """One finished turn of a chat session, as the conversations memory keeps it."""
+
+    session_id: str
+    turn: int  # 0, 1, … within the session
+    title: str  # the session's title
+    at: float  # Unix time the turn ended
+    text: str  # "User: …" then "Assistant: …"
+
+    @property
+    def source(self) -> str:
+        return turn_source(self.session_id, self.turn)
+
+
+def turn_source(session_id: str, turn: int) -> str:
+    return f"session:{session_id}#{turn}"
+
+
+def session_of(source: str) -> str | None:
+    """The session id of a conversation turn's source ("session:ab12cd34#3")."""
+    if not source.startswith("session:") or "#" not in source:
+        return None
+    return source[len("session:") : source.index("#")]
 
 
 @dataclass(frozen=True)
@@ -36,6 +73,7 @@ class MemoryConfig:
     embedding_model: str = "all-MiniLM-L6-v2"
     chunk_size: int = 1000
     chunk_overlap: int = 150
+    max_file_mb: float = MAX_BYTES / 1_000_000
     backend: str = "embedded"
     host: str = "127.0.0.1"
     port: int = 8000
@@ -46,6 +84,7 @@ class Memory:
         self.config = config
         self.embedder = embedder or Embedder(config.embedding_model)
         self.index = Index(config.folder / "index.sqlite3")
+        self.lock = threading.RLock()  # one operation at a time among the threads sharing it
         self._store: VectorStore | None = None
 
     @classmethod
@@ -58,12 +97,38 @@ class Memory:
                 embedding_model=settings.embedding_model,
                 chunk_size=settings.chunk_size,
                 chunk_overlap=settings.chunk_overlap,
+                max_file_mb=settings.memory_max_file_mb,
                 backend=settings.memory_backend,
                 host=settings.memory_host,
                 port=settings.memory_port,
             ),
             embedder,
         )
+
+    @classmethod
+    def shared(cls, settings: Settings, folder: Path, embedder: Embedder | None = None) -> Memory:
+        """This process's one Memory over `folder`; give it back with `release()`."""
+        key = folder.resolve()
+        with _SHARED_LOCK:
+            entry = _SHARED.get(key)
+            if entry is None:
+                entry = _SHARED[key] = [cls.from_settings(settings, folder, embedder), 0]
+            entry[1] += 1
+            return entry[0]  # type: ignore[no-any-return]
+
+    def release(self) -> None:
+        """Done with a `shared()` Memory: the last user closes it."""
+        with _SHARED_LOCK:
+            key = self.config.folder.resolve()
+            entry = _SHARED.get(key)
+            if entry is None or entry[0] is not self:
+                return
+            entry[1] -= 1
+            if entry[1] > 0:
+                return
+            del _SHARED[key]
+        with self.lock:
+            self.close()
 
     @property
     def store(self) -> VectorStore:
@@ -90,14 +155,79 @@ class Memory:
 
     def ingester(self) -> Ingester:
         cfg = self.config
-        return Ingester(self.embedder, self.store, self.index, cfg.chunk_size, cfg.chunk_overlap)
+        return Ingester(
+            self.embedder,
+            self.store,
+            self.index,
+            cfg.chunk_size,
+            cfg.chunk_overlap,
+            int(cfg.max_file_mb * 1_000_000),
+        )
 
-    def search(self, query: str, **options: Any) -> list[Hit]:
-        return search(query, embedder=self.embedder, store=self.store, index=self.index, **options)
+    def search(
+        self, query: str, collections: Sequence[str] = SEARCHED, limit: int = 5, **options: Any
+    ) -> list[Hit]:
+        """The best `limit` chunks across `collections` (options: see `memory.search`)."""
+        hits = [
+            hit
+            for collection in collections
+            for hit in search(
+                query,
+                embedder=self.embedder,
+                store=self.store,
+                index=self.index,
+                collection=collection,
+                limit=limit,
+                **options,
+            )
+        ]
+        return sorted(hits, key=lambda h: h.score, reverse=True)[:limit]
+
+    # -- conversations ----------------------------------------------------------------
+
+    def turns_known(self) -> set[str]:
+        """The sources of the conversation turns in memory."""
+        return {row.source for row in self.index.sources(CONVERSATIONS)}
+
+    def turns_forgotten(self) -> set[str]:
+        """Turns ("session:ID#N") and whole sessions ("session:ID") forgotten for good."""
+        return self.index.forgotten(CONVERSATIONS)
+
+    def wants_turn(self, session_id: str, turn: int, forgotten: set[str]) -> bool:
+        return not {turn_source(session_id, turn), f"session:{session_id}"} & forgotten
+
+    def add_turns(self, turns: Iterable[ConversationTurn]) -> Iterator[ConversationTurn]:
+        """Put finished turns into the conversations memory; yields each once it is in."""
+        ingester = self.ingester()
+        for turn in turns:
+            document = Document(Path(turn.source), turn.title, turn.text, "text")
+            meta = {"session": turn.session_id, "turn": turn.turn}
+            if turn.text.strip():
+                ingester.put(CONVERSATIONS, turn.source, document, turn.at, meta)
+            yield turn
+
+    def forget_turns(self, sources: Iterable[str]) -> int:
+        """Take turns out of memory (their session was deleted, or see `forget`)."""
+        ingester = self.ingester()
+        count = 0
+        for source in sources:
+            ingester.forget(source, CONVERSATIONS)
+            count += 1
+        return count
+
+    def forget_session(self, what: str) -> int:
+        """Forget a past conversation ("session:ID") or one turn of it ("session:ID#N") for
+        good: later catch-ups do not put it back. How many turns were in memory."""
+        known = self.turns_known()
+        count = self.forget_turns(s for s in known if s == what or s.startswith(what + "#"))
+        self.index.keep_out(CONVERSATIONS, [what])
+        return count
 
     def forget(self, what: str) -> int:
         """Forget a source (a path, or the source as stored) or one chunk by id; how many."""
         ingester = self.ingester()
+        if what.startswith("session:"):
+            return self.forget_session(what)
         source = what if self.index.source("documents", what) else str(Path(what).resolve())
         row = self.index.source("documents", source)
         if row is not None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from rung.memory.embedder import Embedder
 from tests.ollama_server import OllamaTestServer
 
 
@@ -18,6 +19,14 @@ from tests.ollama_server import OllamaTestServer
 def ollama_server() -> Iterator[OllamaTestServer]:
     with OllamaTestServer() as server:
         yield server
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real embedding model, loaded once per test run."""
+    model = Embedder()
+    model.warm()
+    return model
 
 
 @pytest.fixture(autouse=True)

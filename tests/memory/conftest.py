@@ -1,4 +1,4 @@
-"""Memory fixtures: the real embedding model (loaded once per run) and a store in a temp dir."""
+"""Memory fixtures: a store in a temp dir over the real embedding model (`embedder`)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,6 @@ import pytest
 
 from rung.memory.embedder import Embedder
 from rung.memory.service import Memory, MemoryConfig
-
-
-@pytest.fixture(scope="session")
-def embedder() -> Embedder:
-    model = Embedder()
-    model.warm()
-    return model
 
 
 @pytest.fixture

@@ -4,7 +4,8 @@
 the facts Rung knows about them; `remember` stores a fact (a newer one about the same thing
 replaces the older); `forget` removes a fact, a document or a chunk. The memory is opened
 on the first call, so a chat that never uses it never loads the embedding model, and it is
-held by this process from then on (one process at a time may use the memory).
+held by this process from then on (one process at a time may use the memory; within it,
+the chat's recall and these tools share one `Memory.shared`).
 """
 
 from __future__ import annotations
@@ -49,7 +50,11 @@ def create(options: Mapping[str, Any] | None = None) -> MCPServer:
         finally:
             tools.close()  # the memory is free for another process again
 
-    server = new_server(NAME, "The user's memory: their documents and facts about them.", lifespan)
+    server = new_server(
+        NAME,
+        "The user's memory: their documents, past conversations and facts about them.",
+        lifespan,
+    )
     reads = ToolAnnotations(read_only_hint=True, open_world_hint=False)
     writes = ToolAnnotations(read_only_hint=False, destructive_hint=True, open_world_hint=False)
     server.add_tool(tools.search_memory, annotations=reads, structured_output=False)
@@ -63,14 +68,14 @@ class MemoryTools:
         self.folder = folder
         self._memory: Memory | None = None
         self._embedder: Embedder | None = None  # kept across connections: it loads slowly
-        self._lock = threading.Lock()  # one memory operation at a time
+        self._lock = threading.Lock()  # guards opening and closing
 
     async def search_memory(
         self,
         query: Annotated[str, Field(description="What to look for, in a few words")],
         limit: Annotated[int, Field(ge=1, le=20, description="How many passages")] = 5,
     ) -> str:
-        """Search the user's documents and the facts known about them."""
+        """Search the user's documents, past conversations and the facts known about them."""
         return await self._run(lambda m: _search(m, query, limit))
 
     async def remember(
@@ -90,13 +95,14 @@ class MemoryTools:
     def close(self) -> None:
         with self._lock:
             if self._memory is not None:
-                self._memory.close()
+                self._memory.release()
                 self._memory = None
 
     async def _run(self, work: Any) -> str:
         def locked() -> str:
-            with self._lock:
-                return str(work(self._open()))
+            memory = self._open()
+            with memory.lock:  # shared with the chat's recall: one operation at a time
+                return str(work(memory))
 
         try:
             return await asyncio.to_thread(locked)
@@ -104,14 +110,16 @@ class MemoryTools:
             raise ToolError(exc.message + (f" ({exc.hint})" if exc.hint else "")) from None
 
     def _open(self) -> Memory:
-        if self._memory is None:
-            paths = Paths.default()
-            settings = load_settings(paths.config_file).settings
-            if self._embedder is None or self._embedder.model_name != settings.embedding_model:
-                self._embedder = Embedder(settings.embedding_model)
-            folder = self.folder or paths.memory_dir
-            self._memory = Memory.from_settings(settings, folder, self._embedder)
-        return self._memory
+        with self._lock:
+            if self._memory is None:
+                paths = Paths.default()
+                settings = load_settings(paths.config_file).settings
+                model = settings.embedding_model
+                if self._embedder is None or self._embedder.model_name != model:
+                    self._embedder = Embedder(model)
+                folder = self.folder or paths.memory_dir
+                self._memory = Memory.shared(settings, folder, self._embedder)
+            return self._memory
 
 
 def _search(memory: Memory, query: str, limit: int) -> str:
@@ -120,6 +128,8 @@ def _search(memory: Memory, query: str, limit: int) -> str:
     lines = [f"[fact {f.id}] {f.text}" for f in facts]
     for hit in hits:
         where = " > ".join([hit.chunk.meta.get("title", ""), *hit.chunk.meta.get("headings", [])])
+        if hit.chunk.collection == "conversations":
+            where = f"conversation {where!r}"
         lines.append(f"[{hit.chunk.source} | {where} | id {hit.chunk.id}]\n{hit.chunk.text}")
     return "\n\n".join(lines) if lines else "Nothing in memory matches that."
 

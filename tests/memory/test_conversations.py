@@ -1,0 +1,106 @@
+"""The conversations memory and search filters: real Chroma, the real embedding model."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from rung.memory.service import ConversationTurn, Memory
+
+DAY = 86400.0
+
+
+def turn(
+    session: str, n: int, text: str, at: float, title: str = "Trip planning"
+) -> ConversationTurn:
+    return ConversationTurn(session, n, title, at, text)
+
+
+def test_turns_go_in_once_and_are_found_by_meaning_and_date(memory: Memory) -> None:
+    now = time.time()
+    turns = [
+        turn(
+            "aaaa1111",
+            0,
+            "User: where should we go in May?\nAssistant: Lisbon, by train.",
+            now - 9 * DAY,
+        ),
+        turn(
+            "aaaa1111",
+            1,
+            "User: and the budget?\nAssistant: We settled on 1200 euros.",
+            now - 9 * DAY,
+        ),
+        turn(
+            "bbbb2222",
+            0,
+            "User: fix my bike brakes\nAssistant: Adjust the cable tension.",
+            now - DAY,
+        ),
+    ]
+    assert [t.source for t in memory.add_turns(turns)] == [t.source for t in turns]
+    assert memory.turns_known() == {t.source for t in turns}
+    list(memory.add_turns(turns))  # again: unchanged turns are skipped
+    assert memory.index.count("conversations") == 3
+
+    [hit] = memory.search("how much money did we decide to spend", ["conversations"], limit=1)
+    assert hit.chunk.source == "session:aaaa1111#1" and "1200 euros" in hit.chunk.text
+    assert hit.chunk.meta["session"] == "aaaa1111" and hit.chunk.meta["title"] == "Trip planning"
+
+    recent = memory.search(
+        "travel plans and money", ["conversations"], limit=5, since=now - 2 * DAY
+    )
+    assert {h.chunk.source for h in recent} == {"session:bbbb2222#0"}
+    older = memory.search("bike", ["conversations"], limit=5, until=now - 2 * DAY)
+    assert {h.chunk.source for h in older} <= {"session:aaaa1111#0", "session:aaaa1111#1"}
+
+
+def test_a_forgotten_session_stays_out(memory: Memory) -> None:
+    now = time.time()
+    list(memory.add_turns([turn("cccc3333", 0, "User: my PIN is 4412\nAssistant: ok", now)]))
+    list(memory.add_turns([turn("dddd4444", 0, "User: hello\nAssistant: hi", now)]))
+    assert memory.forget("session:cccc3333") == 1
+    assert memory.turns_known() == {"session:dddd4444#0"}
+    forgotten = memory.turns_forgotten()
+    assert not memory.wants_turn("cccc3333", 0, forgotten)
+    assert not memory.wants_turn("cccc3333", 7, forgotten)  # later turns of it too
+    assert memory.wants_turn("dddd4444", 1, forgotten)
+    hits = memory.search("PIN 4412", ["conversations"])
+    assert [h.chunk.source for h in hits] == ["session:dddd4444#0"]
+
+
+def test_search_looks_through_documents_and_conversations_together(
+    memory: Memory, tmp_path: Path
+) -> None:
+    doc = tmp_path / "boiler.md"
+    doc.write_text("# Boiler\n\nThe boiler service code is BX-5520; call Hugo for repairs.\n")
+    list(memory.ingester().add([doc]))
+    now = time.time()
+    list(
+        memory.add_turns(
+            [turn("eeee5555", 0, "User: who repairs the boiler?\nAssistant: Hugo.", now)]
+        )
+    )
+    hits = memory.search("boiler repairs", limit=5)
+    assert {h.chunk.collection for h in hits} == {"documents", "conversations"}
+    assert [h.chunk.collection for h in memory.search("boiler repairs", ["documents"])] == [
+        "documents"
+    ]
+
+
+def test_date_filters_use_the_file_time_for_documents(memory: Memory, tmp_path: Path) -> None:
+    old, new = tmp_path / "old.md", tmp_path / "new.md"
+    old.write_text("# Old note\n\nThe wifi password was hunter2 back then.\n")
+    new.write_text("# New note\n\nThe wifi password is now correct-horse.\n")
+    ten_days_ago = time.time() - 10 * DAY
+    os.utime(old, (ten_days_ago, ten_days_ago))
+    list(memory.ingester().add([old, new]))
+    recent = memory.search("wifi password", ["documents"], since=time.time() - DAY)
+    assert [h.chunk.source for h in recent] == [str(new.resolve())]
+    before = memory.search("wifi password", ["documents"], until=time.time() - DAY)
+    assert [h.chunk.source for h in before] == [str(old.resolve())]
+    # the exact-match list obeys the filter too: the old note holds the code, yet stays out
+    exact = memory.search("hunter2", ["documents"], since=time.time() - DAY)
+    assert [h.chunk.source for h in exact] == [str(new.resolve())]
+    assert exact[0].keyword_rank is None
