@@ -2,6 +2,8 @@
 
 One turn reads top to bottom: stream a model step; if it asked for no tools, that is the
 answer; otherwise run its calls (concurrently), hand the results back, and step again.
+A call the model wrote as text instead of making it is run too, or corrected once
+(`tool_text`).
 After ``max_steps`` the model is asked to answer without tools. Policies live elsewhere:
 `ToolRegistry` validates and runs calls, `run_tool_calls` turns failures into results.
 """
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from rung.agent.messages import (
     FinalAnswer,
@@ -18,6 +20,7 @@ from rung.agent.messages import (
     Message,
     ModelDone,
     Notice,
+    TextDelta,
     ToolCall,
     ToolCallStarted,
     ToolResult,
@@ -25,6 +28,7 @@ from rung.agent.messages import (
     dumps_arguments,
 )
 from rung.agent.model import ChatModel
+from rung.agent.tool_text import HoldBack, rescue
 from rung.config.errors import ModelResponseError
 from rung.tools.base import ToolRegistry
 
@@ -41,6 +45,7 @@ class Turn:
     new_messages: list[Message] = field(default_factory=list)
     usage: Usage = field(default_factory=Usage)
     seen_calls: set[str] = field(default_factory=set)
+    corrected: bool = False  # the model was told once how to fix a call written as text
 
 
 async def run_turn(
@@ -49,27 +54,50 @@ async def run_turn(
     tools: ToolRegistry | None = None,
     *,
     max_steps: int = 12,
+    lenient: bool = True,
 ) -> AsyncIterator[LoopEvent]:
-    """Run one turn over ``history`` (which ends with the user's message)."""
+    """Run one turn over ``history`` (which ends with the user's message).
+
+    ``lenient``: a tool call the model wrote as text is run (or corrected once), see
+    `tool_text`.
+    """
     turn = Turn()
     specs = tools.specs() if tools else None
-    for _step in range(max_steps):
+    for step in range(max_steps):
         reply = None
+        hold = HoldBack() if specs and lenient else None
         async for event in model.stream([*history, *turn.new_messages], specs):
             if isinstance(event, ModelDone):
                 reply = event
+            elif hold is not None and isinstance(event, TextDelta):
+                if shown := hold.feed(event.text):
+                    yield TextDelta(shown)
             else:
                 yield event
         if reply is None:
             raise ModelResponseError(f"the model {model.name!r} ended a step without a reply")
         turn.usage.add(reply.usage)
-        turn.new_messages.append(reply.message)
-        if not reply.message.tool_calls:
-            yield FinalAnswer(reply.message, turn.new_messages, turn.usage)
+        message = reply.message
+        if hold is not None and specs and not message.tool_calls:
+            found = rescue(message.content, specs, step=step)
+            if found is not None and found.correction and not turn.corrected:
+                turn.corrected = True
+                turn.new_messages += [message, Message("user", found.correction)]
+                yield Notice(
+                    "The model wrote a tool call that could not be run; asked it to fix it."
+                )
+                continue
+            if found is not None and found.calls:
+                message = replace(message, content=found.prose, tool_calls=found.calls)
+            elif held := hold.release():
+                yield TextDelta(held)
+        turn.new_messages.append(message)
+        if not message.tool_calls:
+            yield FinalAnswer(message, turn.new_messages, turn.usage)
             return
-        for call in reply.message.tool_calls:
+        for call in message.tool_calls:
             yield ToolCallStarted(call)
-        for result in await run_tool_calls(reply.message.tool_calls, tools, turn.seen_calls):
+        for result in await run_tool_calls(message.tool_calls, tools, turn.seen_calls):
             turn.new_messages.append(tool_message(result))
             yield result
 

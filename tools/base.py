@@ -104,14 +104,22 @@ class ToolRegistry:
 
 def validate_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> None:
     """Check arguments against the tool's JSON schema; raise one short, precise message."""
+    problem = argument_problem(spec, arguments)
+    if problem is not None:
+        expected = json.dumps(spec.parameters.get("properties", {}), ensure_ascii=False)
+        raise InvalidArguments(
+            f"invalid arguments for {spec.name}: {problem}. "
+            f"Expected an object with properties {expected}"
+        )
+
+
+def argument_problem(spec: ToolSpec, arguments: dict[str, Any]) -> str | None:
+    """What is wrong with `arguments` for the tool's JSON schema ("where: what"), if anything."""
     import jsonschema  # lazy: only needed once a tool is called
 
     validator = jsonschema.Draft202012Validator(spec.parameters)
     error = jsonschema.exceptions.best_match(validator.iter_errors(arguments))
-    if error is not None:
-        where = "/".join(str(p) for p in error.absolute_path) or "arguments"
-        expected = json.dumps(spec.parameters.get("properties", {}), ensure_ascii=False)
-        raise InvalidArguments(
-            f"invalid arguments for {spec.name}: {where}: {error.message}. "
-            f"Expected an object with properties {expected}"
-        )
+    if error is None:
+        return None
+    where = "/".join(str(p) for p in error.absolute_path) or "arguments"
+    return f"{where}: {error.message}"

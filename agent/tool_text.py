@@ -1,0 +1,184 @@
+"""Tool calls written as text: small local models often write the call instead of making it.
+
+A real Ollama returns such a reply as plain content: a bare JSON object
+(`{"name": "now", "arguments": {}}`), one in a code fence, `<tool_call>…</tool_call>` tags,
+or a list of several. `rescue(text, specs)` recognises these forms when the call *is* the
+reply (a sentence of lead-in at most), only for tools that exist, and only with arguments
+that pass the tool's JSON schema; then the loop runs them as real calls. A call-shaped reply
+that is wrong (an unknown name, bad arguments) gets one short correction instead: what was
+wrong and the expected shape, with the closest real names for an unknown one. Nothing is run
+unless every call in the reply is valid. Text that only talks about a tool stays text.
+
+`HoldBack` keeps streamed text that starts like a call off the screen until the step ends,
+so a rescued call is not shown as the answer first.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rung.agent.messages import ToolCall, ToolSpec
+from rung.tools.base import argument_problem
+
+MAX_PROSE = 120  # characters of lead-in text allowed around a call written as text
+NAME_KEYS = ("name", "tool", "tool_name", "function")
+ARGUMENT_KEYS = ("arguments", "parameters", "args", "input", "tool_input")
+_TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+_FENCED = re.compile(r"```[ \t]*(?:json|tool_call|JSON)?[ \t]*\n(.*?)\n?```", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Rescue:
+    """What a text reply turned out to hold: calls to run, or a correction for the model."""
+
+    calls: list[ToolCall]
+    prose: str  # the reply's text besides the calls
+    correction: str = ""  # set when the reply was call-shaped but wrong; then calls == []
+
+
+def rescue(text: str, specs: Sequence[ToolSpec], *, step: int = 0) -> Rescue | None:
+    """The tool calls written in `text`, or None when it is an ordinary answer."""
+    found = _candidates(text)
+    if found is None:
+        return None
+    objects, prose = found
+    by_name = {s.name: s for s in specs}
+    calls: list[ToolCall] = []
+    problems: list[str] = []
+    for n, obj in enumerate(objects):
+        name, arguments = _shape(obj)
+        if name is None:
+            return None  # JSON, but not a call: an answer that happens to be JSON
+        spec = by_name.get(name)
+        if spec is None:
+            close = difflib.get_close_matches(name, list(by_name), n=3, cutoff=0.4)
+            hint = f" The closest are: {', '.join(close)}." if close else ""
+            problems.append(f"there is no tool named {name!r}.{hint}")
+            continue
+        if not isinstance(arguments, dict):
+            problems.append(f"the arguments for {name} must be a JSON object.")
+            continue
+        problem = argument_problem(spec, arguments)
+        if problem is not None:
+            problems.append(
+                f"bad arguments for {name}: {problem}. Expected: {expected_shape(spec)}."
+            )
+            continue
+        calls.append(ToolCall(f"rescued_{step}_{n}", name, arguments))
+    if problems:
+        return Rescue([], prose, correction_message(problems))
+    return Rescue(calls, prose)
+
+
+def correction_message(problems: Sequence[str]) -> str:
+    listed = " ".join(problems)
+    return (
+        f"Your tool call was not run: {listed} To call a tool, reply with only the call; "
+        "otherwise answer in plain words."
+    )
+
+
+def expected_shape(spec: ToolSpec) -> str:
+    """`{"name": "add", "arguments": {"a": <number>, "b": <number>}}`, required ones first."""
+    properties = spec.parameters.get("properties", {}) or {}
+    required = set(spec.parameters.get("required", []) or [])
+    ordered = sorted(properties, key=lambda p: (p not in required, p))
+    parts = []
+    for prop in ordered:
+        kind = properties[prop].get("type", "value") if isinstance(properties[prop], dict) else ""
+        optional = "" if prop in required else " (optional)"
+        parts.append(f'"{prop}": <{kind}{optional}>')
+    return f'{{"name": "{spec.name}", "arguments": {{{", ".join(parts)}}}}}'
+
+
+def _candidates(text: str) -> tuple[list[Any], str] | None:
+    """The JSON values a reply holds as calls (tagged, fenced or bare) and the prose left."""
+    stripped = text.strip()
+    if not stripped:
+        return None
+    for pattern in (_TAGGED, _FENCED):
+        blocks = pattern.findall(stripped)
+        if blocks:
+            prose = pattern.sub(" ", stripped).strip()
+            values = [_loads(b) for b in blocks]
+            if any(v is None for v in values) or len(prose) > MAX_PROSE:
+                return None
+            return _flatten(values), prose
+    start = min((i for i in (stripped.find("{"), stripped.find("[")) if i >= 0), default=-1)
+    if start < 0 or start > MAX_PROSE:
+        return None
+    try:
+        value, end = json.JSONDecoder().raw_decode(stripped[start:])
+    except ValueError:
+        return None
+    prose = (stripped[:start] + " " + stripped[start + end :]).strip()
+    if len(prose) > MAX_PROSE:
+        return None
+    return _flatten([value]), prose
+
+
+def _loads(block: str) -> Any:
+    try:
+        return json.loads(block)
+    except ValueError:
+        return None
+
+
+def _flatten(values: list[Any]) -> list[Any]:
+    flat: list[Any] = []
+    for value in values:
+        flat.extend(value if isinstance(value, list) else [value])
+    return flat
+
+
+def _shape(obj: Any) -> tuple[str | None, Any]:
+    """(name, arguments) of a call-shaped object; (None, None) for anything else."""
+    if not isinstance(obj, dict):
+        return None, None
+    if isinstance(obj.get("function"), dict):  # {"type": "function", "function": {...}}
+        return _shape(obj["function"])
+    name = next((obj[k] for k in NAME_KEYS if isinstance(obj.get(k), str)), None)
+    if name is None:
+        return None, None
+    key = next((k for k in ARGUMENT_KEYS if k in obj), None)
+    if key is None:
+        # {"name": "now"} alone is a call without arguments only if nothing else is there
+        return (name, {}) if set(obj) <= {*NAME_KEYS, "type"} else (None, None)
+    arguments = obj[key]
+    if isinstance(arguments, str):  # arguments as a JSON string, the OpenAI way
+        parsed = _loads(arguments)
+        arguments = parsed if parsed is not None else arguments
+    return name, arguments
+
+
+class HoldBack:
+    """Streams text through, except a reply that starts like a call written as text: that
+    is held until the step ends (`release()`), or until its start rules a call out."""
+
+    STARTS = ("{", "[", "<tool_call>", "```json", "```tool_call", "```\n{", "```\n[")
+
+    def __init__(self) -> None:
+        self.held: list[str] = []
+        self.holding: bool | None = None  # None: not decided yet
+
+    def feed(self, text: str) -> str:
+        """The text to show now ('' while holding)."""
+        if self.holding is False:
+            return text
+        self.held.append(text)
+        start = "".join(self.held).lstrip()
+        if not start:
+            return ""
+        if any(s.startswith(start) for s in self.STARTS):
+            return ""  # too short to tell
+        self.holding = any(start.startswith(s) for s in self.STARTS)
+        return "" if self.holding else self.release()
+
+    def release(self) -> str:
+        text, self.held = "".join(self.held), []
+        return text

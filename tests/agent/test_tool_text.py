@@ -1,0 +1,210 @@
+"""Tool calls written as text: recognised, validated, corrected once, or left as text."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from rung.agent.loop import run_turn
+from rung.agent.messages import FinalAnswer, LoopEvent, Message, Notice, TextDelta, ToolResult
+from rung.agent.testing import ScriptedModel, Step
+from rung.agent.tool_text import HoldBack, expected_shape, rescue
+from rung.tools.base import FunctionTool, ToolRegistry, ToolSpec
+from tests.conftest import Rung
+from tests.ollama_server import OllamaTestServer, Reply
+
+WEATHER = ToolSpec(
+    "get_weather",
+    "The weather in a city",
+    {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+        "required": ["city"],
+    },
+)
+NOW = ToolSpec("clock_now", "The current time", {"type": "object", "properties": {}})
+SPECS = [WEATHER, NOW]
+CALL = '{"name": "get_weather", "arguments": {"city": "Lyon"}}'
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        CALL,
+        f"  {CALL}\n",
+        f"```json\n{CALL}\n```",
+        f"```\n{CALL}\n```",
+        f"<tool_call>\n{CALL}\n</tool_call>",
+        f"<tool_call>{CALL}",  # the closing tag cut off by a stop token
+        f"Let me check the weather.\n{CALL}",
+        '{"name": "get_weather", "parameters": {"city": "Lyon"}}',
+        '{"type": "function", "function": '
+        '{"name": "get_weather", "arguments": "{\\"city\\": \\"Lyon\\"}"}}',
+        f"[{CALL}]",
+    ],
+)
+def test_a_call_written_as_text_is_recognised(text: str) -> None:
+    found = rescue(text, SPECS)
+    assert found is not None and not found.correction
+    [call] = found.calls
+    assert (call.name, call.arguments) == ("get_weather", {"city": "Lyon"})
+
+
+def test_several_calls_in_one_reply() -> None:
+    text = f'[{CALL}, {{"name": "clock_now", "arguments": {{}}}}]'
+    found = rescue(text, SPECS)
+    assert found is not None
+    assert [c.name for c in found.calls] == ["get_weather", "clock_now"]
+    assert len({c.id for c in found.calls}) == 2
+    tagged = f'<tool_call>{CALL}</tool_call>\n<tool_call>{{"name": "clock_now"}}</tool_call>'
+    found = rescue(tagged, SPECS)
+    assert found is not None and [c.name for c in found.calls] == ["get_weather", "clock_now"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "The weather is sunny in Lyon.",
+        "I could use the get_weather tool to find out, if you like.",
+        '{"city": "Lyon", "temperature": 21}',  # JSON, but not a call
+        'Here is the config:\n```json\n{"debug": true}\n```',
+        "```python\nprint('hi')\n```",
+        "To call it you would send "
+        + CALL
+        + " but first let me explain at length why that is a useful idea in general, "
+        "and then some more words about the weather tool and how it works in practice.",
+        "",
+    ],
+)
+def test_text_that_is_not_a_call_stays_text(text: str) -> None:
+    assert rescue(text, SPECS) is None
+
+
+def test_an_unknown_name_gets_the_closest_real_ones() -> None:
+    found = rescue('{"name": "weather", "arguments": {"city": "Lyon"}}', SPECS)
+    assert found is not None and found.calls == []
+    assert "there is no tool named 'weather'. The closest are: get_weather." in found.correction
+
+
+def test_bad_arguments_get_the_expected_shape_and_nothing_runs() -> None:
+    text = f'[{CALL}, {{"name": "get_weather", "arguments": {{"town": "Lyon"}}}}]'
+    found = rescue(text, SPECS)
+    assert found is not None and found.calls == []  # the valid one does not run alone
+    assert "bad arguments for get_weather: arguments: 'city' is a required property" in (
+        found.correction
+    )
+    assert 'Expected: {"name": "get_weather", "arguments": {"city": <string>, ' in found.correction
+    assert expected_shape(WEATHER) == (
+        '{"name": "get_weather", "arguments": {"city": <string>, "days": <integer (optional)>}}'
+    )
+
+
+def test_hold_back_keeps_a_call_off_the_screen_and_lets_prose_through() -> None:
+    hold = HoldBack()
+    assert [hold.feed(t) for t in ["{", '"name"', ": 1}"]] == ["", "", ""]
+    assert hold.release() == '{"name": 1}'
+    prose = HoldBack()
+    assert prose.feed(" ") == ""
+    assert prose.feed("Sure") == " Sure"
+    assert prose.feed(", here") == ", here"
+    code = HoldBack()
+    assert code.feed("``") == ""
+    assert code.feed("`python\n") == "```python\n"  # a code answer streams on
+
+
+# --- in the loop (ScriptedModel is a test double for the model) ---------------------------
+
+
+def weather_tools(log: list[dict[str, Any]]) -> ToolRegistry:
+    async def get_weather(city: str, days: int = 1) -> str:
+        log.append({"city": city, "days": days})
+        return f"Sunny in {city}"
+
+    registry = ToolRegistry()
+    registry.add(FunctionTool(WEATHER, get_weather))
+    return registry
+
+
+async def events_of(model: ScriptedModel, tools: ToolRegistry, **kw: Any) -> list[LoopEvent]:
+    return [e async for e in run_turn(model, [Message("user", "weather in Lyon?")], tools, **kw)]
+
+
+async def test_the_loop_runs_a_call_written_as_text_and_never_shows_it() -> None:
+    ran: list[dict[str, Any]] = []
+    model = ScriptedModel(Step(text=f"```json\n{CALL}\n```"), "It is sunny in Lyon.")
+    events = await events_of(model, weather_tools(ran))
+    assert ran == [{"city": "Lyon", "days": 1}]
+    shown = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert shown == "It is sunny in Lyon."
+    final = events[-1]
+    assert isinstance(final, FinalAnswer)
+    assistant = final.new_messages[0]
+    assert assistant.tool_calls[0].name == "get_weather" and assistant.content == ""
+    # the model sees its call as a real one, with the result, in the next step
+    assert model.sent[1].messages[-1].role == "tool"
+    assert model.sent[1].messages[-1].content == "Sunny in Lyon"
+
+
+async def test_a_wrong_call_is_corrected_once_then_run() -> None:
+    ran: list[dict[str, Any]] = []
+    model = ScriptedModel(
+        '{"name": "get_weather", "arguments": {"town": "Lyon"}}',
+        CALL,
+        "Sunny.",
+    )
+    events = await events_of(model, weather_tools(ran))
+    assert ran == [{"city": "Lyon", "days": 1}]
+    correction = model.sent[1].messages[-1]
+    assert correction.role == "user" and correction.content.startswith("Your tool call was not run")
+    assert any(isinstance(e, Notice) for e in events)
+    assert next(e for e in events if isinstance(e, ToolResult)).content == "Sunny in Lyon"
+
+
+async def test_after_one_correction_a_wrong_call_is_the_answer() -> None:
+    wrong = '{"name": "weather_now", "arguments": {}}'
+    model = ScriptedModel(wrong, wrong)
+    events = await events_of(model, weather_tools([]))
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and final.message.content == wrong
+    assert "".join(e.text for e in events if isinstance(e, TextDelta)).endswith(wrong)
+    model.assert_complete()
+
+
+async def test_lenient_off_leaves_the_text_as_the_answer() -> None:
+    model = ScriptedModel(CALL)
+    events = await events_of(model, weather_tools([]), lenient=False)
+    assert isinstance(events[-1], FinalAnswer) and events[-1].message.content == CALL
+
+
+async def test_without_tools_nothing_is_rescued() -> None:
+    model = ScriptedModel(CALL)
+    events = [e async for e in run_turn(model, [Message("user", "hi")], None)]
+    assert json.loads(events[-1].message.content)["name"] == "get_weather"  # type: ignore[union-attr]
+
+
+# --- end to end: the real CLI, the real clock server, the Ollama-protocol test server ------
+
+
+def test_rung_ask_runs_a_call_the_model_wrote_as_plain_content(
+    rung: Rung, ollama_server: OllamaTestServer
+) -> None:
+    # A real Ollama returns a bare JSON object from Qwen 0.5B as content, not tool_calls.
+    ollama_server.script(
+        Reply(
+            text='```json\n{"name": "days_between", "arguments": '
+            '{"start": "2026-01-01", "end": "2026-03-01"}}\n```'
+        ),
+        Reply(text="59 days."),
+    )
+    result = rung("ask", "--json", "How many days from Jan 1 to Mar 1 2026?", timeout=60)
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    [call] = data["tool_calls"]
+    assert (call["name"], call["server"], call["is_error"]) == ("days_between", "clock", False)
+    assert "59 days" in call["result"]
+    assert data["answer"] == "59 days."
+    sent = ollama_server.chat_requests[1]["messages"]
+    assert sent[-2]["tool_calls"][0]["function"]["name"] == "days_between"
+    assert sent[-1]["role"] == "tool"
