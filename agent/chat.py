@@ -26,7 +26,13 @@ from rung.agent.messages import (
     ToolResult,
 )
 from rung.agent.ollama_model import OllamaChatModel
-from rung.agent.runtime import build_conversation, build_recall, build_tools, open_store
+from rung.agent.runtime import (
+    build_chooser,
+    build_conversation,
+    build_recall,
+    build_tools,
+    open_store,
+)
 from rung.config.errors import ModelNotFound, RungError
 from rung.config.paths import Paths
 from rung.config.settings import TIERS, LoadedSettings, Settings
@@ -396,6 +402,7 @@ class ChatApp:
         self.settings = self.settings.model_copy(update={"tier": arg})
         self.conversation.tier = arg
         self.conversation.tools = build_tools(self.settings)
+        self.conversation.chooser = build_chooser(self.settings)
         if (arg == "assistant") != (self.conversation.recall is not None):
             self.conversation.close()
             self.conversation.recall = build_recall(self.settings, self.store)

@@ -35,6 +35,7 @@ from rung.tools.base import ToolRegistry
 
 if TYPE_CHECKING:
     from rung.agent.recall import Recall
+    from rung.agent.tool_choice import ToolChooser
 
 SYSTEM_PROMPT = (
     "You are Rung, a helpful personal assistant running locally on the user's computer. "
@@ -62,6 +63,7 @@ class Conversation:
         store: SessionStore | None = None,
         session_id: str | None = None,
         recall: Recall | None = None,
+        chooser: ToolChooser | None = None,
     ) -> None:
         self.model = model
         self.num_ctx = num_ctx
@@ -71,6 +73,7 @@ class Conversation:
         self.store = store
         self.session_id = session_id or SessionStore.new_id()
         self.recall = recall  # the assistant tier's memory
+        self.chooser = chooser  # picks the tools to offer when there are many
         self.history: list[Message] = []
         self.last: TurnRecord | None = None
         self.recalled: tuple[RecalledMemory, ...] = ()  # the last turn's memories (/memory)
@@ -108,6 +111,8 @@ class Conversation:
                 sent = Message("user", self.recall.context_block(self.recalled, text))
                 yield Recalled(self.recalled)
         tools = self.tools
+        if tools is not None and self.chooser is not None and len(tools) > self.chooser.limit:
+            tools = await asyncio.to_thread(self.chooser.view, tools, [*self.history, user])
         tool_tokens = (
             int(len(json.dumps([s.to_ollama() for s in tools.specs()])) / CHARS_PER_TOKEN)
             if tools

@@ -57,7 +57,7 @@ class Recall:
     @classmethod
     def open(cls, settings: Settings, folder: Path, sessions: SessionStore | None) -> Recall:
         """Share this process's memory; the embedding model starts loading at once."""
-        memory = Memory.shared(settings, folder, Embedder(settings.embedding_model))
+        memory = Memory.shared(settings, folder, Embedder.shared(settings.embedding_model))
         memory.embedder.warm()
         recall = cls(
             memory, sessions, passages=settings.recall_passages, facts=settings.recall_facts

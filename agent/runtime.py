@@ -13,6 +13,7 @@ from rung.tools.base import ToolRegistry
 
 if TYPE_CHECKING:
     from rung.agent.recall import Recall
+    from rung.agent.tool_choice import ToolChooser
 
 
 def open_store(paths: Paths | None = None) -> SessionStore:
@@ -23,6 +24,20 @@ def build_tools(settings: Settings) -> ToolRegistry | None:
     """The tools a tier offers. The chatbot tier has none; MCP servers join from the agent
     tier up."""
     return None if settings.tier == "chatbot" else ToolRegistry()
+
+
+def build_chooser(settings: Settings) -> ToolChooser | None:
+    """Picks the tools a turn offers when more than `max_tools` are enabled."""
+    if settings.tier == "chatbot":
+        return None
+    from rung.agent.tool_choice import ToolChooser
+    from rung.memory.embedder import Embedder
+
+    return ToolChooser(
+        Embedder.shared(settings.embedding_model),
+        limit=settings.max_tools,
+        pinned=settings.pinned_tools,
+    )
 
 
 def build_recall(settings: Settings, store: SessionStore | None) -> Recall | None:
@@ -51,4 +66,5 @@ def build_conversation(
         store=store,
         session_id=session_id,
         recall=build_recall(settings, store),
+        chooser=build_chooser(settings),
     )

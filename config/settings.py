@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from rung.config.errors import ConfigError
 
@@ -72,6 +72,17 @@ class Settings(BaseModel):
     max_steps: int = Field(
         12, ge=1, le=100, description="Model steps per turn before Rung asks for a final answer."
     )
+    max_tools: int = Field(
+        16,
+        ge=1,
+        le=1000,
+        description="With more tools enabled than this, each turn offers the model this many: "
+        "the pinned ones and those closest to the conversation.",
+    )
+    pinned_tools: tuple[str, ...] = Field(
+        (),
+        description='Tools always offered, by name or glob (e.g. ["clock_*", "remember"]).',
+    )
     embedding_model: str = Field(
         "all-MiniLM-L6-v2",
         min_length=1,
@@ -106,6 +117,14 @@ class Settings(BaseModel):
     memory_port: int = Field(
         8000, ge=1, le=65535, description="The Chroma server's port, for memory_backend http."
     )
+
+    @field_validator("pinned_tools", mode="before")
+    @classmethod
+    def _comma_list(cls, value: Any) -> Any:
+        """RUNG_PINNED_TOOLS="clock_*,remember": a list from the environment."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
 
 @dataclass(frozen=True)
@@ -226,9 +245,12 @@ def describe_allowed(key: str) -> str:
             )
             if name in option
         ]
-        noun = {"integer": "an integer", "number": "a number", "boolean": "true or false"}.get(
-            kind, "a non-empty text" if option.get("minLength") else "a text"
-        )
+        noun = {
+            "integer": "an integer",
+            "number": "a number",
+            "boolean": "true or false",
+            "array": "a list of texts",
+        }.get(kind, "a non-empty text" if option.get("minLength") else "a text")
         if "minimum" in option and "maximum" in option:
             bounds = [f"from {option['minimum']} to {option['maximum']}"]
         parts.append(" ".join([noun, *bounds]))
@@ -253,6 +275,8 @@ def default_config_text() -> str:
 
 
 def _toml_value(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        return json.dumps(list(value), ensure_ascii=False)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 BATCH = 64
+_SHARED: dict[str, Embedder] = {}
+_SHARED_LOCK = threading.Lock()
 
 
 class EmbedderError(RungError):
@@ -37,6 +39,15 @@ class Embedder:
         self._loaded = threading.Event()
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+
+    @classmethod
+    def shared(cls, model: str = DEFAULT_MODEL) -> Embedder:
+        """This process's one Embedder for `model` (memory, recall and tool choice share
+        it: one copy of the model in RAM, loaded once)."""
+        with _SHARED_LOCK:
+            if model not in _SHARED:
+                _SHARED[model] = cls(model)
+            return _SHARED[model]
 
     def warm(self) -> None:
         """Start loading in the background, if not started yet; returns at once."""

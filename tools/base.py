@@ -102,6 +102,27 @@ class ToolRegistry:
         return await tool.call(arguments)
 
 
+class ToolView(ToolRegistry):
+    """Some of a registry's tools on offer (`specs`); calls still reach any of them."""
+
+    def __init__(self, source: ToolRegistry, offered: Iterable[ToolSpec]) -> None:
+        super().__init__()
+        self.source = source
+        self.offered = list(offered)
+
+    def __len__(self) -> int:
+        return len(self.offered)
+
+    def specs(self) -> list[ToolSpec]:
+        return list(self.offered)
+
+    def get(self, name: str) -> Tool:
+        return self.source.get(name)
+
+    async def call(self, name: str, arguments: dict[str, Any]) -> str:
+        return await self.source.call(name, arguments)
+
+
 def validate_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> None:
     """Check arguments against the tool's JSON schema; raise one short, precise message."""
     problem = argument_problem(spec, arguments)

@@ -116,7 +116,7 @@ class MemoryTools:
                 settings = load_settings(paths.config_file).settings
                 model = settings.embedding_model
                 if self._embedder is None or self._embedder.model_name != model:
-                    self._embedder = Embedder(model)
+                    self._embedder = Embedder.shared(model)
                 folder = self.folder or paths.memory_dir
                 self._memory = Memory.shared(settings, folder, self._embedder)
             return self._memory
