@@ -67,6 +67,14 @@ async def _ask(loaded: LoadedSettings, question: str, *, as_json: bool, save: bo
             hub = conversation.tools = await start_tools(quiet=as_json)
         calls: list[dict[str, Any]] = []
         notices: list[str] = []
+        if settings.tier == "assistant":
+            from rung.agent.tool_check import weak_model_warning
+
+            warning = weak_model_warning(Paths.default().state_dir, settings.model)
+            if warning:
+                notices.append(warning)
+                if not as_json:
+                    print(f"[rung] {warning}", file=sys.stderr)
         memories: tuple[RecalledMemory, ...] = ()
         final: FinalAnswer | None = None
         async for event in conversation.send(question):

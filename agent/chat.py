@@ -152,6 +152,14 @@ class ChatApp:
         self.console.print(
             "[dim]Alt-Enter for a new line · /help for commands · Ctrl-D to leave[/]"
         )
+        if s.tier == "assistant":
+            from rich.markup import escape
+
+            from rung.agent.tool_check import weak_model_warning
+
+            warning = weak_model_warning(self.paths.state_dir, self.model.name)
+            if warning:
+                self.console.print(f"[yellow]{escape(warning)}[/]")
         if self.conversation.history:
             turns = sum(1 for m in self.conversation.history if m.role == "user")
             self.console.print(f"[dim]Resumed a session with {turns} turns.[/]")

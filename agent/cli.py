@@ -17,6 +17,7 @@ Rung: a local-first personal AI agent on top of Ollama.
 
   rung chat                 chat in the terminal
   rung ask "question"       answer once and exit (reads stdin when piped)
+  rung doctor [--model]     check the setup; --model: can the model call tools?
   rung sessions list        past conversations (show, export, delete)
   rung config show          settings in effect and where each came from
 """
@@ -85,6 +86,38 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print a JSON result instead of text")
     ask.add_argument("--no-save", action="store_true", help="do not store this as a session")
     ask.set_defaults(handler=_ask)
+
+    doctor = sub.add_parser(
+        "doctor",
+        parents=[common],
+        help="check the setup end to end; --model: can the model call tools?",
+        description="Check the setup end to end, in plain words: the config file, the Ollama "
+        "server, the model (pulled, context length, tool support), the tool servers, the "
+        "memory. With --model, also run the tool-calling check on the configured model (or "
+        "NAME): two dozen cases (one call, choosing among look-alikes, two calls, no tool) "
+        "at your num_ctx and tool count; the result is kept, and the assistant tier warns "
+        "about a model that scored below 70 %%. Exit code 1 when a check failed.",
+    )
+    doctor.add_argument(
+        "--model",
+        dest="check_model",
+        nargs="?",
+        const="",
+        metavar="NAME",
+        help="run the tool-calling check on the configured model, or on NAME",
+    )
+    doctor.add_argument("--ollama-host", "--host", dest="ollama_host", help="Ollama server URL")
+    doctor.add_argument("--num-ctx", type=int, help="context window for the check")
+    doctor.add_argument(
+        "--tools", type=int, metavar="N", help="tools offered per case (default: max_tools)"
+    )
+    doctor.add_argument(
+        "--strict",
+        action="store_true",
+        help="do not run tool calls the model wrote as text (to compare with the default)",
+    )
+    doctor.add_argument("--json", action="store_true", help="machine-readable output")
+    doctor.set_defaults(handler=_doctor)
 
     sessions = sub.add_parser("sessions", parents=[common], help="stored conversations")
     ssub = sessions.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -316,6 +349,20 @@ def _ask(args: argparse.Namespace) -> int:
     from rung.agent.ask import run_ask
 
     return run_ask(load(args), args.question, as_json=args.json, save=not args.no_save)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from rung.agent.doctor import doctor_command
+
+    if args.check_model:
+        args.model = args.check_model  # read by load() like the --model setting flag
+    return doctor_command(
+        load(args),
+        check_model=args.check_model is not None,
+        tools=args.tools,
+        lenient=not args.strict,
+        as_json=args.json,
+    )
 
 
 def _sessions(args: argparse.Namespace) -> int:

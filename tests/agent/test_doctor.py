@@ -1,0 +1,129 @@
+"""`rung doctor` end to end: the real CLI, the real tool servers and memory, and the
+Ollama-protocol test server standing in for Ollama (a model double answering the check)."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rung.agent import tool_check
+from tests.conftest import Rung
+from tests.ollama_server import ModelInfo, OllamaTestServer, Reply
+
+BY_MESSAGE = {case.message: case for case in tool_check.CASES}
+
+
+def good_model(body: dict[str, Any]) -> Reply:
+    """Answers each case as a model that calls tools well would (the first step only)."""
+    messages = body["messages"]
+    if messages[-1]["role"] == "tool":
+        return Reply(text="Done.")
+    case = BY_MESSAGE[messages[-1]["content"]]
+    if not case.calls:
+        return Reply(text="Bonjour !")
+    calls = [
+        {"name": e.name, "arguments": _complete(e.name, e.arguments, body)} for e in case.calls
+    ]
+    return Reply(tool_calls=calls)
+
+
+def _complete(name: str, arguments: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
+    """The expected arguments plus a value for every other required one."""
+    [tool] = [t for t in body["tools"] if t["function"]["name"] == name]
+    params = tool["function"]["parameters"]
+    filled = {p: (1 if s["type"] == "number" else "x") for p, s in params["properties"].items()}
+    return {**filled, **arguments}
+
+
+def talker(body: dict[str, Any]) -> Reply:
+    """A model that talks about tools instead of calling them."""
+    return Reply(text="I would use a tool for that, but here is my best guess.")
+
+
+def lines(out: str) -> dict[str, str]:
+    """check name -> "mark detail", from lines like "✓ model          qwen3:4b: …"."""
+    return {
+        line[2:16].strip(): f"{line[0]} {line[17:]}"
+        for line in out.splitlines()
+        if line[:1] in ("✓", "!", "✗")
+    }
+
+
+@pytest.mark.timeout(180)
+def test_doctor_checks_everything_in_plain_words(
+    rung: Rung, ollama_server: OllamaTestServer
+) -> None:
+    result = rung("doctor", timeout=150)
+    assert result.code == 0, result.out + result.err
+    found = lines(result.out)
+    assert (
+        found["ollama"].startswith("✓ http://127.0.0.1:") and "1 models pulled" in found["ollama"]
+    )
+    assert found["model"] == "✓ qwen3:4b: context length 40960; num_ctx 16384"
+    assert found["tool calls"] == "✓ qwen3:4b supports tools"
+    for builtin in ("clock", "files", "fetch", "memory"):  # started for real
+        assert found[f"server {builtin}"].startswith("✓ ready, "), builtin
+    enabled = sum(int(v.split()[2]) for k, v in found.items() if k.startswith("server "))
+    assert found["tool servers"] == (
+        f"✓ {enabled} tools enabled; each turn offers up to {min(enabled, 16)}"
+    )
+    assert found["memory"].startswith("✓ all-MiniLM-L6-v2 (384 dimensions, loaded in ")
+    assert found["tool check"] == "! qwen3:4b has not been checked"
+    assert "hint: rung doctor --model" in result.out
+    assert "Traceback" not in result.err
+
+
+@pytest.mark.timeout(180)
+def test_doctor_says_what_is_wrong_and_goes_on(rung: Rung, tmp_path: Path) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    result = rung("doctor", "--host", f"http://127.0.0.1:{port}", timeout=150)
+    assert result.code == 1
+    assert f"✗ ollama         http://127.0.0.1:{port}: cannot reach" in result.out
+    assert "hint:" in result.out
+    assert "✓ memory" in result.out  # the other checks still ran
+    big = rung("doctor", "--num-ctx", "65536", timeout=150)
+    assert "! model          qwen3:4b: num_ctx is 65536 but the model's context length is " in (
+        big.out
+    )
+
+
+@pytest.mark.timeout(240)
+def test_doctor_model_runs_the_tool_check_and_keeps_the_result(
+    rung: Rung, ollama_server: OllamaTestServer
+) -> None:
+    ollama_server.responder = good_model
+    result = rung("doctor", "--model", "--json", "--tools", "20", timeout=200)
+    assert result.code == 0, result.err
+    check = json.loads(result.out)["tool_check"]
+    assert check["accuracy"] == 1.0 and check["cases"] == len(tool_check.CASES)
+    assert check["refusals"] == 0 and check["tools"] == 20
+    assert check["by_kind"]["two calls"] == {"passed": 4, "cases": 4}
+    sent = [r for r in ollama_server.chat_requests if r["messages"][-1]["role"] == "user"]
+    assert all(len(r["tools"]) == 20 and r["options"]["num_ctx"] == 16384 for r in sent)
+    shown = rung("doctor", timeout=150)
+    assert "✓ tool check     qwen3:4b passed 100% of 24 cases" in shown.out
+
+
+@pytest.mark.timeout(240)
+def test_a_weak_model_gets_a_warning_in_the_assistant_tier(
+    rung: Rung, ollama_server: OllamaTestServer
+) -> None:
+    ollama_server.models.append(ModelInfo("tiny:1b"))
+    ollama_server.responder = talker
+    result = rung("doctor", "--model", "tiny:1b", timeout=200)
+    assert "Tool calling, tiny:1b: 17% of 24 cases · 20 answered without the tool" in result.out
+    assert "Below 70 %" in result.out
+    ollama_server.responder = None
+    ollama_server.script(Reply(text="Hello."))
+    asked = rung("ask", "--tier", "assistant", "--model", "tiny:1b", "hello", timeout=120)
+    assert asked.code == 0, asked.err
+    assert "tiny:1b passed 17% of rung doctor's tool-calling cases" in asked.err
+    ollama_server.script(Reply(text="Hello."))
+    agent = rung("ask", "--tier", "agent", "--model", "tiny:1b", "hello", timeout=120)
+    assert "tool-calling cases" not in agent.err  # the warning is the assistant tier's
