@@ -63,6 +63,8 @@ async def _ask(loaded: LoadedSettings, question: str, *, as_json: bool, save: bo
     try:
         await model.check(tools=settings.tier != "chatbot")
         conversation = build_conversation(settings, store=store, model=model)
+        if conversation.recall is not None:
+            conversation.recall.start()  # loads while the tool servers start
         if settings.tier != "chatbot":
             hub = conversation.tools = await start_tools(quiet=as_json)
         calls: list[dict[str, Any]] = []

@@ -135,11 +135,14 @@ class ChatApp:
             self.store.close()
 
     def start_tools_after_first_render(self, session: PromptSession[str]) -> None:
-        """The tool hub (about a second of imports) starts once the prompt is on screen."""
+        """The tool hub (about a second of imports) and the assistant tier's memory (the
+        embedding model: seconds) start once the prompt is on screen."""
 
         def once(_: object) -> None:
             session.app.after_render -= once
             self.tools.start()
+            if self.conversation.recall is not None:
+                self.conversation.recall.start()
 
         session.app.after_render += once
 
@@ -414,6 +417,8 @@ class ChatApp:
         if (arg == "assistant") != (self.conversation.recall is not None):
             self.conversation.close()
             self.conversation.recall = build_recall(self.settings, self.store)
+            if self.conversation.recall is not None:
+                self.conversation.recall.start()
         if arg == "chatbot":
             await self.tools.stop()
         else:

@@ -56,14 +56,16 @@ class Recall:
 
     @classmethod
     def open(cls, settings: Settings, folder: Path, sessions: SessionStore | None) -> Recall:
-        """Share this process's memory; the embedding model starts loading at once."""
+        """Share this process's memory (nothing loads until `start()` or the first recall)."""
         memory = Memory.shared(settings, folder, Embedder.shared(settings.embedding_model))
-        memory.embedder.warm()
-        recall = cls(
+        return cls(
             memory, sessions, passages=settings.recall_passages, facts=settings.recall_facts
         )
-        recall.record_soon()  # catch up on turns from other tiers and other processes
-        return recall
+
+    def start(self) -> None:
+        """Load the embedding model and catch up on past turns, in the background."""
+        self.memory.embedder.warm()
+        self.record_soon()
 
     # -- memories into a turn ----------------------------------------------------------
 

@@ -23,6 +23,7 @@ from typing import Any
 from rung.agent.loop import run_turn
 from rung.agent.messages import FinalAnswer, Message, Usage
 from rung.agent.model import ChatModel
+from rung.agent.tool_text import RESCUED
 from rung.tools.base import FunctionTool, ToolRegistry, ToolSpec
 
 WARN_BELOW = 0.7  # the assistant tier warns about a model that scored less
@@ -154,6 +155,7 @@ class CaseResult:
     passed: bool
     refused: bool  # a call was wanted and none was made
     calls: list[dict[str, Any]]
+    rescued: bool  # the calls were written as text and read by Rung (`tool_text`)
     seconds: float
     usage: Usage
     error: str = ""
@@ -171,6 +173,11 @@ class CheckReport:
     @property
     def accuracy(self) -> float:
         return sum(r.passed for r in self.results) / len(self.results) if self.results else 0.0
+
+    @property
+    def rescued(self) -> int:
+        """Cases whose calls the model wrote as text (run by the lenient reading)."""
+        return sum(r.rescued for r in self.results)
 
     @property
     def refusals(self) -> int:
@@ -205,6 +212,7 @@ class CheckReport:
             "cases": len(self.results),
             "accuracy": round(self.accuracy, 3),
             "refusals": self.refusals,
+            "rescued": self.rescued,
             "by_kind": {k: {"passed": p, "cases": n} for k, (p, n) in self.by_kind().items()},
             "seconds_per_case": round(self.seconds_per_case, 2),
             "tokens_per_s": round(self.tokens_per_s, 1) if self.tokens_per_s else None,
@@ -238,6 +246,7 @@ async def run_case(
 ) -> CaseResult:
     """One case through the real loop; only the first step's calls are graded."""
     made: list[dict[str, Any]] = []
+    rescued = False
     usage = Usage()
     started = time.perf_counter()
     error = ""
@@ -249,12 +258,13 @@ async def run_case(
                 step = next((m for m in event.new_messages if m.tool_calls), None)
                 calls = step.tool_calls if step is not None else []
                 made = [{"name": c.name, "arguments": c.arguments} for c in calls]
+                rescued = bool(calls) and all(c.id.startswith(RESCUED) for c in calls)
     except Exception as exc:  # a model error fails the case, the check goes on
         error = str(exc)
     seconds = time.perf_counter() - started
     passed = not error and _matches(made, case.calls)
     refused = bool(case.calls) and not made
-    return CaseResult(case, passed, refused, made, seconds, usage, error)
+    return CaseResult(case, passed, refused, made, rescued, seconds, usage, error)
 
 
 def _matches(made: Sequence[dict[str, Any]], expected: Sequence[Expected]) -> bool:

@@ -48,6 +48,7 @@ class ToolChooser:
         if room and others:
             import numpy as np
 
+            self.warm(others)  # new tools' vectors in one batch
             query = self.embedder.embed([context])[0]
             matrix = np.stack([self._vector(s) for s in others])
             scores = matrix @ query

@@ -25,6 +25,7 @@ from typing import Any
 from rung.agent.messages import ToolCall, ToolSpec
 from rung.tools.base import argument_problem
 
+RESCUED = "rescued_"  # the id prefix of calls read from text
 MAX_PROSE = 120  # characters of lead-in text allowed around a call written as text
 NAME_KEYS = ("name", "tool", "tool_name", "function")
 ARGUMENT_KEYS = ("arguments", "parameters", "args", "input", "tool_input")
@@ -69,7 +70,7 @@ def rescue(text: str, specs: Sequence[ToolSpec], *, step: int = 0) -> Rescue | N
                 f"bad arguments for {name}: {problem}. Expected: {expected_shape(spec)}."
             )
             continue
-        calls.append(ToolCall(f"rescued_{step}_{n}", name, arguments))
+        calls.append(ToolCall(f"{RESCUED}{step}_{n}", name, arguments))
     if problems:
         return Rescue([], prose, correction_message(problems))
     return Rescue(calls, prose)
