@@ -18,8 +18,9 @@ from rung.agent.messages import (
     ToolCallStarted,
     ToolResult,
 )
-from rung.agent.ollama_model import OllamaChatModel
-from rung.agent.runtime import build_conversation, open_store
+from rung.agent.ollama_model import OllamaChatModel, capped_notice
+from rung.agent.runtime import build_conversation, open_store, tier_of
+from rung.agent.tiers import Tier, tier_rules
 from rung.config.errors import UserError
 from rung.config.paths import Paths
 from rung.config.settings import LoadedSettings
@@ -61,15 +62,19 @@ async def _ask(loaded: LoadedSettings, question: str, *, as_json: bool, save: bo
     hub: ToolHub | None = None
     conversation: Conversation | None = None
     try:
-        await model.check(tools=settings.tier != "chatbot")
+        tier = tier_of(settings)
+        await model.check(tools=tier.tools)
         conversation = build_conversation(settings, store=store, model=model)
+        early = [capped_notice(model)] if model.capped_from is not None else []
         if conversation.recall is not None:
             conversation.recall.start()  # loads while the tool servers start
-        if settings.tier != "chatbot":
-            hub = conversation.tools = await start_tools(quiet=as_json)
+        if tier.tools:
+            hub = conversation.tools = await start_tools(tier, quiet=as_json)
         calls: list[dict[str, Any]] = []
-        notices: list[str] = []
-        if settings.tier == "assistant":
+        notices: list[str] = list(early)
+        if early and not as_json:
+            print(f"[rung] {early[0]}", file=sys.stderr)
+        if tier.recall:
             from rung.agent.tool_check import weak_model_warning
 
             warning = weak_model_warning(Paths.default().state_dir, settings.model)
@@ -141,13 +146,19 @@ def _line(text: str, width: int = 100) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
-async def start_tools(*, quiet: bool) -> ToolHub:
+async def start_tools(tier: Tier, *, quiet: bool) -> ToolHub:
     """Every enabled tool server, started and settled (ready or failed) before the question."""
     from rung.agent.chat_tools import terminal_approver
     from rung.tools.catalog import open_hub
 
     paths = Paths.default()
-    hub, problems = open_hub(paths.mcp_file, paths.server_logs, terminal_approver(stderr=True))
+    hub, problems = open_hub(
+        paths.mcp_file,
+        paths.server_logs,
+        terminal_approver(stderr=True),
+        use=tier.uses_server,
+        rules=tier_rules(tier),
+    )
     await hub.start_and_wait()
     failures = [
         f"tool server {s.name} failed: {s.reason} (log: {s.log_path})"

@@ -14,6 +14,7 @@ import signal
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
+from rung.agent import tiers
 from rung.agent.chat_tools import ChatTools
 from rung.agent.conversation import Conversation
 from rung.agent.messages import (
@@ -25,17 +26,18 @@ from rung.agent.messages import (
     ToolCallStarted,
     ToolResult,
 )
-from rung.agent.ollama_model import OllamaChatModel
+from rung.agent.ollama_model import OllamaChatModel, capped_notice
 from rung.agent.runtime import (
     build_chooser,
     build_conversation,
     build_recall,
     build_tools,
     open_store,
+    tier_of,
 )
 from rung.config.errors import ModelNotFound, RungError
 from rung.config.paths import Paths
-from rung.config.settings import TIERS, LoadedSettings, Settings
+from rung.config.settings import LoadedSettings, Settings
 from rung.tools.base import ToolRegistry
 
 if TYPE_CHECKING:
@@ -49,10 +51,12 @@ COMMANDS: dict[str, str] = {
     "/sessions": "list recent sessions",
     "/resume": "/resume ID: continue a stored session",
     "/model": "/model [NAME]: show the model and those installed, or switch",
-    "/tier": "/tier [NAME]: show the tier, or switch (chatbot, agent, assistant)",
+    "/tier": "/tier [NAME]: show the tier and the others, or switch (the talk carries over)",
     "/memory": "the memories recalled into the last turn (assistant tier)",
+    "/profile": "edit who you are (profile.md, for the assistant tier) in $EDITOR",
     "/clear": "clear the screen (the conversation stays)",
     "/usage": "tokens, tokens/s and time to first token of the last turn",
+    "/context": "the context window's budget: persona, profile, tools, memories, history, free",
     "/tools": "the tool servers, their state and their tools",
     "/prompt": "/prompt [NAME ARGS…]: list the MCP prompts, or send one",
     "/attach": "/attach [URI]: list the MCP resources, or add one to your next message",
@@ -75,6 +79,7 @@ class ChatApp:
         self.console: Console = Console(highlight=False)
         self.store = open_store(self.paths)
         self.model = OllamaChatModel.from_settings(settings)
+        self.tier = tier_of(settings)
         self.conversation: Conversation = build_conversation(
             settings, store=self.store, model=self.model
         )
@@ -89,8 +94,10 @@ class ChatApp:
             "/model": self.cmd_model,
             "/tier": self.cmd_tier,
             "/memory": self.cmd_memory,
+            "/profile": self.cmd_profile,
             "/clear": self.cmd_clear,
             "/usage": self.cmd_usage,
+            "/context": self.cmd_context,
             "/tools": self.cmd_tools,
             "/prompt": self.cmd_prompt,
             "/attach": self.cmd_attach,
@@ -105,7 +112,7 @@ class ChatApp:
             self.banner()
             session = self.prompt_session()
             self.tools.invalidate = session.app.invalidate
-            if self.settings.tier != "chatbot":
+            if self.tier.tools:
                 self.start_tools_after_first_render(session)
             while True:
                 self.tools.show_news()
@@ -140,7 +147,7 @@ class ChatApp:
 
         def once(_: object) -> None:
             session.app.after_render -= once
-            self.tools.start()
+            self.tools.start(self.tier)
             if self.conversation.recall is not None:
                 self.conversation.recall.start()
 
@@ -155,7 +162,7 @@ class ChatApp:
         self.console.print(
             "[dim]Alt-Enter for a new line · /help for commands · Ctrl-D to leave[/]"
         )
-        if s.tier == "assistant":
+        if self.tier.recall:
             from rich.markup import escape
 
             from rung.agent.tool_check import weak_model_warning
@@ -214,7 +221,7 @@ class ChatApp:
 
     async def checked_reply(self, text: str) -> None:
         if await self.ensure_ready():
-            if self.settings.tier != "chatbot":
+            if self.tier.tools:
                 hub = await self.tools.started()  # a hub with no tools yet is still the hub
                 self.conversation.tools = hub if hub is not None else ToolRegistry()
                 self.tools.show_news()
@@ -286,14 +293,17 @@ class ChatApp:
         if self.ready:
             return True
         try:
-            await self.model.check(tools=self.settings.tier != "chatbot")
+            await self.model.check(tools=self.tier.tools)
         except ModelNotFound as exc:
             self.error(exc)
             if not await self.confirm(f"Download {exc.model} now with `ollama pull`?"):
                 return False
             await self.pull()
-            await self.model.check(tools=self.settings.tier != "chatbot")
+            await self.model.check(tools=self.tier.tools)
         self.ready = True
+        self.conversation.num_ctx = self.model.num_ctx
+        if self.model.capped_from is not None:
+            self.console.print(f"[yellow]{capped_notice(self.model)}[/]")
         return True
 
     async def confirm(self, question: str) -> bool:
@@ -402,29 +412,32 @@ class ChatApp:
         self.console.print(f"Now using [cyan]{arg}[/]; the conversation carries over.")
 
     async def cmd_tier(self, arg: str) -> None:
+        from rich.markup import escape
+
+        known, _ = tiers.available()
         if not arg:
             self.console.print(
-                f"Tier: [cyan]{self.settings.tier}[/] (available: {', '.join(TIERS)})"
+                f"Tier: [cyan]{self.tier.name}[/] ({escape(', '.join(self.tier.turns_on()))}); "
+                f"available: {', '.join(known)}"
             )
             return
-        if arg not in TIERS:
-            self.console.print(f"Unknown tier {arg!r}; available: {', '.join(TIERS)}.")
-            return
-        self.settings = self.settings.model_copy(update={"tier": arg})
-        self.conversation.tier = arg
+        tier = tiers.get(arg)  # an unknown name is an error line with the list
+        self.settings = self.settings.model_copy(update={"default_tier": tier.name})
+        old, self.tier = self.tier, tier
+        self.conversation.tier = tier.name
+        self.conversation.max_steps = tier.max_steps or self.settings.max_steps
         self.conversation.tools = build_tools(self.settings)
         self.conversation.chooser = build_chooser(self.settings)
-        if (arg == "assistant") != (self.conversation.recall is not None):
-            self.conversation.close()
-            self.conversation.recall = build_recall(self.settings, self.store)
-            if self.conversation.recall is not None:
-                self.conversation.recall.start()
-        if arg == "chatbot":
-            await self.tools.stop()
-        else:
-            self.tools.start()
+        self.conversation.close()
+        self.conversation.recall = build_recall(self.settings, self.store)
+        if self.conversation.recall is not None:
+            self.conversation.recall.start()
+        if (old.tools, old.servers, old.approvals) != (tier.tools, tier.servers, tier.approvals):
+            await self.tools.stop()  # the servers and approval rules are the tier's
+            if tier.tools:
+                self.tools.start(tier)
         self.ready = False
-        self.console.print(f"Now in the [cyan]{arg}[/] tier; the conversation carries over.")
+        self.console.print(f"Now in the [cyan]{tier.name}[/] tier; the conversation carries over.")
 
     async def cmd_memory(self, _: str) -> None:
         from rich.markup import escape
@@ -444,6 +457,17 @@ class ChatApp:
             self.console.print(f"     {escape(m.text[:300])}")
         self.console.print("[dim]rung memory forget ID removes one.[/]")
 
+    async def cmd_profile(self, _: str) -> None:
+        from rung.agent.prompt import PROFILE_TEMPLATE, edit_file
+
+        path = self.paths.profile_file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(PROFILE_TEMPLATE, encoding="utf-8")
+        await asyncio.to_thread(edit_file, path)
+        used = "from your next message" if self.tier.profile else "in the assistant tier"
+        self.console.print(f"Saved {path}; the assistant uses it {used}.")
+
     async def cmd_tools(self, _: str) -> None:
         self.tools.describe()
 
@@ -459,6 +483,16 @@ class ChatApp:
 
     async def cmd_clear(self, _: str) -> None:
         self.console.clear()
+
+    async def cmd_context(self, _: str) -> None:
+        rows = self.conversation.budget()
+        window = self.conversation.num_ctx
+        for name, tokens in rows:
+            bar = "█" * round(30 * tokens / window) if window else ""
+            self.console.print(f"  {name:<9} {tokens:>7}  {tokens / window:>4.0%} [cyan]{bar}[/]")
+        scale = self.conversation.calibration
+        note = f" · estimates scaled ×{scale:.2f} from what Ollama reported" if scale != 1 else ""
+        self.console.print(f"[dim]num_ctx {window} tokens (estimated){note}[/]")
 
     async def cmd_usage(self, _: str) -> None:
         last = self.conversation.last

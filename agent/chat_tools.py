@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rung.agent.tiers import tier_rules
 from rung.config.errors import RungError
 from rung.config.paths import Paths
 
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.live import Live
 
+    from rung.agent.tiers import Tier
     from rung.tools.approvals import Answer, ApprovalRequest, Approver
     from rung.tools.hub import Server, ToolHub
 
@@ -37,9 +39,10 @@ class ChatTools:
         self._task: asyncio.Task[None] | None = None
         self._news: list[str] = []  # failures to show before the next prompt or reply
 
-    def start(self) -> None:
+    def start(self, tier: Tier) -> None:
+        """Build the hub for `tier`'s servers and start them (in the background)."""
         if self._task is None:
-            self._task = asyncio.create_task(self._open())
+            self._task = asyncio.create_task(self._open(tier))
 
     async def started(self) -> ToolHub | None:
         """The hub once it exists (servers may still be starting); None if it could not be."""
@@ -56,12 +59,18 @@ class ChatTools:
             await self.hub.aclose()
             self.hub = None
 
-    async def _open(self) -> None:
+    async def _open(self, tier: Tier) -> None:
         from rung.tools.catalog import open_hub
 
         try:
             hub, problems = await asyncio.to_thread(
-                open_hub, self.paths.mcp_file, self.paths.server_logs, self.approve
+                lambda: open_hub(
+                    self.paths.mcp_file,
+                    self.paths.server_logs,
+                    self.approve,
+                    use=tier.uses_server,
+                    rules=tier_rules(tier),
+                )
             )
             hub.on_change = self._changed
             hub.start()

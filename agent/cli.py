@@ -18,6 +18,7 @@ Rung: a local-first personal AI agent on top of Ollama.
   rung chat                 chat in the terminal
   rung ask "question"       answer once and exit (reads stdin when piped)
   rung doctor [--model]     check the setup; --model: can the model call tools?
+  rung tiers                chatbot, agent, assistant (and plugins): what each turns on
   rung sessions list        past conversations (show, export, delete)
   rung config show          settings in effect and where each came from
 """
@@ -31,11 +32,11 @@ SETTING_FLAGS: list[tuple[list[str], str, dict[str, Any]]] = [
     (["--ollama-host", "--host"], "ollama_host", {"help": "Ollama server URL"}),
     (
         ["--tier"],
-        "tier",
+        "default_tier",
         {
-            # config.settings.TIERS, written out: importing the settings would slow --help
-            "choices": ["chatbot", "agent", "assistant"],
-            "help": "chatbot (no tools), agent (tools) or assistant (tools and memory recall)",
+            "metavar": "TIER",
+            "help": "chatbot (no tools), agent (tools), assistant (tools, profile, recall), or "
+            "a plugin's (`rung tiers`)",
         },
     ),
     (["--num-ctx"], "num_ctx", {"type": int, "help": "context window in tokens"}),
@@ -118,6 +119,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     doctor.add_argument("--json", action="store_true", help="machine-readable output")
     doctor.set_defaults(handler=_doctor)
+
+    tiers = sub.add_parser(
+        "tiers",
+        parents=[common],
+        help="the tiers (chatbot, agent, assistant, plugins) and what each turns on",
+        description="Every tier: what it turns on (tools, recall, profile, its step limit "
+        "and approval rules) and where it came from (built in, or the package of a plugin "
+        "in the rung.tiers entry-point group).",
+    )
+    tiers.add_argument("--json", action="store_true", help="machine-readable output")
+    tiers.set_defaults(handler=_tiers)
 
     sessions = sub.add_parser("sessions", parents=[common], help="stored conversations")
     ssub = sessions.add_subparsers(dest="action", metavar="ACTION", required=True)
@@ -326,6 +338,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("rung: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `rung … | head`: the reader has gone, which is fine
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def load(args: argparse.Namespace) -> LoadedSettings:
@@ -363,6 +380,12 @@ def _doctor(args: argparse.Namespace) -> int:
         lenient=not args.strict,
         as_json=args.json,
     )
+
+
+def _tiers(args: argparse.Namespace) -> int:
+    from rung.agent.commands import tiers_command
+
+    return tiers_command(args, load)
 
 
 def _sessions(args: argparse.Namespace) -> int:

@@ -76,3 +76,49 @@ def config_command(
             table.add_row(name, value, source)
         Console().print(table)
     return 0
+
+
+def tiers_command(
+    args: argparse.Namespace, load: Callable[[argparse.Namespace], LoadedSettings]
+) -> int:
+    """`rung tiers`: every tier, what it turns on, where it came from; the default marked."""
+    import json
+
+    from rich.console import Console
+    from rich.markup import escape
+    from rich.table import Table
+
+    from rung.agent import tiers
+
+    found, problems = tiers.available()
+    default = load(args).settings.tier
+    if args.json:
+        rows = [
+            {
+                "name": t.name,
+                "summary": t.summary,
+                "turns_on": t.turns_on(),
+                "source": t.source,
+                "default": t.name == default,
+            }
+            for t in found.values()
+        ]
+        print(json.dumps({"tiers": rows, "problems": problems}, indent=2))
+        return 0
+    console = Console(highlight=False)
+    table = Table("tier", "what it is", "turns on", "from", box=None)
+    for tier in found.values():
+        mark = " (default)" if tier.name == default else ""
+        table.add_row(
+            f"[cyan]{escape(tier.name)}[/]{mark}",
+            escape(tier.summary),
+            escape(", ".join(tier.turns_on())),
+            escape(tier.source),
+        )
+    console.print(table)
+    for problem in problems:
+        console.print(f"[yellow]{escape(problem)}[/]")
+    console.print(
+        "[dim]rung chat --tier NAME, /tier NAME in a chat, default_tier in config.toml[/]"
+    )
+    return 0

@@ -41,12 +41,15 @@ class Fitted:
     tokens: int  # the estimate for what is sent
 
 
-def fit_context(messages: Sequence[Message], num_ctx: int, *, extra_tokens: int = 0) -> Fitted:
+def fit_context(
+    messages: Sequence[Message], num_ctx: int, *, extra_tokens: int = 0, scale: float = 1.0
+) -> Fitted:
     """Keep leading system messages and the newest message; drop the oldest turns to fit.
 
-    ``extra_tokens`` counts what is sent besides the messages (tool definitions).
+    ``extra_tokens`` counts what is sent besides the messages (tool definitions); ``scale``
+    corrects the estimate once Ollama has shown it to be low.
     """
-    budget = num_ctx - reply_reserve(num_ctx) - extra_tokens
+    budget = int((num_ctx - reply_reserve(num_ctx)) / scale) - extra_tokens
     system = [m for m in messages[:1] if m.role == "system"]
     rest = list(messages[len(system) :])
     fixed = estimate_tokens(system) + estimate_tokens(rest[-1:])

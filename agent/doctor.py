@@ -16,8 +16,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from rung.agent import tool_check
+from rung.agent import tiers, tool_check
 from rung.agent.ollama_model import OllamaChatModel
+from rung.agent.tiers import Tier, tier_rules
 from rung.config.errors import RungError
 from rung.config.paths import Paths
 from rung.config.settings import LoadedSettings, Settings
@@ -43,6 +44,10 @@ class Doctor:
     @property
     def settings(self) -> Settings:
         return self.loaded.settings
+
+    @property
+    def tier(self) -> Tier:
+        return tiers.get(self.settings.tier)
 
     async def run(self) -> list[Finding]:
         found: list[Finding] = []
@@ -104,7 +109,7 @@ class Doctor:
         if details.supports("tools"):
             note(Finding("tool calls", "ok", f"{s.model} supports tools"))
         else:
-            status: Status = "fail" if s.tier != "chatbot" else "warn"
+            status: Status = "fail" if self.tier.tools else "warn"
             note(
                 Finding(
                     "tool calls",
@@ -115,15 +120,19 @@ class Doctor:
             )
 
     async def tool_servers(self, note: Callable[[Finding], None]) -> None:
-        if self.settings.tier == "chatbot":
-            note(Finding("tool servers", "ok", "none in the chatbot tier"))
+        if not self.tier.tools:
+            note(Finding("tool servers", "ok", f"none in the {self.tier.name} tier"))
             return
         from rung.agent.chat_tools import terminal_approver
         from rung.tools.catalog import open_hub
 
         try:
             hub, problems = open_hub(
-                self.paths.mcp_file, self.paths.server_logs, terminal_approver(stderr=True)
+                self.paths.mcp_file,
+                self.paths.server_logs,
+                terminal_approver(stderr=True),
+                use=self.tier.uses_server,
+                rules=tier_rules(self.tier),
             )
         except RungError as exc:
             note(Finding("tool servers", "fail", exc.message, exc.hint))

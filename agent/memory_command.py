@@ -164,7 +164,7 @@ def _add(console: Console, memory: Memory, args: argparse.Namespace) -> int:
     console.print(f"{len(files)} files: " + ", ".join(parts) + f" · {summary.chunks} chunks")
     for done in summary.done:
         if done.outcome == "failed":
-            console.print(f"  [red]failed[/] {escape(str(done.path))}: {escape(done.reason)}")
+            console.print(f"  [red]failed[/] {escape(done.reason)}", soft_wrap=True)
     return 1 if summary.count("failed") else 0  # the others were added all the same
 
 

@@ -57,6 +57,13 @@ class ModelDetails:
         return self.capabilities is None or capability in self.capabilities
 
 
+def capped_notice(model: OllamaChatModel) -> str:
+    return (
+        f"num_ctx {model.capped_from} is more than {model.name}'s context length "
+        f"({model.num_ctx}); using {model.num_ctx}."
+    )
+
+
 class OllamaChatModel:
     def __init__(
         self,
@@ -80,6 +87,7 @@ class OllamaChatModel:
         self.read_timeout = read_timeout
         self._client: ollama.AsyncClient | None = None
         self._details: ModelDetails | None = None
+        self.capped_from: int | None = None  # the num_ctx asked for, when it was too large
 
     @classmethod
     def from_settings(cls, settings: Settings, model: str | None = None) -> OllamaChatModel:
@@ -125,8 +133,12 @@ class OllamaChatModel:
         return self._details
 
     async def check(self, *, tools: bool) -> ModelDetails:
-        """Fail early with the fix when the model is missing or cannot call tools."""
+        """Fail early with the fix when the model is missing or cannot call tools; keep
+        num_ctx within the model's context length (`capped_from` says what was asked)."""
         details = await self.details()
+        length = details.context_length
+        if length is not None and self.num_ctx > length:
+            self.capped_from, self.num_ctx = self.num_ctx, length
         if tools and not details.supports("tools"):
             raise ToolsUnsupported(
                 f"the model {self.model!r} does not support tool calls",

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rung.agent import tiers
 from rung.agent.conversation import Conversation
 from rung.agent.ollama_model import OllamaChatModel
+from rung.agent.prompt import read_markdown, system_parts
 from rung.agent.sessions import SessionStore
+from rung.agent.tiers import Tier
 from rung.config.paths import Paths
 from rung.config.settings import Settings
 from rung.tools.base import ToolRegistry
@@ -20,15 +25,19 @@ def open_store(paths: Paths | None = None) -> SessionStore:
     return SessionStore((paths or Paths.default()).sessions_db)
 
 
+def tier_of(settings: Settings) -> Tier:
+    return tiers.get(settings.tier)
+
+
 def build_tools(settings: Settings) -> ToolRegistry | None:
-    """The tools a tier offers. The chatbot tier has none; MCP servers join from the agent
-    tier up."""
-    return None if settings.tier == "chatbot" else ToolRegistry()
+    """The tools a tier offers: none in a tier without tools (no `tools` in the request);
+    the MCP servers' tools join once the hub is up."""
+    return ToolRegistry() if tier_of(settings).tools else None
 
 
 def build_chooser(settings: Settings) -> ToolChooser | None:
     """Picks the tools a turn offers when more than `max_tools` are enabled."""
-    if settings.tier == "chatbot":
+    if not tier_of(settings).tools:
         return None
     from rung.agent.tool_choice import ToolChooser
     from rung.memory.embedder import Embedder
@@ -41,8 +50,8 @@ def build_chooser(settings: Settings) -> ToolChooser | None:
 
 
 def build_recall(settings: Settings, store: SessionStore | None) -> Recall | None:
-    """The assistant tier's memory (its embedding model starts loading now); else None."""
-    if settings.tier != "assistant":
+    """The memory of a tier with recall (nothing loads until its `start()`); else None."""
+    if not tier_of(settings).recall:
         return None
     from rung.agent.recall import Recall
 
@@ -55,16 +64,40 @@ def build_conversation(
     store: SessionStore | None,
     session_id: str | None = None,
     model: OllamaChatModel | None = None,
+    paths: Paths | None = None,
 ) -> Conversation:
     """A conversation in the settings' tier; its `close()` lets go of its memory."""
+    tier = tier_of(settings)
+    recall = build_recall(settings, store)
     return Conversation(
         model or OllamaChatModel.from_settings(settings),
-        num_ctx=settings.num_ctx,
+        num_ctx=model.num_ctx if model is not None else settings.num_ctx,
         tier=settings.tier,
-        max_steps=settings.max_steps,
+        max_steps=tier.max_steps or settings.max_steps,
         tools=build_tools(settings),
         store=store,
         session_id=session_id,
-        recall=build_recall(settings, store),
+        recall=recall,
         chooser=build_chooser(settings),
+        system=system_builder(tier, paths or Paths.default(), recall),
+        clock=local_now if tier.recall else None,
     )
+
+
+def system_builder(tier: Tier, paths: Paths, recall: Recall | None) -> Callable[[], dict[str, str]]:
+    """The tier's system message in parts, read afresh each turn (an edited persona.md or
+    profile.md counts from the next message; unchanged files give the same bytes)."""
+
+    def system() -> dict[str, str]:
+        return system_parts(
+            tier,
+            persona=read_markdown(paths.persona_file),
+            profile=read_markdown(paths.profile_file) if tier.profile else "",
+            facts=recall.known_facts() if tier.profile and recall is not None else (),
+        )
+
+    return system
+
+
+def local_now() -> datetime:
+    return datetime.now().astimezone()

@@ -11,7 +11,7 @@ APP = "rung"
 
 @dataclass(frozen=True)
 class Paths:
-    config_dir: Path  # config.toml, mcp.json, persona.md
+    config_dir: Path  # config.toml, mcp.json, persona.md, profile.md
     data_dir: Path  # sessions, memory
     state_dir: Path  # logs, input history
 
@@ -32,6 +32,16 @@ class Paths:
     @property
     def mcp_file(self) -> Path:
         return self.config_dir / "mcp.json"
+
+    @property
+    def persona_file(self) -> Path:
+        """Who the assistant is, its tone, its rules (every tier); Markdown the user edits."""
+        return self.config_dir / "persona.md"
+
+    @property
+    def profile_file(self) -> Path:
+        """Who the user is (the assistant tier); Markdown the user edits."""
+        return self.config_dir / "profile.md"
 
     @property
     def server_logs(self) -> Path:

@@ -20,7 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from rung.config.errors import ConfigError
 
 ENV_PREFIX = "RUNG_"
-TIERS = ("chatbot", "agent", "assistant")
+LEGACY_KEYS = {"tier": "default_tier"}  # old name -> current name (file and environment)
+FLAG_NAMES = {"default_tier": "tier"}  # settings whose command-line flag is named otherwise
 
 
 class Settings(BaseModel):
@@ -38,10 +39,11 @@ class Settings(BaseModel):
         min_length=1,
         description="The Ollama server. OLLAMA_HOST is used when this is not set.",
     )
-    tier: Literal["chatbot", "agent", "assistant"] = Field(
+    default_tier: str = Field(
         "agent",
-        description="chatbot: answers only, no tools. agent: may call tools. "
-        "assistant: an agent that recalls your facts, documents and past conversations.",
+        min_length=1,
+        description="The tier chat and ask use: chatbot (answers only), agent (tools), "
+        "assistant (tools, your profile, recall), or a plugin's (`rung tiers` lists them).",
     )
     num_ctx: int = Field(
         16384,
@@ -118,6 +120,11 @@ class Settings(BaseModel):
         8000, ge=1, le=65535, description="The Chroma server's port, for memory_backend http."
     )
 
+    @property
+    def tier(self) -> str:
+        """The name of the tier in effect (`default_tier`, or `--tier`)."""
+        return self.default_tier
+
     @field_validator("pinned_tools", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
@@ -151,6 +158,11 @@ def load_settings(
     for key, value in _read_file(config_file).items():
         values[key] = value
         sources[key] = f"file {config_file}"
+    for old, new in LEGACY_KEYS.items():
+        env_name = ENV_PREFIX + old.upper()
+        if env_name in environ:
+            values[new] = _env_value(environ[env_name])
+            sources[new] = f"env {env_name}"
     for key in Settings.model_fields:
         env_name = ENV_PREFIX + key.upper()
         if env_name in environ:
@@ -159,7 +171,7 @@ def load_settings(
     for key, value in (flags or {}).items():
         if value is not None:
             values[key] = value
-            sources[key] = f"flag --{key.replace('_', '-')}"
+            sources[key] = f"flag --{FLAG_NAMES.get(key, key).replace('_', '-')}"
 
     try:
         settings = Settings.model_validate(values)
@@ -186,6 +198,9 @@ def _read_file(path: Path) -> dict[str, Any]:
             hint="fix that line, or move the file aside and run `rung config init`",
         ) from None
     data = _flatten(data)
+    for old, new in LEGACY_KEYS.items():
+        if old in data and new not in data:
+            data[new] = data.pop(old)
     unknown = sorted(set(data) - set(Settings.model_fields))
     if unknown:
         raise ConfigError(

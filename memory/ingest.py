@@ -32,7 +32,7 @@ class FileDone:
     path: Path
     outcome: Outcome
     chunks: int = 0
-    reason: str = ""
+    reason: str = ""  # for a failure: "<path>: <why> (<hint>)"
 
 
 @dataclass
@@ -69,7 +69,8 @@ class Ingester:
             try:
                 yield self.add_file(path)
             except ReadError as exc:
-                yield FileDone(path, "failed", reason=exc.message)
+                hint = f" ({exc.hint})" if exc.hint else ""
+                yield FileDone(path, "failed", reason=exc.message + hint)
 
     def add_file(self, path: Path) -> FileDone:
         source = str(path.resolve())

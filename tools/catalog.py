@@ -7,13 +7,15 @@ imported only then, about a second, so callers do it off the prompt's path).
 from __future__ import annotations
 
 import importlib
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rung.config.mcp_file import (
     DEFAULT_CALL_TIMEOUT,
     McpFile,
+    Policy,
     ServerConfig,
     load_mcp_file,
     set_approval,
@@ -79,21 +81,34 @@ def policy_for(catalog: Catalog) -> ApprovalPolicy:
     )
 
 
-def open_hub(mcp_path: Path, log_dir: Path, approver: Approver) -> tuple[ToolHub, list[str]]:
+def open_hub(
+    mcp_path: Path,
+    log_dir: Path,
+    approver: Approver,
+    *,
+    use: Callable[[str], bool] | None = None,
+    rules: Mapping[str, Policy] | None = None,
+) -> tuple[ToolHub, list[str]]:
     """A hub for every enabled server ("allow always" answers are saved to mcp.json), and
-    the entries of mcp.json that had to be skipped, each with why."""
+    the entries of mcp.json that had to be skipped, each with why. A tier narrows it:
+    `use(name)` says which servers it uses, `rules` adds its approval rules (the user's
+    own rule for the same pattern wins; a deny anywhere still wins)."""
     from rung.tools.hub import ToolHub
 
     catalog = load_catalog(mcp_path)
+    if use is not None:
+        catalog = replace(catalog, servers=[s for s in catalog.servers if use(s.name)])
 
     def remember(server: str, tool: str) -> None:
         file = load_mcp_file(mcp_path, frozenset(BUILTINS))  # re-read: keep edits made since
         set_approval(file, exact_pattern(server, tool), "allow")
         file.save()
 
+    policy = policy_for(catalog)
+    policy.rules = {**(rules or {}), **policy.rules}
     hub = ToolHub(
         catalog.servers,
-        policy=policy_for(catalog),
+        policy=policy,
         approver=approver,
         log_dir=log_dir,
         on_allow_always=remember,

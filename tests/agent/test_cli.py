@@ -180,7 +180,7 @@ def test_config_show_path_init(rung: Rung, isolated_home: Path) -> None:
     rows = {line.split()[0]: line.split()[1:] for line in shown.splitlines()[1:] if line.strip()}
     assert rows["model"][:2] == ['"llama3.2:3b"', "file"]
     assert rows["num_ctx"] == ["8192", "env", "RUNG_NUM_CTX"]
-    assert rows["tier"] == ['"chatbot"', "flag", "--tier"]
+    assert rows["default_tier"] == ['"chatbot"', "flag", "--tier"]
     assert rows["max_steps"] == ["12", "default"]
 
 

@@ -64,7 +64,7 @@ async def test_recalled_memories_ride_with_the_message_and_the_history_stays_as_
     assert sent[-1].content.startswith("<memory>\n")
     assert "[m1] fact about the user, noted " in sent[-1].content
     assert sent[-1].content.endswith("</memory>\n\nwho is my manager?")
-    assert conversation.history[0].content == "who is my manager?"  # stored as typed
+    assert conversation.history[0].content == sent[-1].content  # the model's view stays
     assert sessions.messages(conversation.session_id)[0].content == "who is my manager?"
 
     await turn(conversation, "remind me: who is my manager?")

@@ -28,13 +28,24 @@ def test_defaults_when_nothing_is_set(tmp_path: Path) -> None:
 def test_layers_override_in_order(tmp_path: Path) -> None:
     config = write(tmp_path / "config.toml", 'model = "from-file"\nnum_ctx = 4096\nmax_steps = 3\n')
     env = {"RUNG_MODEL": "from-env", "RUNG_NUM_CTX": "8192"}
-    loaded = load_settings(config, environ=env, flags={"model": "from-flag", "tier": None})
+    loaded = load_settings(config, environ=env, flags={"model": "from-flag", "default_tier": None})
     s = loaded.settings
     assert (s.model, s.num_ctx, s.max_steps) == ("from-flag", 8192, 3)
     assert loaded.sources["model"] == "flag --model"
     assert loaded.sources["num_ctx"] == "env RUNG_NUM_CTX"
     assert loaded.sources["max_steps"] == f"file {config}"
-    assert loaded.sources["tier"] == "default"
+    assert loaded.sources["default_tier"] == "default"
+
+
+def test_the_old_tier_key_still_sets_the_default_tier(tmp_path: Path) -> None:
+    config = write(tmp_path / "config.toml", 'tier = "chatbot"\n')
+    loaded = load_settings(config, environ={})
+    assert loaded.settings.default_tier == loaded.settings.tier == "chatbot"
+    from_env = load_settings(tmp_path / "none.toml", environ={"RUNG_TIER": "assistant"})
+    assert from_env.settings.tier == "assistant"
+    assert from_env.sources["default_tier"] == "env RUNG_TIER"
+    flag = load_settings(tmp_path / "none.toml", environ={}, flags={"default_tier": "agent"})
+    assert flag.sources["default_tier"] == "flag --tier"
 
 
 def test_ollama_host_is_used_only_when_nothing_more_specific_is(tmp_path: Path) -> None:
@@ -59,8 +70,8 @@ def test_bad_value_names_key_source_and_what_is_allowed(tmp_path: Path) -> None:
     assert "512" in err.value.hint and "1048576" in err.value.hint
 
     with pytest.raises(ConfigError) as err:
-        load_settings(tmp_path / "none.toml", environ={"RUNG_TIER": "wizard"})
-    assert "RUNG_TIER" in err.value.message and "chatbot | agent" in err.value.hint
+        load_settings(tmp_path / "none.toml", environ={"RUNG_THINK": "maybe"})
+    assert "RUNG_THINK" in err.value.message and "auto | on | off" in err.value.hint
 
 
 def test_malformed_file_is_a_clear_error(tmp_path: Path) -> None:

@@ -1,0 +1,216 @@
+"""Tiers: the built-in three, a plugin through a real installed entry point, the chatbot's
+three "never"s, and each tier's prompt against golden files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+
+from rung.agent import tiers
+from rung.agent.messages import RecalledMemory
+from rung.agent.prompt import system_prompt, turn_message
+from tests.conftest import Rung
+from tests.ollama_server import OllamaTestServer, Reply
+
+GOLDEN = Path(__file__).parent / "golden"
+FACTS = ["My manager is Ana Duarte", "I live in Lyon"]
+
+
+def golden(name: str) -> str:
+    return (GOLDEN / name).read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("name", ["chatbot", "agent", "assistant"])
+def test_each_tier_assembles_its_golden_system_prompt(name: str) -> None:
+    prompt = system_prompt(
+        tiers.get(name), persona=golden("persona.md"), profile=golden("profile.md"), facts=FACTS
+    )
+    assert prompt == golden(f"{name}.system.txt").rstrip("\n")
+
+
+def test_without_a_persona_file_rung_is_itself() -> None:
+    assert system_prompt(tiers.get("chatbot")).startswith("You are Rung, a helpful personal")
+
+
+def test_the_changing_part_rides_with_the_message() -> None:
+    now = datetime.fromisoformat("2026-11-25T09:30:00+01:00")
+    memory = RecalledMemory("m1", "fact", "fact-1", "2026-11-20", "I live in Lyon", "fact-1")
+    sent = turn_message("where do I live?", now=now, memories=[memory])
+    assert sent == golden("assistant.message.txt").rstrip("\n")
+    assert turn_message("hi", now=None) == "hi"
+
+
+def test_rung_tiers_lists_the_built_in_three(rung: Rung) -> None:
+    shown = json.loads(rung("tiers", "--json").out)
+    assert [(t["name"], t["default"]) for t in shown["tiers"]] == [
+        ("chatbot", False),
+        ("agent", True),
+        ("assistant", False),
+    ]
+    assert shown["tiers"][2]["turns_on"] == ["tools", "recall", "profile and facts"]
+    assert shown["problems"] == []
+
+
+def test_an_unknown_tier_is_one_line_with_the_list(rung: Rung) -> None:
+    result = rung("ask", "--tier", "wizard", "hi")
+    assert result.code == 2
+    assert result.err.splitlines() == [
+        "rung: no tier named 'wizard'",
+        "  hint: the tiers are: chatbot, agent, assistant (`rung tiers` says what each does)",
+    ]
+
+
+def test_the_chatbot_tier_offers_no_tools_starts_no_server_and_loads_no_embedder(
+    rung: Rung, ollama_server: OllamaTestServer, isolated_home: Path
+) -> None:
+    ollama_server.script(Reply(text="Hello!"))
+    probe = textwrap.dedent(
+        """
+        import sys
+        from rung.agent.cli import main
+        code = main(["ask", "--tier", "chatbot", "hello"])
+        heavy = ("sentence_transformers", "torch", "chromadb", "mcp")
+        heavy = [m for m in heavy if m in sys.modules]
+        print("loaded:", ",".join(heavy) or "nothing", file=sys.stderr)
+        sys.exit(code)
+        """
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", probe], env=rung.env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "Hello!\n"
+    assert "loaded: nothing" in result.stderr  # no embedding model, no MCP SDK, no Chroma
+    [request] = ollama_server.chat_requests
+    assert "tools" not in request or not request["tools"]
+    logs = isolated_home / "state" / "rung" / "logs" / "mcp"
+    assert not logs.exists() or not any(logs.iterdir())  # no server ever started
+
+
+PLUGIN_PYPROJECT = """
+[build-system]
+requires = ["setuptools>=68"]
+build-backend = "setuptools.build_meta"
+
+[project]
+name = "rung-tier-concise"
+version = "0.1.0"
+
+[project.entry-points."rung.tiers"]
+concise = "rung_tier_concise:CONCISE"
+broken = "rung_tier_concise:MISSING"
+
+[tool.setuptools]
+packages = ["rung_tier_concise"]
+"""
+PLUGIN_CODE = """
+from rung.agent.tiers import Tier
+
+CONCISE = Tier(
+    "concise",
+    "answers in a few words, with the clock only",
+    tools=True,
+    servers=("clock",),
+    persona="Answer in as few words as possible.",
+    max_steps=2,
+    approvals={"clock:*": "allow"},
+)
+"""
+
+
+@pytest.fixture(scope="module")
+def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small tier plugin, installed with pip into a folder put on PYTHONPATH."""
+    root = tmp_path_factory.mktemp("plugin")
+    source = root / "src"
+    (source / "rung_tier_concise").mkdir(parents=True)
+    (source / "pyproject.toml").write_text(PLUGIN_PYPROJECT)
+    (source / "rung_tier_concise" / "__init__.py").write_text(PLUGIN_CODE)
+    site = root / "site"
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
+         "--no-build-isolation", "--target", str(site), str(source)],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )  # fmt: skip
+    return site
+
+
+def test_a_plugin_tier_is_listed_and_chats(
+    rung: Rung, ollama_server: OllamaTestServer, plugin_site: Path
+) -> None:
+    env = dict(rung.env, PYTHONPATH=os.pathsep.join([str(plugin_site), os.getcwd()]))
+    plugged = Rung(env)
+    shown = json.loads(plugged("tiers", "--json").out)
+    concise = next(t for t in shown["tiers"] if t["name"] == "concise")
+    assert concise["source"] == "plugin rung-tier-concise (rung_tier_concise:CONCISE)"
+    assert concise["turns_on"] == ["tools (clock)", "2 steps", "approval rules clock:*=allow"]
+    [problem] = shown["problems"]
+    assert problem.startswith("tier plugin rung-tier-concise (rung_tier_concise:MISSING):")
+
+    ollama_server.script(Reply(text="Tuesday."))
+    result = plugged("ask", "--tier", "concise", "--json", "what day is it?", timeout=60)
+    assert result.code == 0, result.err
+    assert json.loads(result.out)["tier"] == "concise"
+    [request] = ollama_server.chat_requests
+    assert request["messages"][0]["content"].endswith("Answer in as few words as possible.")
+    offered = {t["function"]["name"] for t in request["tools"]}
+    assert offered == {"now", "convert_time", "add_time", "days_between"}  # the clock only
+
+
+@pytest.mark.timeout(300)
+def test_the_first_message_is_the_same_bytes_across_runs_and_questions(
+    rung: Rung, ollama_server: OllamaTestServer, isolated_home: Path
+) -> None:
+    config = isolated_home / "config" / "rung"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "persona.md").write_text(golden("persona.md"))
+    (config / "profile.md").write_text(golden("profile.md"))
+    assert rung("memory", "facts", "add", "My manager is Ana Duarte", timeout=120).code == 0
+    ollama_server.script(Reply(text="One."), Reply(text="Two."))
+    for question in ("How do I prepare for a half marathon?", "Who is my manager?"):
+        result = rung("ask", "--tier", "assistant", question, timeout=120)
+        assert result.code == 0, result.err
+    first, second = ollama_server.chat_requests
+    assert first["messages"][0] == second["messages"][0]  # byte for byte
+    system = first["messages"][0]["content"]
+    assert system.startswith("You are Wren") and "Sam Okafor" in system
+    assert system.endswith("# What you have learnt about the user\n\n- My manager is Ana Duarte")
+    assert first["tools"] == second["tools"]
+    # the time rides with the message, at the end
+    assert second["messages"][-1]["content"].startswith("[")
+    assert second["messages"][-1]["content"].endswith("Who is my manager?")
+
+
+@pytest.mark.timeout(180)
+def test_profile_opens_the_editor_and_the_assistant_uses_it(
+    rung: Rung, ollama_server: OllamaTestServer, isolated_home: Path
+) -> None:
+    from tests.agent.test_chat import Chat
+
+    rung.env["EDITOR"] = 'sh -c \'echo "Name: Zoe Park" >> "$0"\''
+    chat = Chat(rung, "--tier", "assistant")
+    chat.child.timeout = 90
+    try:
+        chat.prompt()
+        chat.say("/profile")
+        assert "the assistant uses it from your next message" in chat.prompt()
+        profile = (isolated_home / "config" / "rung" / "profile.md").read_text()
+        assert profile.startswith("# About me") and profile.endswith("Name: Zoe Park\n")
+        ollama_server.script(Reply(text="You are Zoe."))
+        chat.say("who am I?")
+        chat.prompt()
+        system = ollama_server.chat_requests[-1]["messages"][0]["content"]
+        assert "# About the user\n\n# About me" in system and "Name: Zoe Park" in system
+        assert chat.close() == 0
+    finally:
+        if chat.child.isalive():
+            chat.child.terminate(force=True)
