@@ -57,6 +57,7 @@ COMMANDS: dict[str, str] = {
     "/clear": "clear the screen (the conversation stays)",
     "/usage": "tokens, tokens/s and time to first token of the last turn",
     "/context": "the context window's budget: persona, profile, tools, memories, history, free",
+    "/compact": "summarise the older turns now (what matters is saved to memory first)",
     "/tools": "the tool servers, their state and their tools",
     "/prompt": "/prompt [NAME ARGS…]: list the MCP prompts, or send one",
     "/attach": "/attach [URI]: list the MCP resources, or add one to your next message",
@@ -98,6 +99,7 @@ class ChatApp:
             "/clear": self.cmd_clear,
             "/usage": self.cmd_usage,
             "/context": self.cmd_context,
+            "/compact": self.cmd_compact,
             "/tools": self.cmd_tools,
             "/prompt": self.cmd_prompt,
             "/attach": self.cmd_attach,
@@ -493,6 +495,15 @@ class ChatApp:
         scale = self.conversation.calibration
         note = f" · estimates scaled ×{scale:.2f} from what Ollama reported" if scale != 1 else ""
         self.console.print(f"[dim]num_ctx {window} tokens (estimated){note}[/]")
+
+    async def cmd_compact(self, _: str) -> None:
+        from rich.markup import escape
+
+        if not await self.ensure_ready():
+            return
+        with self.console.status("compacting…"):
+            said = await self.conversation.compact()
+        self.console.print(escape(said))
 
     async def cmd_usage(self, _: str) -> None:
         last = self.conversation.last

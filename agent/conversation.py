@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from rung.agent.compaction import split, summarise, summary_messages, user_facts
 from rung.agent.context import CHARS_PER_TOKEN, estimate_tokens, fit_context, reply_reserve
 from rung.agent.loop import run_turn
 from rung.agent.messages import (
@@ -70,6 +71,7 @@ class Conversation:
         chooser: ToolChooser | None = None,
         system: Callable[[], dict[str, str]] = lambda: {"persona": DEFAULT_PERSONA},
         clock: Callable[[], datetime] | None = None,
+        compact_at: float = 0.8,
     ) -> None:
         self.model = model
         self.num_ctx = num_ctx
@@ -81,6 +83,7 @@ class Conversation:
         self.recall = recall  # the assistant tier's memory
         self.chooser = chooser  # picks the tools to offer when there are many
         self.system = system  # the system message's parts, built each turn (see `prompt`)
+        self.compact_at = compact_at  # share of num_ctx that triggers a compaction
         self.calibration = 1.0  # Ollama's prompt tokens over Rung's estimate, once it was low
         self.clock = clock  # when set, each message is sent with the current time
         self.history: list[Message] = []
@@ -123,6 +126,8 @@ class Conversation:
         if tools is not None and self.chooser is not None and len(tools) > self.chooser.limit:
             tools = await asyncio.to_thread(self.chooser.view, tools, [*self.history, user])
         tool_tokens = self._tool_tokens(tools)
+        if self._would_fill(sent, tool_tokens):
+            yield Notice(await self.compact())
         fitted = fit_context(
             [Message("system", join(self.system())), *self.history, sent],
             self.num_ctx,
@@ -157,6 +162,39 @@ class Conversation:
             stopped = Message("assistant", "".join(partial), interrupted=True)
             self._commit(user, sent, [stopped])
             raise
+
+    def _would_fill(self, sent: Message, tool_tokens: int) -> bool:
+        system = Message("system", join(self.system()))
+        tokens = (estimate_tokens([system, *self.history, sent]) + tool_tokens) * self.calibration
+        return tokens > self.compact_at * self.num_ctx and bool(split(self.history).old)
+
+    async def compact(self) -> str:
+        """Replace the turns before the last few by a summary, after saving what matters;
+        says what was done."""
+        parts = split(self.history)
+        if not parts.old:
+            return "Nothing to compact yet: the conversation is only a few turns long."
+        before = estimate_tokens(self.history)
+        facts = user_facts(parts.old)
+        summary = await summarise(self.model, parts.old)
+        saved = ""
+        if self.recall is not None:
+            try:
+                count = await asyncio.to_thread(
+                    self.recall.keep, facts, summary, self.session_id, self.clock_time()
+                )
+                saved = f"; saved {count} facts and the summary to memory first"
+            except RungError as exc:
+                saved = f"; could not save to memory ({exc.message}), the session keeps it all"
+        self.history = [*summary_messages(summary), *parts.recent]
+        after = estimate_tokens(self.history)
+        return (
+            f"Compacted {len(parts.old)} earlier messages into a summary (about {before} → "
+            f"{after} tokens of history){saved}. The session store keeps every turn."
+        )
+
+    def clock_time(self) -> float:
+        return (self.clock() if self.clock is not None else datetime.now()).timestamp()
 
     async def _phantom(self, text: str) -> str:
         """The reply said it would remember and nothing did: do it (recall) or say so."""

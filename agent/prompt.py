@@ -15,6 +15,7 @@ user's new message, at the very end: the current time and the memories recalled 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -113,3 +114,16 @@ def turn_message(
         lines.extend(f"[{m.tag}] {m.origin}: {m.text}" for m in memories)
         lines.append("</memory>")
     return "\n".join(lines) + "\n\n" + text if lines else text
+
+
+_TIME_LINE = re.compile(r"\[\w+ \d{4}-\d{2}-\d{2} \d{2}:\d{2}[^\]\n]*\]\n")
+
+
+def typed_text(sent: str) -> str:
+    """The user's own words of a message that `turn_message` made (its inverse)."""
+    rest = sent[m.end() :] if (m := _TIME_LINE.match(sent)) else sent
+    if rest.startswith("<memory>\n") and (end := rest.find("\n</memory>\n\n")) >= 0:
+        return rest[end + len("\n</memory>\n\n") :]
+    if rest is not sent and rest.startswith("\n"):
+        return rest[1:]
+    return sent if rest is sent else rest

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from rung.memory.service import CONVERSATIONS, ConversationTurn, Memory, session
 log = logging.getLogger(__name__)
 
 MIN_SIMILARITY = 0.3  # below this a memory is more likely noise than help (all-MiniLM-L6-v2)
+SUMMARY_TURN = -1  # the turn number of a session's latest compaction summary in memory
 CATCH_UP_WAIT_S = 5.0  # the first recall waits this long for past turns to go in
 
 
@@ -86,6 +87,18 @@ class Recall:
         with self.memory.lock:
             return [f.text for f in self.memory.facts()]
 
+    def keep(self, facts: Sequence[str], summary: str, session_id: str, when: float) -> int:
+        """Before a compaction: the user's statements as facts, and the summary into the
+        conversations memory (as the session's summary). How many facts were new."""
+        with self.memory.lock:
+            known = {f.text for f in self.memory.facts()}
+            new = [f for f in facts if f not in known]
+            for fact in new:
+                self.memory.remember(fact, source="compaction")
+            turn = ConversationTurn(session_id, SUMMARY_TURN, "summary", when, summary)
+            list(self.memory.add_turns([turn]))
+        return len(new)
+
     # -- turns into memory -------------------------------------------------------------
 
     def record_soon(self) -> None:
@@ -123,7 +136,12 @@ class Recall:
         with self.memory.lock:
             known = self.memory.turns_known()
             forgotten = self.memory.turns_forgotten()
-            gone = known - stored.keys()
+            sessions = {s for s, _ in stored.values()}
+            gone = {
+                s
+                for s in known - stored.keys()
+                if not (s.endswith(f"#{SUMMARY_TURN}") and session_of(s) in sessions)
+            }
             if gone:
                 self.memory.forget_turns(gone)
         missing = sorted(

@@ -81,6 +81,7 @@ def build_conversation(
         chooser=build_chooser(settings),
         system=system_builder(tier, paths or Paths.default(), recall),
         clock=local_now if tier.recall else None,
+        compact_at=settings.compact_at,
     )
 
 

@@ -74,6 +74,13 @@ class Settings(BaseModel):
     max_steps: int = Field(
         12, ge=1, le=100, description="Model steps per turn before Rung asks for a final answer."
     )
+    compact_at: float = Field(
+        0.8,
+        ge=0.3,
+        le=0.95,
+        description="When a prompt would fill this share of num_ctx, older turns are "
+        "summarised (what matters saved to memory first).",
+    )
     max_tools: int = Field(
         16,
         ge=1,
