@@ -32,7 +32,7 @@ _LEAD = re.compile(
 )
 _ABOUT_ME = re.compile(
     r"^(?:I(?:'m| am| live| work| have| prefer| like| love| hate| don't| do not| moved| was "
-    r"born| use| own| speak| study)\b|My [a-z][\w -]{1,40}? (?:is|are|was|lives|works)\b)",
+    r"born| use| own| speak| study)\b|My [a-z][\w '-]{1,40}? (?:is|are|was|lives|works)\b)",
     re.IGNORECASE,
 )
 
