@@ -4,7 +4,8 @@ A SQLite file beside the vectors. A chunk is *visible* when its row is here: a c
 document's new chunks go into the vector store first, then one transaction here swaps the
 old rows for the new ones, then the old vectors are deleted. A kill at any moment leaves
 either the old document or the new one visible, never a mix, and a re-run finishes the job
-(`stale()` lists sources whose old vectors still wait to be deleted).
+(`stale()` lists sources whose old vectors still wait to be deleted; `pending()` the new
+vectors of a version that a kill stopped before its swap).
 
 Keyword search is SQLite's FTS5 with BM25 ranking, so exact names, codes and numbers are
 found even where the embedding model sees only a paraphrase.
@@ -49,6 +50,12 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (
     text, content='chunks', content_rowid='rowid', tokenize='unicode61'
 );
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS pending (       -- vectors written for a version not yet swapped in
+    collection TEXT NOT NULL,
+    source TEXT NOT NULL,
+    version TEXT NOT NULL,
+    PRIMARY KEY (collection, source, version)
+);
 CREATE TABLE IF NOT EXISTS forgotten (     -- what the user told memory to forget and not
     collection TEXT NOT NULL,               -- take back in ("session:ID" or "session:ID#3")
     source TEXT NOT NULL,
@@ -196,6 +203,20 @@ class Index:
         """(collection, source, version to keep or None) whose old vectors wait for deletion."""
         rows = self.db.execute("SELECT collection, source, version, stale FROM sources WHERE stale")
         return [(c, s, v if flag == 1 else None) for c, s, v, flag in rows]
+
+    def pending(self) -> list[tuple[str, str, str]]:
+        """(collection, source, version) whose vectors were written, then the writer died
+        before the swap (or before saying it was done)."""
+        rows = self.db.execute("SELECT collection, source, version FROM pending")
+        return [(c, s, v) for c, s, v in rows]
+
+    def set_pending(self, collection: str, source: str, version: str, on: bool = True) -> None:
+        sql = (
+            "INSERT OR IGNORE INTO pending (collection, source, version) VALUES (?, ?, ?)"
+            if on
+            else "DELETE FROM pending WHERE collection = ? AND source = ? AND version = ?"
+        )
+        self.db.execute(sql, (collection, source, version))
 
     def cleaned(self, collection: str, source: str) -> None:
         """The vector store holds nothing old of `source` any more."""

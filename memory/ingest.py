@@ -108,6 +108,7 @@ class Ingester:
         ids = [f"{key}:{version}:{c.position}" for c in chunks]
         vectors = self.embedder.embed([embed_text(document.title, c) for c in chunks])
         vector_meta: dict[str, str | float] = {"source": source, "version": version, "mtime": mtime}
+        self.index.set_pending(collection, source, version)  # before any vector is written
         self.store.add(collection, ids, vectors, [vector_meta] * len(ids))
         rows = [
             ChunkRow(
@@ -131,6 +132,7 @@ class Ingester:
         self.index.replace(collection, source, version, document.title, mtime, rows)
         self.store.delete_source(collection, source, keep_version=version)
         self.index.cleaned(collection, source)
+        self.index.set_pending(collection, source, version, on=False)
         return ("added" if current is None else "updated"), len(chunks)
 
     def sync(self, roots: Sequence[Path]) -> Iterator[FileDone]:
@@ -150,7 +152,13 @@ class Ingester:
         self.index.cleaned(collection, source)
 
     def finish_interrupted(self) -> None:
-        """Delete the old vectors a killed run left behind (they are already invisible)."""
+        """Delete the vectors a killed run left behind (they are already invisible): the
+        old ones of a swapped source, and the new ones of a version never swapped in."""
         for collection, source, keep in self.index.stale():
             self.store.delete_source(collection, source, keep_version=keep)
             self.index.cleaned(collection, source)
+        for collection, source, version in self.index.pending():
+            current = self.index.source(collection, source)
+            keep = current.version if current is not None else None
+            self.store.delete_source(collection, source, keep_version=keep)
+            self.index.set_pending(collection, source, version, on=False)

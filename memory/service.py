@@ -199,6 +199,7 @@ class Memory:
     def add_turns(self, turns: Iterable[ConversationTurn]) -> Iterator[ConversationTurn]:
         """Put finished turns into the conversations memory; yields each once it is in."""
         ingester = self.ingester()
+        ingester.finish_interrupted()
         for turn in turns:
             document = Document(Path(turn.source), turn.title, turn.text, "text")
             meta = {"session": turn.session_id, "turn": turn.turn}
