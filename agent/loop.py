@@ -32,6 +32,10 @@ from rung.agent.tool_text import HoldBack, rescue
 from rung.config.errors import ModelResponseError
 from rung.tools.base import ToolRegistry
 
+REPEATED_PROMPT = (
+    "You already have the results of your tool calls above. Do not call any tool again: "
+    "answer the user now, in plain words, with what the results say."
+)
 STEP_LIMIT_PROMPT = (
     "You have used all {n} tool steps for this turn. Do not call any more tools: "
     "answer the user now with what you have found so far."
@@ -97,12 +101,19 @@ async def run_turn(
             return
         for call in message.tool_calls:
             yield ToolCallStarted(call)
-        for result in await run_tool_calls(message.tool_calls, tools, turn.seen_calls):
+        results = await run_tool_calls(message.tool_calls, tools, turn.seen_calls)
+        for result in results:
             turn.new_messages.append(tool_message(result))
             yield result
-
-    yield Notice(f"Reached the limit of {max_steps} tool steps; asking for a final answer.")
-    limit = Message("system", STEP_LIMIT_PROMPT.format(n=max_steps))
+        if all(r.content == REPEATED_CALL.format(name=r.call.name) for r in results):
+            # A small model that loops on a call it already made: ask for the answer now.
+            yield Notice("The model repeated a call it had already made; asking it to answer.")
+            final = REPEATED_PROMPT
+            break
+    else:
+        yield Notice(f"Reached the limit of {max_steps} tool steps; asking for a final answer.")
+        final = STEP_LIMIT_PROMPT.format(n=max_steps)
+    limit = Message("system", final)
     async for event in model.stream([*history, *turn.new_messages, limit], None):
         if isinstance(event, ModelDone):
             answer = Message("assistant", event.message.content, thinking=event.message.thinking)

@@ -149,6 +149,11 @@ async def test_repeated_identical_call_is_stopped() -> None:
     assert count == 1
     assert results[0].content == "tick 1" and not results[0].is_error
     assert results[1].is_error and "already called tick" in results[1].content
+    # a step of nothing but repeats: the next step offers no tools and asks for the answer
+    assert any(isinstance(e, Notice) and "repeated a call" in e.text for e in events)
+    assert model.sent[-1].tools is None
+    assert model.sent[-1].messages[-1].content.startswith("You already have the results")
+    assert final(events).message.content == "done"
 
 
 async def test_step_limit_asks_for_a_final_answer_without_tools() -> None:
