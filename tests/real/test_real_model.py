@@ -142,3 +142,28 @@ def test_a_call_written_without_the_tag_stays_content_as_with_ollama(
     assert len(chunks) > 10 and chunks[-1].done and chunks[-1].done_reason == "stop"
     assert "".join(c.message.content for c in chunks) == whole.message.content
     assert chunks[-1].prompt_eval_count == llama_server.generations[-1].prompt_tokens
+
+
+@pytest.mark.timeout(900)
+def test_doctor_model_checks_a_real_model_and_keeps_the_result(
+    rung: Rung, llama_server: LlamaOllamaServer, isolated_home: Path
+) -> None:
+    only_clock(isolated_home)
+    args = ["doctor", "--model", TOOL_MODEL, "--num-ctx", "4096", "--tools", "12", "--json"]
+    result = rung(*args, timeout=880)
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    check = data["tool_check"]
+    assert check["model"] == TOOL_MODEL and check["cases"] == 24 and check["tools"] == 12
+    assert 0.0 <= check["accuracy"] <= 1.0 and check["seconds_per_case"] > 0
+    assert check["tokens_per_s"] and check["tokens_per_s"] > 0
+    kinds = {k: v["cases"] for k, v in check["by_kind"].items()}
+    assert kinds == {"one call": 8, "choose": 8, "two calls": 4, "no tool": 4}
+    # the small model writes its calls as text: Rung's lenient reading is what passes them
+    assert check["rescued"] > 0 and check["accuracy"] > 0
+    findings = {f["check"]: f["status"] for f in data["findings"]}
+    assert findings["ollama"] == "ok" and findings["tool calls"] == "ok"
+    rung.env["RUNG_MODEL"] = TOOL_MODEL  # the kept result, shown by a plain `rung doctor`
+    shown = rung("doctor", "--num-ctx", "4096", timeout=120)
+    line = next(x for x in shown.out.splitlines() if "tool check" in x)
+    assert f"{TOOL_MODEL} passed {check['accuracy']:.0%} of 24 cases" in line
