@@ -174,7 +174,7 @@ def test_rung_ask_in_the_assistant_tier_recalls_and_remembers(
     assert "02:30" in past["text"] and past["where"] == "Move the NAS backup to 02:30 every night"
     assert all("Brompton" not in m["text"] for m in data["memories"])  # not relevant: left out
     sent = ollama_server.chat_requests[-1]["messages"]
-    assert sent[0] == ollama_server.chat_requests[0]["messages"][0]  # same system prompt
+    assert sent[0]["content"].endswith("- My bike is a green Brompton")  # facts: the prefix
     assert "<memory>" in sent[-1]["content"] and "02:30" in sent[-1]["content"]
     assert sent[-1]["content"].endswith("When does the NAS backup run?")
 
