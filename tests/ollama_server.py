@@ -16,22 +16,17 @@ a slow first token, or a first token held back until a test sets an event.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import re
-import socket
-import sys
 import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
-Json = dict[str, Any]
+from tests.ollama_protocol import Json, ProtocolHandler, ProtocolServer, cut
+
 MODIFIED_AT = "2025-01-01T00:00:00Z"
 
 
@@ -91,23 +86,24 @@ class _Aborted(Exception):
     """The server is stopping while a reply waits for its first token."""
 
 
-class OllamaTestServer:
+class OllamaTestServer(ProtocolServer):
     """A scripted stand-in for Ollama on a random local port; see the module docstring."""
+
+    thread_name = "ollama-test-server"
 
     def __init__(
         self, models: list[ModelInfo] | None = None, pullable: list[str] | None = None
     ) -> None:
+        super().__init__()
         self.models: list[ModelInfo] = models if models is not None else [ModelInfo("qwen3:4b")]
         self.pullable: list[str] = list(pullable or [])
         self.responder: Callable[[Json], Reply] | None = None
         self._replies: deque[Reply] = deque()
-        self._requests: list[tuple[str, str, Json | None]] = []
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self.connections_opened = 0  # TCP connections accepted so far (keep-alive reuse shows)
-        self._stopping = threading.Event()
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
+
+    def tags(self) -> list[Json]:
+        with self._lock:
+            models = list(self.models)
+        return [_tag(m) for m in models]
 
     # -- scripting and inspection ---------------------------------------------------------
 
@@ -115,82 +111,12 @@ class OllamaTestServer:
         with self._lock:
             self._replies.extend(replies)
 
-    @property
-    def requests(self) -> list[tuple[str, str, Json | None]]:
-        with self._lock:
-            return list(self._requests)
-
-    @property
-    def chat_requests(self) -> list[Json]:
-        return [body or {} for method, path, body in self.requests if path == "/api/chat"]
-
     def assert_complete(self) -> None:
         with self._lock:
             left = len(self._replies)
         assert left == 0, f"{left} scripted repl{'y' if left == 1 else 'ies'} never requested"
 
-    # -- lifecycle ----------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("OllamaTestServer is not started")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def start(self) -> OllamaTestServer:
-        if self._httpd is not None:
-            raise RuntimeError("OllamaTestServer is already started")
-        self._stopping.clear()
-        self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler, self)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.02},
-            name="ollama-test-server",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop accepting, cut open connections, and join every thread."""
-        if self._httpd is None or self._thread is None:
-            return
-        self._httpd.shutdown()
-        self._thread.join()
-        with self._lock:
-            self._stopping.set()
-            open_connections = list(self._connections)
-        for conn in open_connections:
-            _cut(conn)
-        self._httpd.server_close()  # joins the handler threads
-        self._httpd = self._thread = None
-
-    def __enter__(self) -> OllamaTestServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
-
     # -- used by the handler ------------------------------------------------------------
-
-    def _record(self, method: str, path: str, body: Json | None) -> None:
-        with self._lock:
-            self._requests.append((method, path, body))
-
-    def _track(self, conn: socket.socket, add: bool) -> None:
-        with self._lock:
-            if not add:
-                self._connections.discard(conn)
-            elif self._stopping.is_set():
-                _cut(conn)
-            else:
-                self._connections.add(conn)
-                self.connections_opened += 1
 
     def _find(self, name: str) -> ModelInfo | None:
         with self._lock:
@@ -214,80 +140,16 @@ class OllamaTestServer:
                 raise _Aborted
 
 
-def _cut(conn: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        conn.shutdown(socket.SHUT_RDWR)
-
-
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = False  # so that server_close() joins every handler thread
-
-    def __init__(
-        self, address: tuple[str, int], handler: type[_Handler], owner: OllamaTestServer
-    ) -> None:
-        self.owner = owner
-        super().__init__(address, handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError):  # a client that went away
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _HTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.owner._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        self.server.owner._track(self.connection, add=False)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    # -- routing --------------------------------------------------------------------------
-
-    def do_GET(self) -> None:
-        owner = self.server.owner
-        owner._record("GET", self.path, None)
-        if self.path == "/":
-            self._send(200, b"Ollama is running", "text/plain; charset=utf-8")
-        elif self.path == "/api/version":
-            self._json(200, {"version": "0.12.0"})
-        elif self.path == "/api/tags":
-            with owner._lock:
-                models = list(owner.models)
-            self._json(200, {"models": [_tag(m) for m in models]})
-        else:
-            self._send(404, b"404 page not found", "text/plain")
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        try:
-            body = json.loads(self.rfile.read(length) or b"{}")
-        except json.JSONDecodeError:
-            body = None
-        self.server.owner._record("POST", self.path, body)
-        if not isinstance(body, dict):
-            self._json(400, {"error": "invalid JSON body"})
-        elif self.path == "/api/chat":
-            self._chat(body)
-        elif self.path == "/api/show":
-            self._show(body)
-        elif self.path == "/api/pull":
-            self._pull(body)
-        else:
-            self._send(404, b"404 page not found", "text/plain")
+class _Handler(ProtocolHandler):
+    @property
+    def owner(self) -> OllamaTestServer:
+        return cast(OllamaTestServer, self.server.owner)
 
     # -- endpoints ----------------------------------------------------------------------
 
     def _show(self, body: Json) -> None:
         name = body.get("model") or body.get("name") or ""
-        model = self.server.owner._find(name)
+        model = self.owner._find(name)
         if model is None:
             return self._json(404, {"error": f"model '{name}' not found"})
         arch = model.family
@@ -310,7 +172,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _chat(self, body: Json) -> None:
-        owner = self.server.owner
+        owner = self.owner
         name = str(body.get("model") or "")
         if not name:
             return self._json(400, {"error": "model is required"})
@@ -390,7 +252,7 @@ class _Handler(BaseHTTPRequestHandler):
         return self._end_stream()
 
     def _pull(self, body: Json) -> None:
-        owner = self.server.owner
+        owner = self.owner
         name = str(body.get("model") or body.get("name") or "")
         stream = body.get("stream", True) is not False
         if canonical(name) not in {canonical(p) for p in owner.pullable}:
@@ -428,35 +290,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._chunk(line)
         return self._end_stream()
 
-    # -- wire helpers -------------------------------------------------------------------
-
-    def _send(self, status: int, data: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def _json(self, status: int, obj: Json) -> None:
-        self._send(status, json.dumps(obj).encode(), "application/json; charset=utf-8")
-
-    def _start_stream(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-ndjson")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-
-    def _chunk(self, obj: Json) -> None:
-        data = json.dumps(obj).encode() + b"\n"
-        self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
-
-    def _end_stream(self) -> None:
-        self.wfile.write(b"0\r\n\r\n")
-
     def _drop(self) -> None:
         """Close the socket abruptly, mid-response."""
         self.close_connection = True
-        _cut(self.connection)
+        cut(self.connection)
+
+
+OllamaTestServer.handler = _Handler
 
 
 def _details(model: ModelInfo) -> Json:

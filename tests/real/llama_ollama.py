@@ -37,24 +37,20 @@ import json
 import os
 import random
 import re
-import socket
-import sys
 import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
+from tests.ollama_protocol import Json, ProtocolHandler, ProtocolServer
 from tests.ollama_server import canonical, now
 
 if TYPE_CHECKING:
     import jinja2
     import llama_cpp
 
-Json = dict[str, Any]
 VERSION = "0.12.0"
 MODIFIED_AT = "2025-01-01T00:00:00Z"
 DEFAULT_NUM_CTX = 4096  # Ollama's default window when a request sets none
@@ -406,8 +402,12 @@ class _Turn:
 # --- the server -----------------------------------------------------------------------------
 
 
-class LlamaOllamaServer:
+class LlamaOllamaServer(ProtocolServer):
     """Ollama's native API over llama.cpp on a free local port; see the module docstring."""
+
+    version = VERSION
+    thread_name = "llama-ollama-server"
+    poll_interval = 0.05
 
     def __init__(
         self,
@@ -418,30 +418,18 @@ class LlamaOllamaServer:
         max_predict: int | None = None,
         port: int = 0,
     ) -> None:
+        super().__init__(port)
         if isinstance(models, Mapping):
             models = [LocalModel(name, Path(path)) for name, path in models.items()]
         self._models = {canonical(m.name): _Model(m, threads) for m in models}
         self.default_num_ctx = default_num_ctx
         self.max_predict = max_predict  # a cap on generated tokens (None: up to num_ctx)
-        self.port = port  # 0: a free one
-        self._requests: list[tuple[str, str, Json | None]] = []
         self._generations: list[Generation] = []
-        self._lock = threading.Lock()
-        self._connections: set[socket.socket] = set()
-        self._stopping = threading.Event()
-        self._httpd: _HTTPServer | None = None
-        self._thread: threading.Thread | None = None
+
+    def tags(self) -> list[Json]:
+        return [_tag(m) for m in self._models.values()]
 
     # -- inspection -------------------------------------------------------------------------
-
-    @property
-    def requests(self) -> list[tuple[str, str, Json | None]]:
-        with self._lock:
-            return list(self._requests)
-
-    @property
-    def chat_requests(self) -> list[Json]:
-        return [body or {} for method, path, body in self.requests if path == "/api/chat"]
 
     @property
     def generations(self) -> list[Generation]:
@@ -458,70 +446,16 @@ class LlamaOllamaServer:
     def names(self) -> list[str]:
         return [m.local.name for m in self._models.values()]
 
-    # -- lifecycle --------------------------------------------------------------------------
-
-    @property
-    def url(self) -> str:
-        if self._httpd is None:
-            raise RuntimeError("LlamaOllamaServer is not started")
-        return f"http://127.0.0.1:{self._httpd.server_address[1]}"
-
-    def start(self) -> LlamaOllamaServer:
-        if self._httpd is not None:
-            raise RuntimeError("LlamaOllamaServer is already started")
-        self._stopping.clear()
-        self._httpd = _HTTPServer(("127.0.0.1", self.port), _Handler, self)
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="llama-ollama-server",
-            daemon=True,
-        )
-        self._thread.start()
-        return self
-
     def stop(self) -> None:
         """Stop accepting, end generations and connections, join threads, free the models."""
-        if self._httpd is None or self._thread is None:
-            return
-        self._httpd.shutdown()
-        self._thread.join()
-        with self._lock:
-            self._stopping.set()
-            open_connections = list(self._connections)
-        for conn in open_connections:
-            _cut(conn)
-        self._httpd.server_close()  # joins the handler threads
-        self._httpd = self._thread = None
-        for model in self._models.values():
-            with model.lock:
-                model.unload()
-
-    def __enter__(self) -> LlamaOllamaServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        started = self._httpd is not None
+        super().stop()
+        if started:
+            for model in self._models.values():
+                with model.lock:
+                    model.unload()
 
     # -- the work ---------------------------------------------------------------------------
-
-    def _record(self, method: str, path: str, body: Json | None) -> None:
-        with self._lock:
-            self._requests.append((method, path, body))
-
-    def _track(self, conn: socket.socket, add: bool) -> None:
-        with self._lock:
-            if not add:
-                self._connections.discard(conn)
-            elif self._stopping.is_set():
-                _cut(conn)
-            else:
-                self._connections.add(conn)
 
     def _find(self, name: str) -> _Model | None:
         return self._models.get(canonical(name)) if name else None
@@ -650,85 +584,23 @@ class LlamaOllamaServer:
         }
 
 
-def _cut(conn: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        conn.shutdown(socket.SHUT_RDWR)
-
-
 def _keep_alive_zero(value: Any) -> bool:
     return value == 0 or (isinstance(value, str) and re.fullmatch(r"0+[smh]?", value) is not None)
 
 
-class _HTTPServer(ThreadingHTTPServer):
-    daemon_threads = False  # so that server_close() joins every handler thread
-
-    def __init__(
-        self, address: tuple[str, int], handler: type[_Handler], owner: LlamaOllamaServer
-    ) -> None:
-        self.owner = owner
-        super().__init__(address, handler)
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        if not isinstance(sys.exc_info()[1], ConnectionError | _Stopping):
-            super().handle_error(request, client_address)
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: _HTTPServer
-
-    def setup(self) -> None:
-        super().setup()
-        self.server.owner._track(self.connection, add=True)
-
-    def finish(self) -> None:
-        self.server.owner._track(self.connection, add=False)
-        super().finish()
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    # -- routing ----------------------------------------------------------------------------
-
-    def do_GET(self) -> None:
-        owner = self.server.owner
-        owner._record("GET", self.path, None)
-        if self.path == "/":
-            self._send(200, b"Ollama is running", "text/plain; charset=utf-8")
-        elif self.path == "/api/version":
-            self._json(200, {"version": VERSION})
-        elif self.path == "/api/tags":
-            self._json(200, {"models": [_tag(m) for m in owner._models.values()]})
-        else:
-            self._send(404, b"404 page not found", "text/plain")
+class _Handler(ProtocolHandler):
+    @property
+    def owner(self) -> LlamaOllamaServer:
+        return cast(LlamaOllamaServer, self.server.owner)
 
     def do_HEAD(self) -> None:
         self._send(200, b"", "text/plain; charset=utf-8")
-
-    def do_POST(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        try:
-            body = json.loads(self.rfile.read(length) or b"{}")
-        except json.JSONDecodeError:
-            body = None
-        self.server.owner._record("POST", self.path, body)
-        if not isinstance(body, dict):
-            self._json(400, {"error": "invalid JSON body"})
-        elif self.path == "/api/chat":
-            self._chat(body)
-        elif self.path == "/api/show":
-            self._show(body)
-        elif self.path == "/api/pull":
-            self._pull(body)
-        else:
-            self._send(404, b"404 page not found", "text/plain")
 
     # -- endpoints ----------------------------------------------------------------------------
 
     def _show(self, body: Json) -> None:
         name = str(body.get("model") or body.get("name") or "")
-        model = self.server.owner._find(name)
+        model = self.owner._find(name)
         if model is None:
             return self._json(404, {"error": f"model '{name}' not found"})
         meta = model.metadata
@@ -750,7 +622,7 @@ class _Handler(BaseHTTPRequestHandler):
         )
 
     def _chat(self, body: Json) -> None:
-        owner = self.server.owner
+        owner = self.owner
         name = str(body.get("model") or "")
         if not name:
             return self._json(400, {"error": "model is required"})
@@ -782,7 +654,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _streamed_reply(self, name: str, turn: _Turn) -> None:
         """One chunk per piece of content as it is written, a chunk per tool call."""
-        owner = self.server.owner
+        owner = self.owner
         self._start_stream()
         with contextlib.closing(owner._generate(turn)) as pieces:
             for piece in pieces:
@@ -794,7 +666,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._end_stream()
 
     def _whole_reply(self, name: str, turn: _Turn) -> None:
-        owner = self.server.owner
+        owner = self.owner
         pieces = list(owner._generate(turn))
         fields: Json = {"content": "".join(p for p in pieces if isinstance(p, str))}
         calls = [p for p in pieces if not isinstance(p, str)]
@@ -805,7 +677,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _pull(self, body: Json) -> None:
         name = str(body.get("model") or body.get("name") or "")
         stream = body.get("stream", True) is not False
-        if self.server.owner._find(name) is None:
+        if self.owner._find(name) is None:
             error = {"error": "pull model manifest: file does not exist"}
             if not stream:
                 return self._json(500, error)
@@ -821,31 +693,9 @@ class _Handler(BaseHTTPRequestHandler):
             self._chunk(line)
         return self._end_stream()
 
-    # -- wire helpers -------------------------------------------------------------------------
 
-    def _send(self, status: int, data: bytes, content_type: str) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
-
-    def _json(self, status: int, obj: Json) -> None:
-        self._send(status, json.dumps(obj).encode(), "application/json; charset=utf-8")
-
-    def _start_stream(self) -> None:
-        self.send_response(200)
-        self.send_header("Content-Type", "application/x-ndjson")
-        self.send_header("Transfer-Encoding", "chunked")
-        self.end_headers()
-
-    def _chunk(self, obj: Json) -> None:
-        data = json.dumps(obj).encode() + b"\n"
-        self.wfile.write(b"%X\r\n%s\r\n" % (len(data), data))
-
-    def _end_stream(self) -> None:
-        self.wfile.write(b"0\r\n\r\n")
+LlamaOllamaServer.handler = _Handler
+LlamaOllamaServer.quiet_errors = (ConnectionError, _Stopping)
 
 
 def _message(model: str, **fields: Any) -> Json:
