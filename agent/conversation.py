@@ -126,10 +126,12 @@ class Conversation:
         if tools is not None and self.chooser is not None and len(tools) > self.chooser.limit:
             tools = await asyncio.to_thread(self.chooser.view, tools, [*self.history, user])
         tool_tokens = self._tool_tokens(tools)
-        if self._would_fill(sent, tool_tokens):
+        system = Message("system", join(self.system()))  # reads persona, profile, facts
+        if self._would_fill(system, sent, tool_tokens):
             yield Notice(await self.compact())
+            system = Message("system", join(self.system()))  # it may have added facts
         fitted = fit_context(
-            [Message("system", join(self.system())), *self.history, sent],
+            [system, *self.history, sent],
             self.num_ctx,
             extra_tokens=tool_tokens,
             scale=self.calibration,
@@ -163,8 +165,7 @@ class Conversation:
             self._commit(user, sent, [stopped])
             raise
 
-    def _would_fill(self, sent: Message, tool_tokens: int) -> bool:
-        system = Message("system", join(self.system()))
+    def _would_fill(self, system: Message, sent: Message, tool_tokens: int) -> bool:
         tokens = (estimate_tokens([system, *self.history, sent]) + tool_tokens) * self.calibration
         return tokens > self.compact_at * self.num_ctx and bool(split(self.history).old)
 

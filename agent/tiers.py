@@ -23,10 +23,12 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from rung.config.errors import ConfigError
-from rung.config.mcp_file import Policy
+
+if TYPE_CHECKING:
+    from rung.config.mcp_file import Policy  # not at start-up: it is only a type
 
 GROUP = "rung.tiers"
 POLICIES = ("allow", "ask", "deny")
@@ -139,7 +141,7 @@ def _plugins() -> list[tuple[str, Tier, str]]:
 
 def tier_rules(tier: Tier) -> dict[str, Policy]:
     """The tier's approval rules, typed for the hub (checked when the tier was loaded)."""
-    return {k: cast(Policy, v) for k, v in tier.approvals.items() if v in POLICIES}
+    return {k: cast("Policy", v) for k, v in tier.approvals.items() if v in POLICIES}
 
 
 def _check(tier: Tier) -> None:
