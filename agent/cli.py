@@ -44,6 +44,17 @@ SETTING_FLAGS: list[tuple[list[str], str, dict[str, Any]]] = [
 ]
 
 
+def _count(text: str) -> int:
+    """A whole number of 1 or more, for a flag."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of 1 or more")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     # SUPPRESS: a subcommand's copy must not reset what was given before the subcommand
@@ -110,7 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     doctor.add_argument("--ollama-host", "--host", dest="ollama_host", help="Ollama server URL")
     doctor.add_argument("--num-ctx", type=int, help="context window for the check")
     doctor.add_argument(
-        "--tools", type=int, metavar="N", help="tools offered per case (default: max_tools)"
+        "--tools",
+        type=_count,
+        metavar="N",
+        help="tools offered per case, at least the 12 the cases use (default: max_tools)",
     )
     doctor.add_argument(
         "--strict",
