@@ -13,7 +13,7 @@ TORCH ?= torch==2.13.0
 # x86-64 CPU rather than this one's instruction set.
 LLAMA_CPP_VERSION ?= 0.3.36
 
-.PHONY: chat test test-real lint typecheck pytest bench bench-real clean
+.PHONY: init chat test test-real lint typecheck pytest bench bench-real clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ $(STAMP): pyproject.toml
 	$(if $(TORCH),$(BIN)/python -m pip install --quiet '$(TORCH)')
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
+
+init: $(STAMP)
+	$(BIN)/rung init
 
 chat: $(STAMP)
 	$(BIN)/rung chat
@@ -64,6 +67,7 @@ bench: $(STAMP)
 # The tool-calling cases on a real small model (the models and llama.cpp of test-real).
 bench-real: test-real
 	$(BIN)/python -m bench.tool_calling --part model
+	$(BIN)/python -m bench.first_token
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

@@ -321,32 +321,9 @@ class ChatApp:
         return answer.strip().lower() in ("", "y", "yes")
 
     async def pull(self) -> None:
-        from rich.progress import (
-            BarColumn,
-            DownloadColumn,
-            Progress,
-            TextColumn,
-            TimeRemainingColumn,
-            TransferSpeedColumn,
-        )
+        from rung.agent.pull import pull_with_progress
 
-        columns = (
-            TextColumn("{task.description}"),
-            BarColumn(),
-            DownloadColumn(),
-            TransferSpeedColumn(),
-            TimeRemainingColumn(),
-        )
-        with Progress(*columns, console=self.console) as progress:
-            task = progress.add_task(f"pulling {self.model.name}", total=None)
-            async for part in self.model.pull():
-                progress.update(
-                    task,
-                    description=part.status[:40],
-                    total=part.total,
-                    completed=part.completed or 0,
-                )
-        self.console.print(f"[green]Pulled {self.model.name}.[/]")
+        await pull_with_progress(self.model, self.console)
 
     # --- slash commands -----------------------------------------------------------------
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 DESCRIPTION = """\
 Rung: a local-first personal AI agent on top of Ollama.
 
+  rung init                 first run: model, tier, persona, profile, then a check
   rung chat                 chat in the terminal
   rung ask "question"       answer once and exit (reads stdin when piped)
   rung doctor [--model]     check the setup; --model: can the model call tools?
@@ -78,6 +79,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"rung {_version()}")
     parser.set_defaults(debug=False, config=None)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    init = sub.add_parser(
+        "init",
+        parents=[common],
+        help="first run: pick a model, a tier, a persona and a profile, then check it all",
+        description="Set Rung up in a few questions, each with a default (Enter takes it): "
+        "the Ollama server, the model (from those Ollama has pulled, or one to pull now), the "
+        "tier, the assistant's name and tone (persona.md) and, for the assistant tier, a few "
+        "words about you (profile.md). Nothing is written until the last answer: then "
+        "config.toml gets the model, the tier and the server (the rest of it is kept), "
+        "persona.md and profile.md are created if they do not exist (an existing one is "
+        "never replaced), and `rung doctor` checks the result. Answers can also come on "
+        "stdin, one per line.",
+    )
+    init.add_argument("--model", "-m", dest="init_model", metavar="NAME", help="use this model")
+    init.add_argument("--tier", dest="init_tier", metavar="TIER", help="use this tier")
+    init.add_argument(
+        "--ollama-host", "--host", dest="init_host", metavar="URL", help="use this Ollama server"
+    )
+    init.add_argument(
+        "--yes", "-y", action="store_true", help="take every default without asking (pulls nothing)"
+    )
+    init.set_defaults(handler=_init)
 
     chat = sub.add_parser(
         "chat",
@@ -368,6 +392,18 @@ def load(args: argparse.Namespace) -> LoadedSettings:
     config_file = Path(args.config) if args.config else Paths.default().config_file
     flags = {dest: getattr(args, dest, None) for _, dest, _ in SETTING_FLAGS}
     return load_settings(config_file, flags=flags)
+
+
+def _init(args: argparse.Namespace) -> int:
+    from rung.agent.init_command import init_command
+
+    return init_command(
+        load(args),
+        model=args.init_model,
+        tier=args.init_tier,
+        host=args.init_host,
+        defaults=args.yes,
+    )
 
 
 def _chat(args: argparse.Namespace) -> int:

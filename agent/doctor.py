@@ -83,7 +83,7 @@ class Doctor:
         except RungError as exc:
             note(Finding("ollama", "fail", f"{host}: {exc.message}", exc.hint))
             return False
-        note(Finding("ollama", "ok", f"{host} answers; {len(installed)} models pulled"))
+        note(Finding("ollama", "ok", f"{host} answers; {models_pulled(len(installed))}"))
         return True
 
     async def model(self, model: OllamaChatModel, note: Callable[[Finding], None]) -> None:
@@ -203,6 +203,10 @@ class Doctor:
             f"{kept['when'][:10]} ({kept['tools']} tools, num_ctx {kept['num_ctx']})",
             "" if status == "ok" else "a larger model may call tools more reliably",
         )
+
+
+def models_pulled(count: int) -> str:
+    return f"{count} model{'' if count == 1 else 's'} pulled"
 
 
 def doctor_command(

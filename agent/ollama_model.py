@@ -57,6 +57,16 @@ class ModelDetails:
         return self.capabilities is None or capability in self.capabilities
 
 
+@dataclass(frozen=True)
+class PulledModel:
+    """A model the server has pulled, as /api/tags lists it."""
+
+    name: str
+    size: int  # bytes on disk
+    parameter_size: str  # e.g. "4.0B"; "" when not reported
+    quantization: str  # e.g. "Q4_K_M"; "" when not reported
+
+
 def capped_notice(model: OllamaChatModel) -> str:
     return (
         f"num_ctx {model.capped_from} is more than {model.name}'s context length "
@@ -122,15 +132,19 @@ class OllamaChatModel:
             self._client = None
 
     async def details(self) -> ModelDetails:
-        """Capabilities and context length from /api/show (cached)."""
+        """Capabilities and context length of this model from /api/show (cached)."""
         if self._details is None:
-            async with self._errors():
-                shown = await self.client.show(self.model)
-            info = dict(shown.modelinfo or {})
-            length = next((v for k, v in info.items() if k.endswith(".context_length")), None)
-            caps = tuple(shown.capabilities) if shown.capabilities is not None else None
-            self._details = ModelDetails(caps, int(length) if length else None)
+            self._details = await self.show(self.model)
         return self._details
+
+    async def show(self, name: str) -> ModelDetails:
+        """Capabilities and context length of any pulled model, from /api/show."""
+        async with self._errors(name):
+            shown = await self.client.show(name)
+        info = dict(shown.modelinfo or {})
+        length = next((v for k, v in info.items() if k.endswith(".context_length")), None)
+        caps = tuple(shown.capabilities) if shown.capabilities is not None else None
+        return ModelDetails(caps, int(length) if length else None)
 
     async def check(self, *, tools: bool) -> ModelDetails:
         """Fail early with the fix when the model is missing or cannot call tools; keep
@@ -210,9 +224,23 @@ class OllamaChatModel:
 
     async def installed(self) -> list[str]:
         """Names of the models the server has pulled (/api/tags)."""
+        return [m.name for m in await self.pulled()]
+
+    async def pulled(self) -> list[PulledModel]:
+        """The models the server has pulled (/api/tags), by name."""
         async with self._errors():
             listed = await self.client.list()
-        return sorted(m.model for m in listed.models if m.model)
+        found = [
+            PulledModel(
+                m.model,
+                m.size or 0,
+                (m.details.parameter_size or "") if m.details else "",
+                (m.details.quantization_level or "") if m.details else "",
+            )
+            for m in listed.models
+            if m.model
+        ]
+        return sorted(found, key=lambda m: m.name)
 
     async def pull(self) -> AsyncIterator[PullProgress]:
         """Download the model (/api/pull), reporting progress."""
@@ -221,15 +249,16 @@ class OllamaChatModel:
                 yield PullProgress(part.status or "", part.completed, part.total)
         self._details = None
 
-    def _errors(self) -> _OllamaErrors:
-        return _OllamaErrors(self)
+    def _errors(self, name: str | None = None) -> _OllamaErrors:
+        return _OllamaErrors(self, name or self.model)
 
 
 class _OllamaErrors:
     """Turns the client's and httpx's exceptions into Rung's, each with the fix."""
 
-    def __init__(self, model: OllamaChatModel) -> None:
+    def __init__(self, model: OllamaChatModel, name: str) -> None:
         self.model = model
+        self.name = name  # the model the request was about
 
     async def __aenter__(self) -> None:
         return None
@@ -246,7 +275,7 @@ class _OllamaErrors:
         import ollama
         import pydantic
 
-        name, host = self.model.model, self.model.host
+        name, host = self.name, self.model.host
         if isinstance(exc, ollama.ResponseError):
             text = exc.error
             if exc.status_code == 404 or "not found" in text:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -294,6 +295,67 @@ def default_config_text() -> str:
         lines.append(example)
         lines.append("")
     return "\n".join(lines)
+
+
+def write_settings(path: Path, values: Mapping[str, Any]) -> None:
+    """Set `values` in the config file and keep everything else in it, comments included.
+
+    A setting already there (or commented out, as `config init` writes it) is changed in
+    place; one not there is added before the first table. The new text must read back as
+    valid settings with these values before it replaces the file, in one atomic step. A
+    missing file starts as the commented default that `config init` writes.
+    """
+    _read_file(path)  # a broken file stops here, untouched
+    text = path.read_text(encoding="utf-8") if path.exists() else default_config_text()
+    lines = text.splitlines()
+    for key, value in values.items():
+        names = "|".join(re.escape(n) for n in (key, *_old_names(key)))
+        top = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), None)
+        top = len(lines) if top is None else top
+        line = f"{key} = {_toml_value(value)}"
+        assigned = [i for i in range(top) if re.match(rf"\s*({names})\s*=", lines[i])]
+        commented = [i for i in range(top) if re.match(rf"\s*#\s*{re.escape(key)}\s*=", lines[i])]
+        if assigned:
+            lines[assigned[0]] = line
+            for extra in reversed(assigned[1:]):
+                del lines[extra]
+        elif commented:
+            lines[commented[0]] = line
+        else:  # after the last top-level line, before the blank lines above a table
+            while top > 0 and not lines[top - 1].strip():
+                top -= 1
+            lines.insert(top, line)
+    new_text = "\n".join(lines) + "\n"
+    _check_written(path, new_text, values)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(new_text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def _old_names(key: str) -> list[str]:
+    return [old for old, new in LEGACY_KEYS.items() if new == key]
+
+
+def _check_written(path: Path, text: str, values: Mapping[str, Any]) -> None:
+    """The new file's text must be valid settings that say `values`."""
+    try:
+        data = _flatten(tomllib.loads(text))
+        for old, new in LEGACY_KEYS.items():
+            if old in data and new not in data:
+                data[new] = data.pop(old)
+        Settings.model_validate(data)
+    except (tomllib.TOMLDecodeError, ValidationError) as exc:
+        raise ConfigError(
+            f"cannot update {path}: the result would not be valid ({exc})",
+            hint="fix the file by hand, or move it aside and run this again",
+        ) from None
+    for key, value in values.items():
+        if key not in data or _toml_value(data[key]) != _toml_value(value):
+            raise ConfigError(
+                f"cannot set {key} in {path}: it is also set inside a [table] there",
+                hint=f"edit {path} by hand so that it sets {key} once",
+            )
 
 
 def _toml_value(value: Any) -> str:

@@ -10,7 +10,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rung.config.errors import ConfigError
-from rung.config.settings import Settings, default_config_text, load_settings
+from rung.config.settings import (
+    Settings,
+    default_config_text,
+    load_settings,
+    write_settings,
+)
 
 
 def write(path: Path, text: str) -> Path:
@@ -121,3 +126,43 @@ def test_a_toml_table_is_a_prefix(tmp_path: Path) -> None:
     bad = write(tmp_path / "bad.toml", "[memory]\nbakend = 1\n")
     with pytest.raises(ConfigError, match="unknown setting 'memory_bakend'"):
         load_settings(bad, environ={})
+
+
+def test_write_settings_starts_a_missing_file_from_the_commented_default(tmp_path: Path) -> None:
+    path = tmp_path / "rung" / "config.toml"
+    write_settings(path, {"model": "gemma3:4b", "pinned_tools": ("clock_*",)})
+    loaded = load_settings(path, environ={})
+    assert loaded.settings.model == "gemma3:4b"
+    assert loaded.settings.pinned_tools == ("clock_*",)
+    assert loaded.sources["model"] == f"file {path}"
+    text = path.read_text()
+    assert '\nmodel = "gemma3:4b"\n' in text and '# model = "qwen3:4b"' not in text
+    assert len(text.splitlines()) == len(default_config_text().splitlines())  # in place
+
+
+def test_write_settings_changes_only_what_it_sets(tmp_path: Path) -> None:
+    original = '# mine\nmodel = "old"  # was\ntier = "chatbot"\n\n[memory]\nport = 9000\n'
+    path = write(tmp_path / "config.toml", original)
+    write_settings(path, {"model": "new", "default_tier": "agent", "num_ctx": 4096})
+    assert path.read_text() == (
+        '# mine\nmodel = "new"\ndefault_tier = "agent"\nnum_ctx = 4096\n\n[memory]\nport = 9000\n'
+    )
+    assert load_settings(path, environ={}).settings.memory_port == 9000
+
+
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("model = \n", "not valid TOML"),
+        ('[model]\nname = "x"\n', "unknown setting"),
+        ('[ollama]\nhost = "http://a:1"\n', "also set inside a [table]"),
+    ],
+)
+def test_write_settings_leaves_a_file_it_cannot_update_as_it_was(
+    tmp_path: Path, text: str, words: str
+) -> None:
+    path = write(tmp_path / "config.toml", text)
+    with pytest.raises(ConfigError, match=words.replace("[", "\\[")):
+        write_settings(path, {"ollama_host": "http://b:2"})
+    assert path.read_text() == text
+    assert not list(tmp_path.glob("*.partial"))
