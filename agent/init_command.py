@@ -144,24 +144,33 @@ class Init:
         client = self.client(self.settings.model, host)
         try:
             details = {m.name: await _details(client, m.name) for m in pulled}
+        finally:
+            await client.aclose()
+        names = [m.name for m in pulled]
+        if named is None and pulled:
+            self.show_models(pulled, details)
+        while True:
             if named is None and pulled:
-                self.show_models(pulled, details)
-                names = [m.name for m in pulled]
-                named = self.questions.choose(
-                    "Model (number or name)", names, self.default_model(names, details), free=True
-                )
+                default = self.default_model(names, details)
+                named = self.questions.choose("Model (number or name)", names, default, free=True)
             elif named is None:
                 self.console.print(
                     f"Ollama has no models yet. {SUGGESTED_MODEL} is a good first one: "
                     "about 2.5 GB, and it can call tools."
                 )
                 named = self.questions.ask("Model to pull", self.settings.model)
-            name = _pulled_name(named, [m.name for m in pulled])
+            name = _pulled_name(named, names)
             if name in details:
                 return name, details[name]
-            return name, await self.offer_pull(name, host)
-        finally:
-            await client.aclose()
+            try:
+                return name, await self.offer_pull(name, host)
+            except RungError as exc:
+                self.console.print(f"[red]✗[/] {exc.message}")
+                if exc.hint:
+                    self.console.print(f"  [dim]hint: {exc.hint}[/]")
+                if self.questions.defaults:
+                    return name, None
+                named = None  # ask again
 
     def default_model(self, names: list[str], details: dict[str, ModelDetails]) -> str:
         """The configured model when pulled, else the first that calls tools, else the first."""
@@ -187,7 +196,8 @@ class Init:
         self.console.print(table)
 
     async def offer_pull(self, name: str, host: str) -> ModelDetails | None:
-        """`name` is not pulled: offer to pull it now; its details once it is there."""
+        """`name` is not pulled: offer to pull it now; its details once it is there, None
+        when the user would rather not. A failed pull raises, with what went wrong."""
         self.console.print(f"{name} is not pulled yet.")
         if self.questions.defaults or not self.questions.confirm(f"Pull {name} now?"):
             self.console.print(f"[dim]Later: ollama pull {name}[/]")
@@ -198,11 +208,6 @@ class Init:
         try:
             await pull_with_progress(model, self.console)
             return await model.details()
-        except RungError as exc:
-            self.console.print(f"[red]✗[/] {exc.message}")
-            if exc.hint:
-                self.console.print(f"  [dim]hint: {exc.hint}[/]")
-            return None
         finally:
             await model.aclose()
 

@@ -284,6 +284,12 @@ class _OllamaErrors:
                     model=name,
                     hint=f"download it with `ollama pull {name}`, or pick another with --model",
                 )
+            if "pull model manifest" in text:  # /api/pull of a name the library lacks
+                return ModelNotFound(
+                    f"Ollama found no model named {name!r} to download",
+                    model=name,
+                    hint="check the name and its tag (e.g. qwen3:4b, llama3.2:3b)",
+                )
             if "does not support tools" in text:
                 return ToolsUnsupported(
                     f"the model {name!r} does not support tool calls",

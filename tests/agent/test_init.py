@@ -77,8 +77,10 @@ def test_yes_takes_every_default_and_the_default_persona_is_rungs_own(
 
 def test_with_no_model_pulled_it_offers_one_and_pulls_it(isolated_home: Path) -> None:
     with OllamaTestServer([], pullable=["qwen3:4b"]) as server:
-        result = rung_at(server)("init", "--tier", "chatbot", input="\ny\n\n\n", timeout=120)
+        answers = "qwen9:1t\ny\n\ny\n\n\n"  # a name Ollama cannot find first, then Enter
+        result = rung_at(server)("init", "--tier", "chatbot", input=answers, timeout=120)
         assert result.code == 0, result.out + result.err
+        assert "✗ Ollama found no model named 'qwen9:1t' to download" in result.out
         assert "no models yet" in result.out and "Pulled qwen3:4b." in result.out
         assert [m.name for m in server.models] == ["qwen3:4b"]
         assert "1 model pulled" in result.out
