@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -94,6 +95,9 @@ def test_the_chatbot_tier_offers_no_tools_starts_no_server_and_loads_no_embedder
     assert not logs.exists() or not any(logs.iterdir())  # no server ever started
 
 
+README = Path(__file__).parents[2] / "README.md"
+# The README's plugin, as written there: its entry point and its module, in a package that
+# also declares a broken entry point.
 PLUGIN_PYPROJECT = """
 [build-system]
 requires = ["setuptools>=68"]
@@ -103,36 +107,29 @@ build-backend = "setuptools.build_meta"
 name = "rung-tier-concise"
 version = "0.1.0"
 
-[project.entry-points."rung.tiers"]
-concise = "rung_tier_concise:CONCISE"
-broken = "rung_tier_concise:MISSING"
-
 [tool.setuptools]
-packages = ["rung_tier_concise"]
+py-modules = ["my_tiers"]
 """
-PLUGIN_CODE = """
-from rung.agent.tiers import Tier
 
-CONCISE = Tier(
-    "concise",
-    "answers in a few words, with the clock only",
-    tools=True,
-    servers=("clock",),
-    persona="Answer in as few words as possible.",
-    max_steps=2,
-    approvals={"clock:*": "allow"},
-)
-"""
+
+def readme_block(language: str, first_line: str) -> str:
+    text = README.read_text(encoding="utf-8")
+    for block in re.findall(rf"```{language}\n(.*?)```", text, re.S):
+        if block.startswith(first_line):
+            return block
+    raise AssertionError(f"no {language} block starting {first_line!r} in the README")
 
 
 @pytest.fixture(scope="module")
 def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small tier plugin, installed with pip into a folder put on PYTHONPATH."""
+    """The README's tier plugin, installed with pip into a folder put on PYTHONPATH."""
     root = tmp_path_factory.mktemp("plugin")
     source = root / "src"
-    (source / "rung_tier_concise").mkdir(parents=True)
-    (source / "pyproject.toml").write_text(PLUGIN_PYPROJECT)
-    (source / "rung_tier_concise" / "__init__.py").write_text(PLUGIN_CODE)
+    source.mkdir()
+    entry_points = readme_block("toml", "# pyproject.toml of your package")
+    broken = 'broken = "my_tiers:MISSING"\n'
+    (source / "pyproject.toml").write_text(PLUGIN_PYPROJECT + entry_points + broken)
+    (source / "my_tiers.py").write_text(readme_block("python", "# my_tiers.py"))
     site = root / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
@@ -151,10 +148,10 @@ def test_a_plugin_tier_is_listed_and_chats(
     plugged = Rung(env)
     shown = json.loads(plugged("tiers", "--json").out)
     concise = next(t for t in shown["tiers"] if t["name"] == "concise")
-    assert concise["source"] == "plugin rung-tier-concise (rung_tier_concise:CONCISE)"
+    assert concise["source"] == "plugin rung-tier-concise (my_tiers:CONCISE)"
     assert concise["turns_on"] == ["tools (clock)", "2 steps", "approval rules clock:*=allow"]
     [problem] = shown["problems"]
-    assert problem.startswith("tier plugin rung-tier-concise (rung_tier_concise:MISSING):")
+    assert problem.startswith("tier plugin rung-tier-concise (my_tiers:MISSING):")
 
     ollama_server.script(Reply(text="Tuesday."))
     result = plugged("ask", "--tier", "concise", "--json", "what day is it?", timeout=60)
