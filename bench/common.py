@@ -9,7 +9,8 @@ import os
 import platform
 import statistics
 import sys
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,6 +23,17 @@ def parse_args(description: str, argv: Sequence[str] | None = None) -> argparse.
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (a smoke run)")
     return parser.parse_args(argv)
+
+
+def publish(make: Callable[[], Report]) -> int:
+    """Run a benchmark (`make` measures and builds its report), print its table and write its
+    JSON with the wall time; a benchmark's exit code."""
+    started = time.perf_counter()
+    result = make()
+    result.data["wall_s"] = time.perf_counter() - started
+    result.print()
+    print(f"wrote {result.write()}")
+    return 0
 
 
 def median(values: Sequence[float]) -> float:

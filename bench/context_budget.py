@@ -18,11 +18,10 @@ from __future__ import annotations
 import asyncio
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.common import Report, Target, parse_args
+from bench.common import Report, Target, parse_args, publish
 from rung.agent.context import estimate_tokens
 from rung.agent.conversation import Conversation
 from rung.agent.messages import Notice
@@ -128,12 +127,7 @@ def report(results: dict[str, dict[str, object]]) -> Report:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(__doc__.splitlines()[0], argv)
-    started = time.perf_counter()
-    result = report(measure(args.quick))
-    result.data["wall_s"] = time.perf_counter() - started
-    result.print()
-    print(f"wrote {result.write()}")
-    return 0
+    return publish(lambda: report(measure(args.quick)))
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ from typing import Any
 
 import ollama
 
-from bench.common import Report, Target, median, parse_args, percentile
+from bench.common import Report, Target, median, parse_args, percentile, publish
 from rung.agent.loop import run_turn
 from rung.agent.messages import FinalAnswer, Message, ToolResult
 from rung.agent.ollama_model import OllamaChatModel
@@ -239,10 +239,7 @@ def report(rung: Series, sdk: Series) -> Report:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args("Rung's loop overhead per model step against the bare ollama SDK.", argv)
     repeats = 10 if args.quick else 150
-    result = report(*asyncio.run(measure(repeats)))
-    result.print()
-    print(f"wrote {result.write()}")
-    return 0
+    return publish(lambda: report(*asyncio.run(measure(repeats))))
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ from typing import TextIO
 from mcp.client import Client
 from mcp.client.stdio import StdioServerParameters, stdio_client
 
-from bench.common import Report, Target, median, parse_args, percentile
+from bench.common import Report, Target, median, parse_args, percentile, publish
 from rung.config.mcp_file import ServerConfig
 from rung.tools.approvals import ApprovalPolicy, no_one_to_ask
 from rung.tools.hub import ToolHub
@@ -426,13 +426,12 @@ def report(by_transport: list[Calls], startup: Startup, calls: int) -> Report:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args("What Rung's MCP tool hub adds to a tool call, and its start-up.", argv)
     calls, warmup, starts = (50, 10, 3) if args.quick else (300, 30, 10)
-    started = time.perf_counter()
-    by_transport, startup = asyncio.run(measure(calls, warmup, starts))
-    result = report(by_transport, startup, calls)
-    result.data["wall_s"] = time.perf_counter() - started
-    result.print()
-    print(f"wrote {result.write()}")
-    return 0
+
+    def run() -> Report:
+        by_transport, startup = asyncio.run(measure(calls, warmup, starts))
+        return report(by_transport, startup, calls)
+
+    return publish(run)
 
 
 if __name__ == "__main__":

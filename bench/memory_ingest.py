@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench.common import Report, Target, median, parse_args
+from bench.common import Report, Target, median, parse_args, publish
 from rung.memory.chunking import chunk_document, embed_text
 from rung.memory.embedder import Embedder
 from rung.memory.readers import read_document
@@ -380,12 +380,7 @@ def report(rounds: list[Round], files: int, chunks: int) -> Report:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args("Chunks per second through Rung's ingestion against the bare embedder.", argv)
     files, rounds = (4, 3) if args.quick else (8, 9)
-    started = time.perf_counter()
-    result = report(*measure(files, rounds))
-    result.data["wall_s"] = time.perf_counter() - started
-    result.print()
-    print(f"wrote {result.write()}")
-    return 0
+    return publish(lambda: report(*measure(files, rounds)))
 
 
 if __name__ == "__main__":

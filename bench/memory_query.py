@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import Report, Target, median, parse_args, percentile
+from bench.common import Report, Target, median, parse_args, percentile, publish
 from rung.memory.embedder import Embedder
 from rung.memory.index import ChunkRow
 from rung.memory.search import CANDIDATES, exact_terms, search
@@ -424,12 +424,7 @@ def report(sizes: list[Size], rounds: int) -> Report:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args("Memory search latency at 10k and 100k chunks.", argv)
     sizes, rounds = ((10_000,), 1) if args.quick else ((10_000, TARGET_SIZE), 3)
-    started = time.perf_counter()
-    result = report(measure(sizes, rounds), rounds)
-    result.data["wall_s"] = time.perf_counter() - started
-    result.print()
-    print(f"wrote {result.write()}")
-    return 0
+    return publish(lambda: report(measure(sizes, rounds), rounds))
 
 
 if __name__ == "__main__":

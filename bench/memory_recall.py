@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bench.common import Report, Target, parse_args
+from bench.common import Report, Target, parse_args, publish
 from rung.memory.embedder import Embedder
 from rung.memory.service import Memory, MemoryConfig
 
@@ -370,12 +370,7 @@ def report(scores: Scores, ingest_s: float) -> Report:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parse_args("Recall@5 and MRR of vector-only, keyword-only and hybrid memory search.", argv)
-    started = time.perf_counter()
-    result = report(*measure())
-    result.data["wall_s"] = time.perf_counter() - started
-    result.print()
-    print(f"wrote {result.write()}")
-    return 0
+    return publish(lambda: report(*measure()))
 
 
 if __name__ == "__main__":

@@ -19,11 +19,10 @@ import itertools
 import json
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench.common import Report, Target, median, parse_args
+from bench.common import Report, Target, median, parse_args, publish
 from rung.agent.context import CHARS_PER_TOKEN
 from rung.agent.conversation import Conversation
 from rung.agent.messages import Message, ToolSpec
@@ -162,12 +161,7 @@ def report(shares: dict[str, list[float]]) -> Report:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(__doc__.splitlines()[0], argv)
-    started = time.perf_counter()
-    result = report(measure(args.quick))
-    result.data["wall_s"] = time.perf_counter() - started
-    result.print()
-    print(f"wrote {result.write()}")
-    return 0
+    return publish(lambda: report(measure(args.quick)))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pexpect
 
-from bench.common import Report, Target, median, parse_args, percentile
+from bench.common import Report, Target, median, parse_args, percentile, publish
 from tests.ollama_server import OllamaTestServer
 
 HELP_TARGET_S = 0.3
@@ -263,11 +263,12 @@ def report(series: list[Series], runs: int, chat_requests: int) -> Report:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args("Start-up time of `rung --help` and `rung chat`.", argv)
     runs = 5 if args.quick else 20
-    series, chat_requests = measure(runs)
-    result = report(series, runs, chat_requests)
-    result.print()
-    print(f"wrote {result.write()}")
-    return 0
+
+    def run() -> Report:
+        series, chat_requests = measure(runs)
+        return report(series, runs, chat_requests)
+
+    return publish(run)
 
 
 if __name__ == "__main__":

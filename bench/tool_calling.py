@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.common import Report, Target, median
+from bench.common import Report, Target, median, publish
 from rung.agent.context import CHARS_PER_TOKEN
 from rung.agent.tool_check import CASES, run_check
 from rung.agent.tool_choice import ToolChooser
@@ -158,14 +158,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="fewer cases (a smoke run)")
     parser.add_argument("--part", choices=("model", "choice", "all"), default="all")
     args = parser.parse_args(argv)
-    started = time.perf_counter()
-    choice = measure_choice(args.quick) if args.part in ("choice", "all") else None
-    model = asyncio.run(measure_model(args.quick)) if args.part in ("model", "all") else None
-    result = report(choice, model)
-    result.data["wall_s"] = time.perf_counter() - started
-    result.print()
-    print(f"wrote {result.write()}")
-    return 0
+
+    def run() -> Report:
+        choice = measure_choice(args.quick) if args.part in ("choice", "all") else None
+        model = asyncio.run(measure_model(args.quick)) if args.part in ("model", "all") else None
+        return report(choice, model)
+
+    return publish(run)
 
 
 if __name__ == "__main__":
