@@ -28,6 +28,7 @@ from rung.agent.messages import (
     dumps_arguments,
 )
 from rung.agent.model import ChatModel
+from rung.agent.prompt import drop_echo
 from rung.agent.tool_text import HoldBack, rescue
 from rung.config.errors import ModelResponseError
 from rung.tools.base import ToolRegistry
@@ -67,6 +68,7 @@ async def run_turn(
     """
     turn = Turn()
     specs = tools.specs() if tools else None
+    sent = history[-1].content if history and history[-1].role == "user" else None
     for step in range(max_steps):
         reply = None
         hold = HoldBack() if specs and lenient else None
@@ -82,6 +84,8 @@ async def run_turn(
             raise ModelResponseError(f"the model {model.name!r} ended a step without a reply")
         turn.usage.add(reply.usage)
         message = reply.message
+        if sent is not None:
+            message = replace(message, content=drop_echo(message.content, sent))
         if hold is not None and specs and not message.tool_calls:
             found = rescue(message.content, specs, step=step)
             if found is not None and found.correction and not turn.corrected:
@@ -93,8 +97,8 @@ async def run_turn(
                 continue
             if found is not None and found.calls:
                 message = replace(message, content=found.prose, tool_calls=found.calls)
-            elif held := hold.release():
-                yield TextDelta(held)
+            elif hold.release():  # what was held is the whole reply: show it, echo dropped
+                yield TextDelta(message.content)
         turn.new_messages.append(message)
         if not message.tool_calls:
             yield FinalAnswer(message, turn.new_messages, turn.usage)

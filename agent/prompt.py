@@ -140,3 +140,22 @@ def typed_text(sent: str) -> str:
     if rest is not sent and rest.startswith("\n"):
         return rest[1:]
     return sent if rest is sent else rest
+
+
+def drop_echo(reply: str, sent: str) -> str:
+    """`reply` without a copy of the time line and the memory block of `sent`, the message it
+    answers. Very small models tend to start by copying them back; the copy is neither
+    shown nor kept in the history, where it would teach the next turns to do the same. A
+    reply that is nothing but the copy is left as it is."""
+    preamble = sent[: len(sent) - len(typed_text(sent))].strip()
+    pieces = []
+    if preamble.startswith("["):
+        time_line, _, preamble = preamble.partition("\n")
+        pieces.append(time_line)
+    if preamble:
+        pieces.append(preamble)  # the memory block
+    rest = reply.lstrip()
+    for piece in pieces:
+        if rest.startswith(piece):
+            rest = rest[len(piece) :].lstrip()
+    return rest if rest and len(rest) < len(reply.lstrip()) else reply

@@ -77,10 +77,15 @@ class Recall:
                 found.append(
                     RecalledMemory(tag, "fact", fact.id, fact.created_at[:10], fact.text, fact.id)
                 )
-        passages = [h for h in hits if _relevant(h) and session_of(h.chunk.source) != session_id]
+        passages = [h for h in hits if _relevant(h) and not self._current(h, session_id)]
         for hit in passages[: self.passages]:
             found.append(_passage(f"m{len(found) + 1}", hit))
         return tuple(found)
+
+    @staticmethod
+    def _current(hit: Hit, session_id: str | None) -> bool:
+        """A turn of the session in progress (documents have no session)."""
+        return session_id is not None and session_of(hit.chunk.source) == session_id
 
     def known_facts(self) -> list[str]:
         """The current facts about the user, oldest first (for the system prompt)."""

@@ -185,3 +185,26 @@ def test_scripted_model_fails_when_steps_are_left_over() -> None:
     asyncio.run(collect(model, None))
     with pytest.raises(AssertionError, match="1 scripted step"):
         model.assert_complete()
+
+
+@pytest.mark.parametrize("tools", [registry(), None], ids=["held", "streamed"])
+async def test_a_copy_of_the_time_and_memories_is_dropped_from_the_reply(
+    tools: ToolRegistry | None,
+) -> None:
+    """A very small model starts by copying the message's time line and memory block back."""
+    from datetime import datetime
+
+    from rung.agent.messages import RecalledMemory
+    from rung.agent.prompt import turn_message
+
+    memory = RecalledMemory("m1", "fact", "facts", "2026-11-01", "I live in Lyon", "f1")
+    sent = turn_message("Where do I live?", now=datetime(2026, 11, 25, 9), memories=[memory])
+    preamble = sent.removesuffix("Where do I live?")
+    model = ScriptedModel(preamble + "You live in Lyon [m1].")
+    events = [e async for e in run_turn(model, [Message("user", sent)], tools)]
+    assert final(events).message.content == "You live in Lyon [m1]."
+    shown = "".join(e.text for e in events if isinstance(e, TextDelta))
+    if tools is not None:  # a reply starting like that is held until its step ends
+        assert shown == "You live in Lyon [m1]."
+    else:  # already on the screen; the history still gets the answer alone
+        assert shown == preamble + "You live in Lyon [m1]."

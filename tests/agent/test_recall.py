@@ -105,6 +105,20 @@ async def test_a_past_conversation_is_recalled_in_a_new_session(
     recall.close()
 
 
+def test_documents_are_recalled_with_or_without_a_session(
+    memory: Memory, sessions: SessionStore, tmp_path: Path
+) -> None:
+    note = tmp_path / "bike.md"
+    note.write_text("# Bike\n\nTyre pressure for the Brompton: 4.5 bar front and back.\n")
+    list(memory.ingester().add([note]))
+    recall = Recall(memory, sessions)
+    for session_id in (None, SessionStore.new_id()):
+        memories = recall.recall("what tyre pressure does my bike need?", session_id)
+        [passage] = [m for m in memories if m.kind == "document"]
+        assert "4.5 bar" in passage.text
+    recall.close()
+
+
 async def test_a_busy_memory_means_an_answer_without_it_not_a_failed_turn(
     memory: Memory, sessions: SessionStore, tmp_path: Path, embedder: Embedder
 ) -> None:
