@@ -64,7 +64,8 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.context_budget
 	$(BIN)/python -m bench.tool_calling --part choice
 
-# The tool-calling cases on a real small model (the models and llama.cpp of test-real).
+# On a real small model (the models and llama.cpp of test-real): the tool-calling cases,
+# and the time to first token of turn 2 against turn 1 (the KV cache and the prompt layout).
 bench-real: test-real
 	$(BIN)/python -m bench.tool_calling --part model
 	$(BIN)/python -m bench.first_token

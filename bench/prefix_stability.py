@@ -20,6 +20,7 @@ import json
 import sys
 import tempfile
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from bench.common import Report, Target, median, parse_args, publish
@@ -95,11 +96,11 @@ async def run(memory: Memory, folder: Path, turns: int, *, rung_layout: bool) ->
             pass
     recall.close()
     sessions.close()
-    prompts = [render(_layout(s.messages, rung_layout), tools) for s in model.sent]
+    prompts = [render(layout(s.messages, rung_layout), tools) for s in model.sent]
     return [common_prefix(a, b) / len(a) for a, b in itertools.pairwise(prompts)]
 
 
-def _layout(messages: list[Message], rung_layout: bool) -> list[Message]:
+def layout(messages: list[Message], rung_layout: bool) -> list[Message]:
     """Rung's layout as sent, or the baseline: the last message's time and memories moved
     into the system message (the history keeps the plain questions)."""
     if rung_layout:
@@ -115,9 +116,7 @@ def _plain(m: Message) -> Message:
     return Message(m.role, m.content.rpartition("\n\n")[2]) if m.role == "user" else m
 
 
-def time_at(n: int) -> object:
-    from datetime import datetime, timedelta
-
+def time_at(n: int) -> datetime:
     return datetime(2026, 11, 25, 9, 0).astimezone() + timedelta(minutes=3 * n)
 
 
