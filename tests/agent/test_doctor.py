@@ -60,9 +60,7 @@ def test_doctor_checks_everything_in_plain_words(
     result = rung("doctor", timeout=150)
     assert result.code == 0, result.out + result.err
     found = lines(result.out)
-    assert (
-        found["ollama"].startswith("✓ http://127.0.0.1:") and "1 model pulled" in found["ollama"]
-    )
+    assert found["ollama"].startswith("✓ http://127.0.0.1:") and "1 model pulled" in found["ollama"]
     assert found["model"] == "✓ qwen3:4b: context length 40960; num_ctx 16384"
     assert found["tool calls"] == "✓ qwen3:4b supports tools"
     for builtin in ("clock", "files", "fetch", "memory"):  # started for real
