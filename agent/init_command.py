@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
+
+from rich.markup import escape
 
 from rung.agent import tiers
 from rung.agent.doctor import doctor_command, models_pulled
@@ -36,6 +39,7 @@ from rung.config.settings import LoadedSettings, load_settings, write_settings
 if TYPE_CHECKING:
     from rich.console import Console
 
+T = TypeVar("T")
 SUGGESTED_MODEL = "qwen3:4b"  # pulled when a new user has none: small, and it calls tools
 # The profile's questions: the template's label -> how init asks for it
 PROFILE_QUESTIONS = {
@@ -73,7 +77,9 @@ class Questions:
             answer = input(f"{question}{shown}: ")
         except EOFError:
             print()
-            self.defaults = True
+            if sys.stdin.isatty():  # Ctrl-D at a question: stop, as Ctrl-C does
+                raise KeyboardInterrupt from None
+            self.defaults = True  # piped answers ran out: the defaults from here on
             return default
         if not sys.stdin.isatty():
             print(answer)  # what a terminal would have echoed
@@ -94,8 +100,16 @@ class Questions:
             if answer in options or free:
                 return answer
             self.console.print(
-                f"[yellow]{answer!r} is not in the list: type its number or its name[/]"
+                f"{answer!r} is not in the list: type its number or its name",
+                style="yellow",
+                markup=False,
             )
+
+    def fail(self, exc: RungError, what: str = "") -> None:
+        """A failed step, in one line and its hint; the questions go on."""
+        self.console.print(f"[red]✗[/] {escape(what + exc.message)}")
+        if exc.hint:
+            self.console.print(f"  hint: {exc.hint}", style="dim", markup=False)
 
 
 class Init:
@@ -106,71 +120,91 @@ class Init:
         self.questions = questions
         self.console = questions.console
 
-    async def plan(self, *, model: str | None, tier: str | None, host: str | None) -> Plan:
-        host, pulled = await self.find_ollama(host or self.settings.ollama_host)
-        chosen, details = await self.choose_model(host, pulled, model)
+    def plan(self, *, model: str | None, tier: str | None, host: str | None) -> Plan:
+        host, pulled = self.find_ollama(host or self.settings.ollama_host)
+        chosen, details = self.choose_model(host, pulled, model)
         tier_name = self.choose_tier(tier, chosen, details)
         persona = self.persona()
         profile = self.profile() if tiers.get(tier_name).profile else None
         return Plan(host, chosen, tier_name, persona, profile)
 
+    def ollama(
+        self, host: str, job: Callable[[OllamaChatModel], Awaitable[T]], model: str = ""
+    ) -> T:
+        """One exchange with the server, in an event loop of its own: the questions are
+        asked outside any loop, so Ctrl-C at a question stops init there and then."""
+
+        async def run() -> T:
+            client = self.client(model or self.settings.model, host)
+            try:
+                return await job(client)
+            finally:
+                await client.aclose()
+
+        return asyncio.run(run())
+
     # -- the questions ---------------------------------------------------------------------
 
-    async def find_ollama(self, host: str) -> tuple[str, list[PulledModel] | None]:
+    def find_ollama(self, host: str) -> tuple[str, list[PulledModel] | None]:
         """The server's address and what it has pulled; None when none answered."""
         while True:
-            client = self.client(self.settings.model, host)
             try:
-                pulled = await client.pulled()
+                pulled = self.ollama(host, lambda client: client.pulled())
             except RungError as exc:
-                self.console.print(f"[red]✗[/] Ollama at {host}: {exc.message}")
-                if exc.hint:
-                    self.console.print(f"  [dim]hint: {exc.hint}[/]")
+                self.questions.fail(exc, f"Ollama at {host}: ")
                 other = self.questions.ask("Ollama's address (Enter: go on without it)", host)
                 if other == host:
                     return host, None
                 host = other
                 continue
-            finally:
-                await client.aclose()
-            self.console.print(f"[green]✓[/] Ollama at {host}: {models_pulled(len(pulled))}")
+            found = f"Ollama at {host}: {models_pulled(len(pulled))}"
+            self.console.print(f"[green]✓[/] {escape(found)}")
             return host, pulled
 
-    async def choose_model(
+    def choose_model(
         self, host: str, pulled: list[PulledModel] | None, named: str | None
     ) -> tuple[str, ModelDetails | None]:
         if pulled is None:  # no server: take a name; the doctor will say what is wrong
             return named or self.questions.ask("Model", self.settings.model), None
-        client = self.client(self.settings.model, host)
-        try:
-            details = {m.name: await _details(client, m.name) for m in pulled}
-        finally:
-            await client.aclose()
         names = [m.name for m in pulled]
-        if named is None and pulled:
-            self.show_models(pulled, details)
+        details = self.ollama(host, lambda client: _all_details(client, names))
+        shown = False
         while True:
             if named is None and pulled:
+                if not shown:
+                    self.show_models(pulled, details)
+                    shown = True
                 default = self.default_model(names, details)
                 named = self.questions.choose("Model (number or name)", names, default, free=True)
             elif named is None:
-                self.console.print(
-                    f"Ollama has no models yet. {SUGGESTED_MODEL} is a good first one: "
-                    "about 2.5 GB, and it can call tools."
-                )
-                named = self.questions.ask("Model to pull", self.settings.model)
+                default = self.first_model()
+                named = self.questions.ask("Model to pull", default)
             name = _pulled_name(named, names)
             if name in details:
                 return name, details[name]
             try:
-                return name, await self.offer_pull(name, host)
+                return name, self.offer_pull(name, host)
             except RungError as exc:
-                self.console.print(f"[red]✗[/] {exc.message}")
-                if exc.hint:
-                    self.console.print(f"  [dim]hint: {exc.hint}[/]")
+                self.questions.fail(exc)
                 if self.questions.defaults:
                     return name, None
                 named = None  # ask again
+
+    def first_model(self) -> str:
+        """What to offer a server with nothing pulled: the configured model, when the
+        user chose one, else the suggestion (said with why)."""
+        if self.loaded.sources["model"] != "default":
+            self.console.print(
+                f"Ollama has no models yet; your settings name {self.settings.model}.",
+                markup=False,
+            )
+            return self.settings.model
+        self.console.print(
+            f"Ollama has no models yet. {SUGGESTED_MODEL} is a good first one: "
+            "about 2.5 GB, and it can call tools.",
+            markup=False,
+        )
+        return SUGGESTED_MODEL
 
     def default_model(self, names: list[str], details: dict[str, ModelDetails]) -> str:
         """The configured model when pulled, else the first that calls tools, else the first."""
@@ -179,7 +213,6 @@ class Init:
         return next((n for n in names if details[n].supports("tools")), names[0])
 
     def show_models(self, pulled: list[PulledModel], details: dict[str, ModelDetails]) -> None:
-        from rich.markup import escape
         from rich.table import Table
 
         table = Table("", "model", "size", "parameters", "calls tools", "context", box=None)
@@ -195,26 +228,24 @@ class Init:
             )
         self.console.print(table)
 
-    async def offer_pull(self, name: str, host: str) -> ModelDetails | None:
+    def offer_pull(self, name: str, host: str) -> ModelDetails | None:
         """`name` is not pulled: offer to pull it now; its details once it is there, None
         when the user would rather not. A failed pull raises, with what went wrong."""
-        self.console.print(f"{name} is not pulled yet.")
+        self.console.print(f"{name} is not pulled yet.", markup=False)
         if self.questions.defaults or not self.questions.confirm(f"Pull {name} now?"):
-            self.console.print(f"[dim]Later: ollama pull {name}[/]")
+            self.console.print(f"Later: ollama pull {name}", style="dim", markup=False)
             return None
         from rung.agent.pull import pull_with_progress
 
-        model = self.client(name, host)
-        try:
+        async def pull(model: OllamaChatModel) -> ModelDetails:
             await pull_with_progress(model, self.console)
             return await model.details()
-        finally:
-            await model.aclose()
+
+        return self.ollama(host, pull, model=name)
 
     def choose_tier(self, named: str | None, model: str, details: ModelDetails | None) -> str:
         if named is not None:
             return tiers.get(named).name  # a bad name: one line with the list
-        from rich.markup import escape
         from rich.table import Table
 
         found, problems = tiers.available()
@@ -228,19 +259,23 @@ class Init:
         calls_tools = details is None or details.supports("tools")
         if not calls_tools and found[default].tools:
             default = tiers.CHATBOT.name
-            self.console.print(f"{model} cannot call tools, so the default is the chatbot tier.")
+            self.console.print(
+                f"{model} cannot call tools, so the default is the chatbot tier.", markup=False
+            )
         name = self.questions.choose("Tier (number or name)", list(found), default, free=False)
         if not calls_tools and found[name].tools:
             self.console.print(
-                f"[yellow]The {name} tier needs tools and {model} cannot call them: "
-                "rung doctor will fail until you pick a model that can.[/]"
+                f"The {name} tier needs tools and {model} cannot call them: "
+                "rung doctor will fail until you pick a model that can.",
+                style="yellow",
+                markup=False,
             )
         return name
 
     def persona(self) -> str | None:
         path = self.paths.persona_file
         if path.exists():
-            self.console.print(f"Keeping your persona: {path}")
+            self.console.print(f"Keeping your persona: {path}", markup=False)
             return None
         name = self.questions.ask("Your assistant's name", "Rung")
         tone = self.questions.choose(
@@ -251,7 +286,7 @@ class Init:
     def profile(self) -> str | None:
         path = self.paths.profile_file
         if path.exists():
-            self.console.print(f"Keeping your profile: {path}")
+            self.console.print(f"Keeping your profile: {path}", markup=False)
             return None
         self.console.print(
             "A few words about you, for the assistant (Enter skips one; /profile in a chat "
@@ -273,24 +308,24 @@ class Init:
             values["ollama_host"] = plan.host
         path = self.loaded.config_file
         write_settings(path, values)
-        self.console.print(
-            f"[green]Wrote[/] {path}: " + ", ".join(f"{k} = {v}" for k, v in values.items()),
-            soft_wrap=True,
-        )
+        written = ", ".join(f"{k} = {v}" for k, v in values.items())
+        self.console.print(f"[green]Wrote[/] {escape(f'{path}: {written}')}", soft_wrap=True)
         for text, file in (
             (plan.persona, self.paths.persona_file),
             (plan.profile, self.paths.profile_file),
         ):
             if text is not None:
                 _write_new(file, text)
-                self.console.print(f"[green]Wrote[/] {file}")
+                self.console.print(f"[green]Wrote[/] {escape(str(file))}")
         reloaded = load_settings(path)
         for key in values:
             source = reloaded.sources[key]
             if not source.startswith("file"):
                 self.console.print(
-                    f"[yellow]{key} comes from {source}, which wins over the file: unset it "
-                    "to use what you chose here.[/]"
+                    f"{key} comes from {source}, which wins over the file: unset it "
+                    "to use what you chose here.",
+                    style="yellow",
+                    markup=False,
                 )
         return reloaded
 
@@ -301,12 +336,15 @@ class Init:
         )
 
 
-async def _details(client: OllamaChatModel, name: str) -> ModelDetails:
-    """What /api/show says of a model; unknown (not a stop) when it says nothing useful."""
-    try:
-        return await client.show(name)
-    except RungError:
-        return ModelDetails(None, None)
+async def _all_details(client: OllamaChatModel, names: list[str]) -> dict[str, ModelDetails]:
+    """What /api/show says of each model; unknown (not a stop) when it says nothing useful."""
+    details = {}
+    for name in names:
+        try:
+            details[name] = await client.show(name)
+        except RungError:
+            details[name] = ModelDetails(None, None)
+    return details
 
 
 def _pulled_name(name: str, names: list[str]) -> str:
@@ -345,7 +383,11 @@ def init_command(
     questions = Questions(console, defaults=defaults)
     init = Init(loaded, Paths.default(), questions)
     console.print("[bold]Setting up Rung[/] (Enter takes the default shown in brackets)")
-    plan = asyncio.run(init.plan(model=model, tier=tier, host=host))
+    try:
+        plan = init.plan(model=model, tier=tier, host=host)
+    except KeyboardInterrupt:
+        console.print("\nStopped: nothing was written.")
+        raise
     reloaded = init.write(plan)
     console.print("\n[bold]Checking the setup[/] (rung doctor)")
     sys.stdout.flush()
@@ -353,7 +395,7 @@ def init_command(
     if code == 0:
         console.print(
             f"\n[green]Ready.[/] Start with `rung chat`. `rung doctor --model` measures how well "
-            f"{plan.model} calls tools; /profile in a chat edits your profile."
+            f"{escape(plan.model)} calls tools; /profile in a chat edits your profile."
         )
     else:
         console.print("\nFix what is marked ✗ above, then run `rung doctor` again.")

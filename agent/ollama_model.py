@@ -137,6 +137,17 @@ class OllamaChatModel:
             self._details = await self.show(self.model)
         return self._details
 
+    async def load(self) -> None:
+        """Load the model into the server's memory at `num_ctx` (an empty chat, as Ollama
+        documents it), so that the next request does not pay for the loading."""
+        async with self._errors():
+            await self.client.chat(
+                self.model,
+                messages=[],
+                options={"num_ctx": self.num_ctx},
+                keep_alive=self.keep_alive,
+            )
+
     async def show(self, name: str) -> ModelDetails:
         """Capabilities and context length of any pulled model, from /api/show."""
         async with self._errors(name):
@@ -284,11 +295,16 @@ class _OllamaErrors:
                     model=name,
                     hint=f"download it with `ollama pull {name}`, or pick another with --model",
                 )
-            if "pull model manifest" in text:  # /api/pull of a name the library lacks
-                return ModelNotFound(
+            if "pull model manifest" in text and "file does not exist" in text:
+                return ModelNotFound(  # /api/pull of a name the library lacks
                     f"Ollama found no model named {name!r} to download",
                     model=name,
                     hint="check the name and its tag (e.g. qwen3:4b, llama3.2:3b)",
+                )
+            if "pull model manifest" in text or "max retries exceeded" in text:
+                return ModelResponseError(  # the registry could not be reached
+                    f"Ollama could not download {name!r}: {text}",
+                    hint="check the network (and a proxy, if Ollama needs one), then try again",
                 )
             if "does not support tools" in text:
                 return ToolsUnsupported(

@@ -23,7 +23,7 @@ async def pull_with_progress(model: OllamaChatModel, console: Console) -> None:
     )
 
     columns = (
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         DownloadColumn(),
         TransferSpeedColumn(),
@@ -35,4 +35,4 @@ async def pull_with_progress(model: OllamaChatModel, console: Console) -> None:
             progress.update(
                 task, description=part.status[:40], total=part.total, completed=part.completed or 0
             )
-    console.print(f"[green]Pulled {model.name}.[/]")
+    console.print(f"Pulled {model.name}.", style="green", markup=False)

@@ -28,12 +28,11 @@ import itertools
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Callable, Sequence
-from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bench.common import Report, Target, median, parse_args, publish
-from bench.prefix_stability import FACTS, NOTES, QUESTIONS, layout
+from bench.prefix_stability import FACTS, NOTES, QUESTIONS, layout, time_at
 from rung.agent.conversation import Conversation
 from rung.agent.messages import FinalAnswer, LoopEvent, Message, ModelEvent
 from rung.agent.model import ChatModel
@@ -118,10 +117,7 @@ async def converse(
     from tests.real.llama_ollama import LlamaOllamaServer
 
     recall = Recall(memory, None)
-    times = (
-        datetime(2026, 11, 25, 9, 0).astimezone() + timedelta(minutes=3 * n)
-        for n in itertools.count()
-    )
+    times = map(time_at, itertools.count())
     turns: list[dict[str, Any]] = []
     with LlamaOllamaServer({MODEL: model_path}, max_predict=MAX_PREDICT) as server:
         ollama = OllamaChatModel(MODEL, host=server.url, num_ctx=NUM_CTX, temperature=0.0)
@@ -137,7 +133,7 @@ async def converse(
         )
         try:
             # Load the model first (an empty chat, as in Ollama): turn 1 pays no loading.
-            await ollama.client.chat(MODEL, messages=[], options={"num_ctx": NUM_CTX})
+            await ollama.load()
             for text in TURNS:
                 start = len(server.generations)
                 answer = await final_answer(conversation.send(text))

@@ -27,7 +27,7 @@ from bench.common import Report, Target, median, parse_args, publish
 from rung.agent.context import CHARS_PER_TOKEN
 from rung.agent.conversation import Conversation
 from rung.agent.messages import Message, ToolSpec
-from rung.agent.prompt import system_parts
+from rung.agent.prompt import system_parts, typed_text
 from rung.agent.recall import Recall
 from rung.agent.sessions import SessionStore
 from rung.agent.testing import ScriptedModel
@@ -106,14 +106,15 @@ def layout(messages: list[Message], rung_layout: bool) -> list[Message]:
     if rung_layout:
         return messages
     last = messages[-1].content
-    head, _, question = last.rpartition("\n\n")
+    question = typed_text(last)
+    head = last[: len(last) - len(question)].strip()
     system = Message("system", messages[0].content + ("\n\n" + head if head else ""))
     history = [_plain(m) for m in messages[1:-1]]
-    return [system, *history, Message("user", question or last)]
+    return [system, *history, Message("user", question)]
 
 
 def _plain(m: Message) -> Message:
-    return Message(m.role, m.content.rpartition("\n\n")[2]) if m.role == "user" else m
+    return Message(m.role, typed_text(m.content)) if m.role == "user" else m
 
 
 def time_at(n: int) -> datetime:

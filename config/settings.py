@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -300,37 +301,74 @@ def default_config_text() -> str:
 def write_settings(path: Path, values: Mapping[str, Any]) -> None:
     """Set `values` in the config file and keep everything else in it, comments included.
 
-    A setting already there (or commented out, as `config init` writes it) is changed in
-    place; one not there is added before the first table. The new text must read back as
-    valid settings with these values before it replaces the file, in one atomic step. A
-    missing file starts as the commented default that `config init` writes.
+    A setting already there is changed in place, in its table if it sits in one
+    (`[memory] port` for memory_port), its comment kept; one commented out (as `config
+    init` writes it) is uncommented with the new value; one not there is added before the
+    first table. The new text must read back as valid settings with these values before it
+    replaces the file, in one atomic step (through a link, the file it names). A missing
+    file starts as the commented default that `config init` writes.
     """
     _read_file(path)  # a broken file stops here, untouched
     text = path.read_text(encoding="utf-8") if path.exists() else default_config_text()
     lines = text.splitlines()
     for key, value in values.items():
-        names = "|".join(re.escape(n) for n in (key, *_old_names(key)))
-        top = next((i for i, line in enumerate(lines) if line.lstrip().startswith("[")), None)
-        top = len(lines) if top is None else top
-        line = f"{key} = {_toml_value(value)}"
-        assigned = [i for i in range(top) if re.match(rf"\s*({names})\s*=", lines[i])]
-        commented = [i for i in range(top) if re.match(rf"\s*#\s*{re.escape(key)}\s*=", lines[i])]
-        if assigned:
-            lines[assigned[0]] = line
-            for extra in reversed(assigned[1:]):
-                del lines[extra]
-        elif commented:
-            lines[commented[0]] = line
-        else:  # after the last top-level line, before the blank lines above a table
-            while top > 0 and not lines[top - 1].strip():
-                top -= 1
-            lines.insert(top, line)
+        _set_line(lines, key, _toml_value(value))
     new_text = "\n".join(lines) + "\n"
     _check_written(path, new_text, values)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
+    target = path.resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(target.name + ".partial")
     partial.write_text(new_text, encoding="utf-8")
-    os.replace(partial, path)
+    if target.exists():
+        shutil.copymode(target, partial)
+    os.replace(partial, target)
+
+
+def _set_line(lines: list[str], key: str, value: str) -> None:
+    """Set `key = value` in a config file's lines (see write_settings)."""
+    names = {key, *_old_names(key)}
+    table: str | None = None  # the table the line is in; "" for one we do not read
+    top = len(lines)  # where the first table starts
+    found: list[tuple[int, str]] = []  # (line, the name to write there)
+    commented: list[int] = []
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("["):
+            header = re.match(r"\s*\[\s*([\w-]+)\s*\]\s*(#.*)?$", line)
+            table = header.group(1) if header else ""  # an array of tables, a dotted name
+            top = min(top, i)
+            continue
+        assigned = re.match(r"\s*([\w-]+)\s*=", line)
+        if assigned and table is None and assigned.group(1) in names:
+            found.append((i, key))  # an old name becomes the new one
+        elif assigned and table and f"{table}_{assigned.group(1)}" in names:
+            found.append((i, assigned.group(1)))
+        elif table is None and re.match(rf"\s*#\s*{re.escape(key)}\s*=", line):
+            commented.append(i)
+    if found:
+        (first, name), rest = found[0], found[1:]
+        indent = lines[first][: len(lines[first]) - len(lines[first].lstrip())]
+        lines[first] = f"{indent}{name} = {value}{_trailing_comment(lines[first])}"
+        for extra, _ in reversed(rest):
+            del lines[extra]
+    elif commented:
+        lines[commented[0]] = f"{key} = {value}"
+    else:  # after the last top-level line, before the blank lines above a table
+        while top > 0 and not lines[top - 1].strip():
+            top -= 1
+        above_table = top < len(lines) and lines[top].lstrip().startswith("[")
+        lines[top:top] = [f"{key} = {value}", *([""] if above_table else [])]
+
+
+def _trailing_comment(line: str) -> str:
+    """The comment at the end of a `key = value` line, with the spaces before it."""
+    for i, char in enumerate(line):
+        if char == "#":
+            try:
+                tomllib.loads(line[:i])  # a `#` inside a string leaves the string open
+            except tomllib.TOMLDecodeError:
+                continue
+            return line[len(line[:i].rstrip()) :]
+    return ""
 
 
 def _old_names(key: str) -> list[str]:
@@ -353,7 +391,8 @@ def _check_written(path: Path, text: str, values: Mapping[str, Any]) -> None:
     for key, value in values.items():
         if key not in data or _toml_value(data[key]) != _toml_value(value):
             raise ConfigError(
-                f"cannot set {key} in {path}: it is also set inside a [table] there",
+                f"cannot set {key} in {path}: it is also set there as a dotted key or in an "
+                "inline table",
                 hint=f"edit {path} by hand so that it sets {key} once",
             )
 

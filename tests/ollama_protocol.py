@@ -199,8 +199,7 @@ class ProtocolHandler(BaseHTTPRequestHandler):
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        self.wfile.write(data)
 
     def _json(self, status: int, obj: Json) -> None:
         self._send(status, json.dumps(obj).encode(), "application/json; charset=utf-8")

@@ -97,6 +97,8 @@ class OllamaTestServer(ProtocolServer):
         super().__init__()
         self.models: list[ModelInfo] = models if models is not None else [ModelInfo("qwen3:4b")]
         self.pullable: list[str] = list(pullable or [])
+        # the next pull breaks half-way with this error (then it is cleared)
+        self.pull_error: str | None = None
         self.responder: Callable[[Json], Reply] | None = None
         self._replies: deque[Reply] = deque()
 
@@ -182,6 +184,10 @@ class _Handler(ProtocolHandler):
         if body.get("tools") and "tools" not in model.capabilities:
             full = f"registry.ollama.ai/library/{canonical(model.name)}"
             return self._json(400, {"error": f"{full} does not support tools"})
+        if not body.get("messages"):  # Ollama loads the model and answers at once
+            done = {"done": True, "done_reason": "load"}
+            reply_to = {"role": "assistant", "content": ""}
+            return self._json(200, {"model": name, "message": reply_to, **done})
         reply = owner._next_reply(body)
         if reply is None:
             return self._json(500, {"error": "test server: no scripted reply left"})
@@ -281,7 +287,10 @@ class _Handler(ProtocolHandler):
             {"status": "success"},
         ]
         with owner._lock:
-            if not any(canonical(m.name) == canonical(name) for m in owner.models):
+            error, owner.pull_error = owner.pull_error, None
+            if error is not None:
+                progress = [*progress[:3], {"error": error}]  # half-way
+            elif not any(canonical(m.name) == canonical(name) for m in owner.models):
                 owner.models.append(ModelInfo(canonical(name)))
         if not stream:
             return self._json(200, progress[-1])

@@ -4,7 +4,11 @@ server standing in for Ollama, and the real `rung doctor` at the end."""
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
+
+import pexpect
+import pytest
 
 from rung.agent.prompt import DEFAULT_PERSONA, persona_text
 from rung.config.settings import default_config_text
@@ -156,3 +160,89 @@ def test_a_broken_config_file_is_left_untouched(
     assert result.code == 2
     assert "not valid TOML" in result.err and "Traceback" not in result.err
     assert (folder / "config.toml").read_text() == "model = \n"
+
+
+def test_a_pull_that_breaks_half_way_is_told_and_the_model_asked_again(
+    isolated_home: Path,
+) -> None:
+    with OllamaTestServer([], pullable=["qwen3:4b"]) as server:
+        server.pull_error = "max retries exceeded: unexpected EOF"
+        answers = "\ny\n\ny\n"  # Enter (the suggestion), pull it, again after the failure
+        result = rung_at(server)("init", "--tier", "chatbot", input=answers, timeout=120)
+        assert result.code == 0, result.out + result.err
+        assert "✗ Ollama could not download 'qwen3:4b': max retries exceeded" in result.out
+        assert "hint: check the network" in result.out
+        assert result.out.count("Model to pull [qwen3:4b]") == 2
+        assert [m.name for m in server.models] == ["qwen3:4b"]
+
+
+def test_an_offline_ollama_is_not_told_as_a_wrong_name(isolated_home: Path) -> None:
+    offline = (
+        'pull model manifest: Get "https://registry.example/v2/library/qwen3/manifests/4b": '
+        "dial tcp: lookup registry.example: no such host"
+    )
+    with OllamaTestServer([], pullable=["qwen3:4b"]) as server:
+        server.pull_error = offline
+        result = rung_at(server)("init", "--tier", "chatbot", input="\ny\n", timeout=120)
+    said = " ".join(result.out.split())  # as one line, however the terminal wrapped it
+    assert "Ollama could not download 'qwen3:4b'" in said and "no such host" in said
+    assert "check the network" in said
+    assert "found no model named" not in result.out
+
+
+def test_a_configured_model_is_offered_when_none_is_pulled(isolated_home: Path) -> None:
+    folder = config_dir(isolated_home)
+    folder.mkdir(parents=True)
+    (folder / "config.toml").write_text('model = "llama3.2:3b"\n')
+    with OllamaTestServer([], pullable=["llama3.2:3b"]) as server:
+        result = rung_at(server)("init", "--tier", "chatbot", input="\ny\n", timeout=120)
+        assert result.code == 0, result.out + result.err
+        assert "your settings name llama3.2:3b" in result.out
+        assert "Model to pull [llama3.2:3b]" in result.out
+        assert [m.name for m in server.models] == ["llama3.2:3b"]
+
+
+def test_a_named_model_that_cannot_be_pulled_shows_the_list_to_choose_from(
+    rung: Rung, isolated_home: Path, ollama_server: OllamaTestServer
+) -> None:
+    result = rung("init", "--model", "nope:1b", "--tier", "chatbot", input="y\n1\n", timeout=120)
+    assert result.code == 0, result.out + result.err
+    failed = result.out.index("found no model named 'nope:1b'")
+    assert result.out.index("qwen3:4b", failed) < result.out.index("Model (number or name)")
+    assert 'model = "qwen3:4b"' in settings_lines(isolated_home)
+
+
+def test_answers_are_shown_as_typed_never_read_as_markup(
+    rung: Rung, isolated_home: Path, ollama_server: OllamaTestServer
+) -> None:
+    result = rung("init", input="\n[/bold]\n1\n[red]Wren\n", timeout=120)
+    assert result.code == 0, result.out + result.err
+    assert "'[/bold]' is not in the list" in result.out
+    assert "How should [red]Wren answer" in result.out
+
+
+@pytest.mark.parametrize("key", ["\x03", "\x04"], ids=["ctrl-c", "ctrl-d"])
+def test_ctrl_c_or_ctrl_d_at_a_question_stops_at_once_and_writes_nothing(
+    rung: Rung, isolated_home: Path, ollama_server: OllamaTestServer, key: str
+) -> None:
+    child = pexpect.spawn(
+        sys.executable,
+        ["-m", "rung.agent.cli", "init"],
+        env=rung.env,
+        encoding="utf-8",
+        dimensions=(40, 100),
+        timeout=30,
+    )
+    try:
+        child.expect_exact("Model (number or name) [qwen3:4b]: ")
+        child.send("\r")
+        child.expect_exact("Tier (number or name)")
+        child.send(key)
+        child.expect_exact("Stopped: nothing was written.")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+    assert "Traceback" not in str(child.before)
+    assert child.exitstatus == 130
+    assert not (config_dir(isolated_home) / "config.toml").exists()
+    assert not (config_dir(isolated_home) / "persona.md").exists()

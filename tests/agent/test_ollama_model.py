@@ -235,3 +235,21 @@ async def test_steps_reuse_one_keep_alive_connection(ollama_server: OllamaTestSe
         assert isinstance(events[-1], ModelDone)
     await model.aclose()
     assert ollama_server.connections_opened == 1
+
+
+async def test_load_brings_the_model_in_with_the_window_and_generates_nothing(
+    ollama_server: OllamaTestServer,
+) -> None:
+    model = model_for(ollama_server, num_ctx=8192, keep_alive="10m")
+    missing = model_for(ollama_server, "missing:1b")
+    try:
+        await model.load()
+        with pytest.raises(ModelNotFound):
+            await missing.load()
+    finally:
+        await model.aclose()
+        await missing.aclose()
+    loaded = ollama_server.chat_requests[0]
+    assert loaded["messages"] == [] and loaded["options"]["num_ctx"] == 8192
+    assert loaded["keep_alive"] == "10m"
+    ollama_server.assert_complete()  # no scripted reply was used up

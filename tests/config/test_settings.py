@@ -145,9 +145,33 @@ def test_write_settings_changes_only_what_it_sets(tmp_path: Path) -> None:
     path = write(tmp_path / "config.toml", original)
     write_settings(path, {"model": "new", "default_tier": "agent", "num_ctx": 4096})
     assert path.read_text() == (
-        '# mine\nmodel = "new"\ndefault_tier = "agent"\nnum_ctx = 4096\n\n[memory]\nport = 9000\n'
+        '# mine\nmodel = "new"  # was\ndefault_tier = "agent"\nnum_ctx = 4096\n\n[memory]\n'
+        "port = 9000\n"
     )
     assert load_settings(path, environ={}).settings.memory_port == 9000
+
+
+def test_write_settings_changes_a_setting_where_it_is_in_its_table(tmp_path: Path) -> None:
+    original = '[ollama]\nhost = "http://a:1"  # the box # upstairs\n\n[memory]\nport = 9000\n'
+    path = write(tmp_path / "config.toml", original)
+    write_settings(path, {"ollama_host": "http://b:2", "memory_port": 9001, "model": "m#1"})
+    assert path.read_text() == (
+        'model = "m#1"\n\n[ollama]\nhost = "http://b:2"  # the box # upstairs\n\n[memory]\n'
+        "port = 9001\n"
+    )
+    loaded = load_settings(path, environ={}).settings
+    assert (loaded.ollama_host, loaded.memory_port, loaded.model) == ("http://b:2", 9001, "m#1")
+
+
+def test_write_settings_through_a_link_updates_the_file_it_names(tmp_path: Path) -> None:
+    (tmp_path / "dotfiles").mkdir()
+    real = write(tmp_path / "dotfiles" / "rung.toml", 'model = "old"\n')
+    real.chmod(0o600)
+    link = tmp_path / "config.toml"
+    link.symlink_to(real)
+    write_settings(link, {"model": "new"})
+    assert link.is_symlink() and real.read_text() == 'model = "new"\n'
+    assert real.stat().st_mode & 0o777 == 0o600
 
 
 @pytest.mark.parametrize(
@@ -155,7 +179,6 @@ def test_write_settings_changes_only_what_it_sets(tmp_path: Path) -> None:
     [
         ("model = \n", "not valid TOML"),
         ('[model]\nname = "x"\n', "unknown setting"),
-        ('[ollama]\nhost = "http://a:1"\n', "also set inside a [table]"),
     ],
 )
 def test_write_settings_leaves_a_file_it_cannot_update_as_it_was(
