@@ -445,7 +445,9 @@ class ChatApp:
             path.write_text(PROFILE_TEMPLATE, encoding="utf-8")
         await asyncio.to_thread(edit_file, path)
         used = "from your next message" if self.tier.profile else "in the assistant tier"
-        self.console.print(f"Saved {path}; the assistant uses it {used}.")
+        self.console.print(
+            f"Saved {path}; the assistant uses it {used}.", markup=False, soft_wrap=True
+        )
 
     async def cmd_tools(self, _: str) -> None:
         self.tools.describe()

@@ -89,6 +89,7 @@ class Conversation:
         self.history: list[Message] = []
         self.last: TurnRecord | None = None
         self.recalled: tuple[RecalledMemory, ...] = ()  # the last turn's memories (/memory)
+        self.compactions: list[tuple[int, int]] = []  # history tokens before and after each
         if store is not None and session_id is not None:
             self.history = store.messages(session_id)
 
@@ -184,11 +185,13 @@ class Conversation:
                 count = await asyncio.to_thread(
                     self.recall.keep, facts, summary, self.session_id, self.clock_time()
                 )
-                saved = f"; saved {count} facts and the summary to memory first"
+                facts_saved = f"{count} fact{'' if count == 1 else 's'}"
+                saved = f"; saved {facts_saved} and the summary to memory first"
             except RungError as exc:
                 saved = f"; could not save to memory ({exc.message}), the session keeps it all"
         self.history = [*summary_messages(summary), *parts.recent]
         after = estimate_tokens(self.history)
+        self.compactions.append((before, after))
         return (
             f"Compacted {len(parts.old)} earlier messages into a summary (about {before} → "
             f"{after} tokens of history){saved}. The session store keeps every turn."

@@ -144,7 +144,8 @@ class Doctor:
             for server in hub.servers.values():
                 if server.state == "ready":
                     tools = len(server.offered())
-                    note(Finding(f"server {server.name}", "ok", f"ready, {tools} tools"))
+                    said = f"ready, {tools} tool{'' if tools == 1 else 's'}"
+                    note(Finding(f"server {server.name}", "ok", said))
                 else:
                     note(
                         Finding(

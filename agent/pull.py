@@ -32,7 +32,7 @@ async def pull_with_progress(model: OllamaChatModel, console: Console) -> None:
     with Progress(*columns, console=console) as progress:
         task = progress.add_task(f"pulling {model.name}", total=None)
         async for part in model.pull():
-            progress.update(
-                task, description=part.status[:40], total=part.total, completed=part.completed or 0
-            )
+            if part.total:  # a layer's download; the steps after it carry no sizes
+                progress.update(task, total=part.total, completed=part.completed or 0)
+            progress.update(task, description=part.status[:40])
     console.print(f"Pulled {model.name}.", style="green", markup=False)

@@ -3,12 +3,12 @@
 The assistant tier (a real memory in a temp folder, the real embedding model, the real
 session store) with a scripted model double whose answers are long, at num_ctx 4096. Every
 tenth turn the user states a fact about themselves ("my locker code is 7731"). Compaction
-has to run again and again; reported: how many compactions, the history's tokens before
-and after each, the largest prompt sent against the window, and, at the end, for every
-planted fact, whether asking for it brings it into the prompt (from memory: the facts in
-the system message or the recalled memories). The baseline in the same run is the same
-conversation without compaction (history simply cut to fit, Rung's old policy): how many
-planted facts the last prompt still holds.
+has to run again and again; reported: how many compactions, the history's tokens they
+saved (before minus after, summed), the largest prompt sent against the window, and, at
+the end, for every planted fact, whether asking for it brings it into the prompt (from
+memory: the facts in the system message or the recalled memories). The baseline in the
+same run is the same conversation without compaction (history simply cut to fit, Rung's
+old policy): how many planted facts the last prompt still holds.
 
     python -m bench.context_budget [--quick]
 """
@@ -63,14 +63,14 @@ async def converse(memory: Memory, folder: Path, turns: int, *, compact: bool) -
         system=lambda: system_parts(ASSISTANT, facts=recall.known_facts() if compact else ()),
         compact_at=0.8 if compact else 0.999,
     )
-    compactions: list[str] = []
+    notes: list[str] = []
     planted = iter(PLANTED)
     for n in range(turns):
         fact = next(planted, None) if n % (turns // len(PLANTED)) == 0 else None
         text = f"By the way, {fact[0][0].lower()}{fact[0][1:]}." if fact else FILLER + str(n)
         async for event in conversation.send(text):
             if isinstance(event, Notice) and event.text.startswith("Compacted"):
-                compactions.append(event.text)
+                notes.append(event.text)
     largest = max(estimate_tokens(s.messages) for s in model.sent)
     found, missing = 0, []
     for fact, question, answer in PLANTED:
@@ -83,8 +83,10 @@ async def converse(memory: Memory, folder: Path, turns: int, *, compact: bool) -
     recall.close()
     sessions.close()
     history = estimate_tokens(conversation.history)
-    return {"compactions": len(compactions), "largest_prompt": largest, "found": found,
-            "history_at_end": history, "missing": missing, "notes": compactions[:3]}  # fmt: skip
+    saved = sum(before - after for before, after in conversation.compactions)
+    return {"compactions": len(conversation.compactions), "tokens_saved": saved,
+            "largest_prompt": largest, "found": found, "history_at_end": history,
+            "missing": missing, "notes": notes[:3]}  # fmt: skip
 
 
 def measure(quick: bool) -> dict[str, dict[str, object]]:
@@ -111,6 +113,7 @@ def report(results: dict[str, dict[str, object]]) -> Report:
     )
     result.rows += [
         ["compactions", str(rung["compactions"]), "0"],
+        ["history tokens saved by compaction (estimated)", str(rung["tokens_saved"]), "0"],
         ["largest prompt sent (estimated tokens)", str(rung["largest_prompt"]),
          str(base["largest_prompt"])],
         ["planted facts brought back when asked", f"{rung['found']} of {len(PLANTED)}",

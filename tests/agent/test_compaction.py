@@ -80,7 +80,7 @@ async def test_a_planted_fact_outlives_compaction_and_comes_back_from_memory(
     assert compaction == [] or len(compaction) == 1
     if not compaction:  # the window did not fill by itself: compact on demand
         compaction = [await conversation.compact()]
-    assert "saved 1 facts and the summary to memory first" in compaction[0]
+    assert "saved 1 fact and the summary to memory first" in compaction[0]
     assert conversation.history[0].content.startswith(SUMMARY_HEADER)
 
     events = [e async for e in conversation.send("what is my locker code?")]
