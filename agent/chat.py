@@ -27,14 +27,7 @@ from rung.agent.messages import (
     ToolResult,
 )
 from rung.agent.ollama_model import OllamaChatModel, capped_notice
-from rung.agent.runtime import (
-    build_chooser,
-    build_conversation,
-    build_recall,
-    build_tools,
-    open_store,
-    tier_of,
-)
+from rung.agent.runtime import build_conversation, open_store, tier_of, use_tier
 from rung.config.errors import ModelNotFound, RungError
 from rung.config.paths import Paths
 from rung.config.settings import LoadedSettings, Settings
@@ -403,14 +396,11 @@ class ChatApp:
         tier = tiers.get(arg)  # an unknown name is an error line with the list
         self.settings = self.settings.model_copy(update={"default_tier": tier.name})
         old, self.tier = self.tier, tier
-        self.conversation.tier = tier.name
-        self.conversation.max_steps = tier.max_steps or self.settings.max_steps
-        self.conversation.tools = build_tools(self.settings)
-        self.conversation.chooser = build_chooser(self.settings)
-        self.conversation.close()
-        self.conversation.recall = build_recall(self.settings, self.store)
+        old_recall = use_tier(self.conversation, self.settings, self.paths)
         if self.conversation.recall is not None:
             self.conversation.recall.start()
+        if old_recall is not None:
+            await asyncio.to_thread(old_recall.close)
         if (old.tools, old.servers, old.approvals) != (tier.tools, tier.servers, tier.approvals):
             await self.tools.stop()  # the servers and approval rules are the tier's
             if tier.tools:

@@ -14,9 +14,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from rung.agent.context import fit_context
 from rung.agent.messages import FinalAnswer, Message
 from rung.agent.model import ChatModel
+from rung.agent.phantom import ABOUT_USER
 from rung.agent.prompt import typed_text
+from rung.agent.tool_text import CORRECTION_LEAD
 
 KEEP_TURNS = 2
 SUMMARY_HEADER = "Summary of the earlier part of this conversation (Rung compacted it):"
@@ -30,9 +33,10 @@ _LEAD = re.compile(
     r"|(?:fyi|btw|by the way|oh and|also)[:,]?\s*)",
     re.IGNORECASE,
 )
-_ABOUT_ME = re.compile(
-    r"^(?:I(?:'m| am| live| work| have| prefer| like| love| hate| don't| do not| moved| was "
-    r"born| use| own| speak| study)\b|My [a-z][\w '-]{1,40}? (?:is|are|was|lives|works)\b)",
+# "I'm not sure why…", "I have a question": about the moment, not about the user
+_PASSING = re.compile(
+    r"\b(?:not sure|sure|question|problem|issue|error|bug|trying|wondering|looking for|"
+    r"thinking|confused|stuck|getting|seeing)\b",
     re.IGNORECASE,
 )
 
@@ -44,12 +48,24 @@ class Split:
 
 
 def split(history: Sequence[Message], keep: int = KEEP_TURNS) -> Split:
-    """Cut before the `keep`-th last user message (a turn starts with one)."""
-    starts = [i for i, m in enumerate(history) if m.role == "user"]
+    """Cut before the `keep`-th last turn (a turn starts with the user's message; Rung's
+    correction of a bad tool call is a user message inside a turn)."""
+    starts = [
+        i
+        for i, m in enumerate(history)
+        if m.role == "user" and not m.content.startswith(CORRECTION_LEAD)
+    ]
     if len(starts) <= keep:
         return Split([], list(history))
     cut = starts[-keep]
     return Split(list(history[:cut]), list(history[cut:]))
+
+
+def compactable(old: Sequence[Message]) -> bool:
+    """Is there more to compact than the summary of the last compaction?"""
+    if len(old) == 2 and old[0].content.startswith(SUMMARY_HEADER):
+        return False
+    return bool(old)
 
 
 def user_facts(messages: Sequence[Message]) -> list[str]:
@@ -61,21 +77,27 @@ def user_facts(messages: Sequence[Message]) -> list[str]:
         for sentence in re.split(r"(?<=[.!?])\s+|\n+", typed_text(message.content)):
             sentence = _LEAD.sub("", sentence.strip()).rstrip(".!")
             sentence = sentence[:1].upper() + sentence[1:]
-            wanted = _ABOUT_ME.match(sentence) and 3 <= len(sentence.split()) <= 30
+            wanted = (
+                ABOUT_USER.match(sentence)
+                and not _PASSING.search(sentence)
+                and 3 <= len(sentence.split()) <= 30
+            )
             if wanted and "?" not in sentence and sentence not in found:
                 found.append(sentence)
     return found
 
 
-async def summarise(model: ChatModel, old: Sequence[Message]) -> str:
-    """The model's summary of `old` (no tools); an extract of the turns if it fails."""
+async def summarise(model: ChatModel, old: Sequence[Message], num_ctx: int) -> str:
+    """The model's summary of `old` (no tools); an extract of the turns if it fails. Turns
+    that would not fit into the window with the request are extracted, not sent."""
     from rung.agent.loop import run_turn
 
-    request = [*old, Message("user", SUMMARISE)]
+    fitted = fit_context([*old, Message("user", SUMMARISE)], num_ctx)
+    head = extract(old[: fitted.dropped])
     try:
-        async for event in run_turn(model, request, None, max_steps=1):
+        async for event in run_turn(model, fitted.messages, None, max_steps=1):
             if isinstance(event, FinalAnswer) and event.message.content.strip():
-                return event.message.content.strip()
+                return "\n".join(filter(None, (head, event.message.content.strip())))
     except Exception:  # the summary must not fail the turn: fall back to an extract
         pass
     return extract(old)

@@ -19,7 +19,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from rung.agent.compaction import split, summarise, summary_messages, user_facts
+from rung.agent.compaction import (
+    compactable,
+    split,
+    summarise,
+    summary_messages,
+    user_facts,
+)
 from rung.agent.context import CHARS_PER_TOKEN, estimate_tokens, fit_context, reply_reserve
 from rung.agent.loop import run_turn
 from rung.agent.messages import (
@@ -33,7 +39,7 @@ from rung.agent.messages import (
     Usage,
 )
 from rung.agent.model import ChatModel
-from rung.agent.phantom import phantom, statement
+from rung.agent.phantom import phantom, worth_saving
 from rung.agent.prompt import DEFAULT_PERSONA, join, turn_message
 from rung.agent.sessions import SessionStore
 from rung.config.errors import RungError, UserError
@@ -46,6 +52,7 @@ if TYPE_CHECKING:
 
 
 TRUNCATED_AT = 0.97  # a prompt this close to num_ctx was cut by Ollama (Rung leaves room)
+MAX_CALIBRATION = 4.0  # the estimate is never taken to be off by more (CJK text: ~3.5)
 
 
 @dataclass
@@ -128,6 +135,8 @@ class Conversation:
             tools = await asyncio.to_thread(self.chooser.view, tools, [*self.history, user])
         tool_tokens = self._tool_tokens(tools)
         system = Message("system", join(self.system()))  # reads persona, profile, facts
+        # A message too large for any history is refused here, before compacting for it.
+        fit_context([system, sent], self.num_ctx, extra_tokens=tool_tokens, scale=self.calibration)
         if self._would_fill(system, sent, tool_tokens):
             yield Notice(await self.compact())
             system = Message("system", join(self.system()))  # it may have added facts
@@ -143,6 +152,7 @@ class Conversation:
                 f"the context window (num_ctx={self.num_ctx}); the model does not see them."
             )
         partial: list[str] = []
+        committed = False
         try:
             async for event in run_turn(
                 self.model, fitted.messages, tools, max_steps=self.max_steps
@@ -151,6 +161,7 @@ class Conversation:
                     partial.append(event.text)
                 elif isinstance(event, FinalAnswer):
                     self._commit(user, sent, event.new_messages)
+                    committed = True
                     self.last = TurnRecord(event.usage, event.message.content)
                     last_request = [*fitted.messages, *event.new_messages[:-1]]
                     estimate = estimate_tokens(last_request) + tool_tokens
@@ -162,23 +173,27 @@ class Conversation:
                     partial.clear()  # text before a tool call belongs to that step
                 yield event
         except (asyncio.CancelledError, KeyboardInterrupt):
-            stopped = Message("assistant", "".join(partial), interrupted=True)
-            self._commit(user, sent, [stopped])
+            if not committed:  # stopped after the answer was stored: nothing more to keep
+                stopped = Message("assistant", "".join(partial), interrupted=True)
+                self._commit(user, sent, [stopped])
             raise
 
     def _would_fill(self, system: Message, sent: Message, tool_tokens: int) -> bool:
+        """Compact before the prompt passes `compact_at` of the window, and always before
+        fitting it would have to leave turns out (their facts unsaved)."""
         tokens = (estimate_tokens([system, *self.history, sent]) + tool_tokens) * self.calibration
-        return tokens > self.compact_at * self.num_ctx and bool(split(self.history).old)
+        limit = min(self.compact_at * self.num_ctx, self.num_ctx - reply_reserve(self.num_ctx))
+        return tokens > limit and compactable(split(self.history).old)
 
     async def compact(self) -> str:
         """Replace the turns before the last few by a summary, after saving what matters;
         says what was done."""
         parts = split(self.history)
-        if not parts.old:
-            return "Nothing to compact yet: the conversation is only a few turns long."
+        if not compactable(parts.old):
+            return "Nothing to compact yet: only the last few turns are new since the last time."
         before = estimate_tokens(self.history)
         facts = user_facts(parts.old)
-        summary = await summarise(self.model, parts.old)
+        summary = await summarise(self.model, parts.old, self.num_ctx)
         saved = ""
         if self.recall is not None:
             try:
@@ -207,11 +222,18 @@ class Conversation:
                 "The reply says it will remember, but nothing was saved: this tier has no "
                 "memory of you. Use /tier assistant, or `rung memory facts add`."
             )
+        fact = worth_saving(text)
+        if fact is None:
+            return (
+                "The reply says it will remember, but nothing was saved (Rung saves a short "
+                "statement about you, not this message). Say `remember that …`, or use "
+                "`rung memory facts add`."
+            )
         memory = self.recall.memory
 
         def save() -> Fact:
             with memory.lock:
-                return memory.remember(statement(text), source="chat")[0]
+                return memory.remember(fact, source="chat")[0]
 
         try:
             saved = await asyncio.to_thread(save)
@@ -233,15 +255,24 @@ class Conversation:
         """
         if not reported or not estimate:
             return ""
+        if estimate * self.calibration > self.num_ctx:  # a step's tool results outgrew it
+            return (
+                f"The last request to the model (about {round(estimate * self.calibration)} "
+                f"tokens with this turn's tool results) was larger than num_ctx="
+                f"{self.num_ctx}: Ollama cut its start. Raise num_ctx, or ask for less at once."
+            )
         if reported >= TRUNCATED_AT * self.num_ctx:
-            self.calibration = max(self.calibration, reported / estimate) * 1.25
+            # the true count is higher than the one reported: count higher, within reason
+            self.calibration = min(
+                max(self.calibration, 1.25 * reported / estimate), MAX_CALIBRATION
+            )
             return (
                 f"Ollama's prompt filled the whole window ({reported} of num_ctx="
                 f"{self.num_ctx} tokens): the start of the conversation was probably cut. "
                 "Rung counts tokens higher from now on; /context shows the budget."
             )
         if reported > estimate:
-            self.calibration = max(self.calibration, reported / estimate)
+            self.calibration = min(max(self.calibration, reported / estimate), MAX_CALIBRATION)
         return ""
 
     def budget(self) -> list[tuple[str, int]]:

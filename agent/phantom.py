@@ -21,6 +21,12 @@ CLAIM = re.compile(
     re.IGNORECASE,
 )
 MEMORY_TOOLS = ("remember",)  # tool names (or suffixes, `memory_remember`) that save
+MAX_STATEMENT = 300  # characters: a longer message is not one fact
+ABOUT_USER = re.compile(
+    r"(?:I(?:'m| am| live| work| have| prefer| like| love| hate| don't| do not| moved| was "
+    r"born| use| own| speak| study)\b|My [a-z][\w '-]{1,40}? (?:is|are|was|lives|works)\b)",
+    re.IGNORECASE,
+)
 _ASK = re.compile(
     r"^\s*(?:please\s+)?(?:can you\s+|could you\s+)?(?:remember|note|keep in mind|don't forget)"
     r"(?:\s+that)?[:,]?\s*",
@@ -33,8 +39,17 @@ def claims_to_remember(answer: str) -> bool:
 
 
 def saved_in_turn(messages: Sequence[Message]) -> bool:
-    """Did a memory tool run (successfully asked for) in this turn?"""
-    return any(call.name.endswith(MEMORY_TOOLS) for m in messages for call in m.tool_calls)
+    """Did a memory tool run in this turn, and succeed?"""
+    asked = {
+        call.id
+        for m in messages
+        for call in m.tool_calls
+        if call.name.endswith(MEMORY_TOOLS) and call.error is None
+    }
+    return any(
+        m.role == "tool" and m.tool_call_id in asked and not m.content.startswith("error:")
+        for m in messages
+    )
 
 
 def phantom(answer: str, turn: Sequence[Message]) -> bool:
@@ -47,3 +62,15 @@ def statement(user_text: str) -> str:
     text = " ".join(user_text.split())
     stripped = _ASK.sub("", text, count=1).rstrip(".!")
     return stripped[:1].upper() + stripped[1:] if stripped else text
+
+
+def worth_saving(user_text: str) -> str | None:
+    """The fact to save for a reply's empty promise: a short message that asks to be
+    remembered or says something about the user; None for anything else (a question, a
+    pasted document)."""
+    text = " ".join(user_text.split())
+    if len(text) > MAX_STATEMENT or "?" in text:
+        return None
+    if _ASK.match(text) or ABOUT_USER.match(_ASK.sub("", text, count=1)):
+        return statement(text)
+    return None

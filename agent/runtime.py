@@ -67,22 +67,34 @@ def build_conversation(
     paths: Paths | None = None,
 ) -> Conversation:
     """A conversation in the settings' tier; its `close()` lets go of its memory."""
-    tier = tier_of(settings)
-    recall = build_recall(settings, store)
-    return Conversation(
+    conversation = Conversation(
         model or OllamaChatModel.from_settings(settings),
         num_ctx=model.num_ctx if model is not None else settings.num_ctx,
         tier=settings.tier,
-        max_steps=tier.max_steps or settings.max_steps,
-        tools=build_tools(settings),
         store=store,
         session_id=session_id,
-        recall=recall,
-        chooser=build_chooser(settings),
-        system=system_builder(tier, paths or Paths.default(), recall),
-        clock=local_now if tier.recall else None,
         compact_at=settings.compact_at,
     )
+    use_tier(conversation, settings, paths or Paths.default())
+    return conversation
+
+
+def use_tier(conversation: Conversation, settings: Settings, paths: Paths) -> Recall | None:
+    """Put `conversation` in the settings' tier, its history kept: the tier's step limit,
+    tools, memory, system message and clock. Returns the memory it had, for the caller to
+    close (`Recall.close` waits for its recording thread)."""
+    tier = tier_of(settings)
+    old = conversation.recall
+    recall = build_recall(settings, conversation.store)
+    conversation.tier = tier.name
+    conversation.max_steps = tier.max_steps or settings.max_steps
+    conversation.tools = build_tools(settings)
+    conversation.chooser = build_chooser(settings)
+    conversation.recall = recall
+    conversation.recalled = ()  # the last turn's memories were the old tier's
+    conversation.system = system_builder(tier, paths, recall)
+    conversation.clock = local_now if tier.recall else None
+    return old
 
 
 def system_builder(tier: Tier, paths: Paths, recall: Recall | None) -> Callable[[], dict[str, str]]:

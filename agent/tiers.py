@@ -147,6 +147,9 @@ def tier_rules(tier: Tier) -> dict[str, Policy]:
 def _check(tier: Tier) -> None:
     if not tier.name or not tier.name.replace("-", "").replace("_", "").isalnum():
         raise ValueError(f"bad tier name {tier.name!r}")
+    servers: object = tier.servers  # a plugin's value, whatever the type hint says
+    if not isinstance(servers, tuple | list) or not all(isinstance(s, str) for s in servers):
+        raise ValueError(f"servers must be a tuple of names or globs, not {servers!r}")
     bad = [p for p in tier.approvals.values() if p not in POLICIES]
     if bad:
         raise ValueError(f"approval policy {bad[0]!r} is not one of {', '.join(POLICIES)}")

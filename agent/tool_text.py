@@ -76,10 +76,13 @@ def rescue(text: str, specs: Sequence[ToolSpec], *, step: int = 0) -> Rescue | N
     return Rescue(calls, prose)
 
 
+CORRECTION_LEAD = "Your tool call was not run:"
+
+
 def correction_message(problems: Sequence[str]) -> str:
     listed = " ".join(problems)
     return (
-        f"Your tool call was not run: {listed} To call a tool, reply with only the call; "
+        f"{CORRECTION_LEAD} {listed} To call a tool, reply with only the call; "
         "otherwise answer in plain words."
     )
 

@@ -7,7 +7,8 @@ import json
 
 from rung.agent.conversation import Conversation
 from rung.agent.messages import Notice, Usage
-from rung.agent.testing import ScriptedModel, Step
+from rung.agent.testing import ScriptedModel, Step, call
+from rung.tools.base import FunctionTool, ToolRegistry, ToolSpec
 from tests.agent.test_chat import Chat
 from tests.conftest import Rung
 from tests.ollama_server import ModelInfo, OllamaTestServer, Reply
@@ -40,7 +41,37 @@ async def test_a_prompt_that_filled_the_window_is_told_and_counted_higher() -> N
     told = [e async for e in conversation.send("and again")]
     [notice] = [e for e in told if isinstance(e, Notice)]
     assert notice.text.startswith("Ollama's prompt filled the whole window (2040 of num_ctx=2048")
-    assert conversation.calibration > raised * 1.2
+    assert conversation.calibration > raised
+
+
+async def test_the_estimate_is_scaled_within_reason() -> None:
+    full = [Step(text=f"answer {n}", usage=Usage(prompt_tokens=2040)) for n in range(4)]
+    model = ScriptedModel(*full, name="double")  # a test double: Ollama cut every prompt
+    conversation = Conversation(model, num_ctx=2048, tier="chatbot")
+    for n in range(4):
+        [e async for e in conversation.send(f"message {n}")]
+    assert conversation.calibration == 4.0  # not 1.25 times more at every cut prompt
+
+
+async def test_tool_results_that_outgrow_the_window_are_told() -> None:
+    page = "word " * 4000  # a tool result far larger than the window
+    model = ScriptedModel(
+        Step(tool_calls=[call("fetch")]),
+        Step(text="done", usage=Usage(prompt_tokens=1900)),
+        name="double",
+    )
+    tools = ToolRegistry(
+        [
+            FunctionTool(
+                ToolSpec("fetch", "Fetch a page.", {"type": "object", "properties": {}}),
+                lambda: page,
+            )
+        ]
+    )
+    conversation = Conversation(model, num_ctx=2048, tier="agent", tools=tools)
+    told = [e.text for e in [e async for e in conversation.send("get it")] if isinstance(e, Notice)]
+    assert any(t.startswith("The last request to the model (about ") for t in told), told
+    assert "was larger than num_ctx=2048: Ollama cut its start" in told[-1]
 
 
 async def test_a_low_count_does_not_shrink_the_estimate() -> None:

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
-from rung.agent.compaction import SUMMARY_HEADER, split, user_facts
+from rung.agent.compaction import SUMMARY_HEADER, split, summarise, user_facts
 from rung.agent.conversation import Conversation
 from rung.agent.messages import Message, Notice
 from rung.agent.recall import Recall
 from rung.agent.sessions import SessionStore
 from rung.agent.testing import ScriptedModel
+from rung.agent.tool_text import correction_message
+from rung.config.errors import InputTooLarge
 from rung.memory.embedder import Embedder
 from rung.memory.service import Memory, MemoryConfig
 from tests.agent.test_chat import Chat
@@ -43,6 +45,69 @@ def test_the_users_statements_about_themselves_are_found() -> None:
         "I work night shifts at the hospital",
         "I moved to Porto in March",
     ]
+
+
+def test_passing_remarks_are_not_facts() -> None:
+    old = [Message("user", "I'm not sure why this fails. I have a question about Rust.")]
+    old.append(Message("user", "I am stuck on the parser. I don't eat meat."))
+    assert user_facts(old) == ["I don't eat meat"]
+
+
+def test_a_correction_of_a_tool_call_is_inside_its_turn() -> None:
+    history = [
+        Message("user", "first"),
+        Message("assistant", '{"name": "nope"}'),
+        Message("user", correction_message(["there is no tool 'nope'."])),
+        Message("assistant", "one"),
+        Message("user", "second"),
+        Message("assistant", "two"),
+    ]
+    parts = split(history, keep=2)
+    assert parts.old == [] and parts.recent == history
+
+
+async def test_the_summary_request_fits_the_window() -> None:
+    old = [Message("user" if n % 2 == 0 else "assistant", f"turn {n}: {FILLER}") for n in range(40)]
+    model = ScriptedModel("- the latest turns")  # a test double for the model
+    summary = await summarise(model, old, 4096)
+    [request] = model.sent
+    assert sum(len(m.content) for m in request.messages) < 4096 * 3.5
+    assert summary.startswith("- User: turn 0:")  # the turns left out, extracted
+    assert summary.endswith("- the latest turns")
+
+
+def fill_up(turns: int) -> tuple[ScriptedModel, Conversation]:
+    model = ScriptedModel(*["A long answer about bicycles. " * 20] * turns, "- a summary")
+    return model, Conversation(model, num_ctx=4096, tier="chatbot", compact_at=0.95)
+
+
+async def test_on_a_small_window_compaction_comes_before_any_turn_is_left_out() -> None:
+    _, conversation = fill_up(20)
+    told = []
+    for _ in range(16):
+        told += [e.text async for e in conversation.send(FILLER) if isinstance(e, Notice)]
+    assert any(t.startswith("Compacted") for t in told)
+    assert not any(t.startswith("Left out") for t in told), told
+
+
+async def test_a_message_too_large_is_refused_before_compacting_for_it() -> None:
+    model, conversation = fill_up(3)
+    for _ in range(3):
+        [e async for e in conversation.send("a question")]
+    history, requests = list(conversation.history), len(model.sent)
+    with pytest.raises(InputTooLarge):
+        [e async for e in conversation.send(FILLER * 30)]
+    assert conversation.history == history and len(model.sent) == requests
+
+
+async def test_the_last_summary_is_not_summarised_again() -> None:
+    model, conversation = fill_up(3)
+    for _ in range(3):
+        [e async for e in conversation.send("a question")]
+    assert (await conversation.compact()).startswith("Compacted 2 earlier messages")
+    requests = len(model.sent)
+    assert (await conversation.compact()).startswith("Nothing to compact yet")
+    assert len(model.sent) == requests
 
 
 def test_the_last_turns_are_kept_whole() -> None:

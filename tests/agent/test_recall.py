@@ -235,10 +235,25 @@ def test_chat_memory_shows_what_was_recalled_and_cited(
         shown = chat.prompt()
         assert "[m1] fact about the user, noted" in shown and "cited" in shown
         assert "My sister Ines lives in Porto" in shown
+        assistant_system = ollama_server.chat_requests[-1]["messages"][0]["content"]
+        assert "My sister Ines lives in Porto" in assistant_system
         chat.say("/tier agent")
         chat.prompt()
         chat.say("/memory")
         assert "Recall comes with the assistant tier" in chat.prompt()
+        # each tier's own system message from the next message on, the history kept
+        for tier, knows_you in (("agent", False), ("chatbot", False), ("assistant", True)):
+            if tier != "agent":
+                chat.say(f"/tier {tier}")
+                chat.prompt()
+            ollama_server.script(Reply(text=f"in the {tier} tier"))
+            chat.say(f"hello from {tier}")
+            assert f"in the {tier} tier" in chat.prompt()
+            messages = ollama_server.chat_requests[-1]["messages"]
+            assert ("My sister Ines lives in Porto" in messages[0]["content"]) is knows_you
+            assert messages[0]["content"] != assistant_system or knows_you
+            assert messages[1]["content"].endswith("where does my sister live?")
+            assert messages[-1]["content"].endswith(f"hello from {tier}")
         assert chat.close() == 0
     finally:
         if chat.child.isalive():
