@@ -80,8 +80,9 @@ class Settings(BaseModel):
         0.8,
         ge=0.3,
         le=0.95,
-        description="When a prompt would fill this share of num_ctx, older turns are "
-        "summarised (what matters saved to memory first).",
+        description="When a prompt would fill this share of num_ctx (or leave no room for "
+        "the reply, if that comes first), older turns are summarised (what matters saved to "
+        "memory first).",
     )
     max_tools: int = Field(
         16,
