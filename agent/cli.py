@@ -87,11 +87,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Set Rung up in a few questions, each with a default (Enter takes it): "
         "the Ollama server, the model (from those Ollama has pulled, or one to pull now), the "
         "tier, the assistant's name and tone (persona.md) and, for the assistant tier, a few "
-        "words about you (profile.md). Nothing is written until the last answer: then "
-        "config.toml gets the model, the tier and the server (the rest of it is kept), "
-        "persona.md and profile.md are created if they do not exist (an existing one is "
-        "never replaced), and `rung doctor` checks the result. Answers can also come on "
-        "stdin, one per line.",
+        "words about you (profile.md). Nothing is written until the last answer (Ctrl-C "
+        "or Ctrl-D at a question stops with nothing written): then config.toml gets the "
+        "model, the tier and the server (the rest of it is kept, comments too), persona.md "
+        "and profile.md are created if they do not exist (an existing one is never "
+        "replaced), and `rung doctor` checks the result; its exit code is init's. Answers "
+        "can also come on stdin, one per line; when they run out, the defaults are taken.",
     )
     init.add_argument("--model", "-m", dest="init_model", metavar="NAME", help="use this model")
     init.add_argument("--tier", dest="init_tier", metavar="TIER", help="use this tier")
