@@ -67,6 +67,19 @@ def test_the_closest_tools_are_offered_in_their_own_order(embedder: Embedder) ->
     assert again.specs() == first.specs()  # same message, same bytes
 
 
+def test_a_conversation_on_one_subject_keeps_its_choice(embedder: Embedder) -> None:
+    tools = registry([])
+    chooser = ToolChooser(embedder, limit=6)
+    talk = [Message("user", "do I need an umbrella in Porto tomorrow?")]
+    first = chooser.view(tools, talk).specs()
+    talk += [Message("assistant", "Yes, rain from noon."), Message("user", "and on Sunday?")]
+    assert chooser.view(tools, talk).specs() == first  # the same bytes: the cache holds
+    talk += [Message("assistant", "Sunny."), Message("user", "where is my parcel?")]
+    talk += [Message("assistant", "Which one?"), Message("user", "tracking 1Z999AA10123456784")]
+    moved = [s.name for s in chooser.view(tools, talk).specs()]
+    assert "package_track" not in [s.name for s in first] and "package_track" in moved
+
+
 def test_few_tools_are_all_offered(embedder: Embedder) -> None:
     tools = registry([])
     assert ToolChooser(embedder, limit=100).view(tools, [Message("user", "hi")]) is tools
