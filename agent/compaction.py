@@ -35,8 +35,8 @@ _LEAD = re.compile(
 )
 # "I'm not sure why…", "I have a question": about the moment, not about the user
 _PASSING = re.compile(
-    r"\b(?:not sure|sure|question|problem|issue|error|bug|trying|wondering|looking for|"
-    r"thinking|confused|stuck|getting|seeing)\b",
+    r"\b(?:not sure|question|problem|issue|error|bug|trying|wondering|looking for|thinking|"
+    r"confused|stuck)\b",
     re.IGNORECASE,
 )
 
@@ -92,9 +92,9 @@ async def summarise(model: ChatModel, old: Sequence[Message], num_ctx: int) -> s
     that would not fit into the window with the request are extracted, not sent."""
     from rung.agent.loop import run_turn
 
-    fitted = fit_context([*old, Message("user", SUMMARISE)], num_ctx)
-    head = extract(old[: fitted.dropped])
     try:
+        fitted = fit_context([*old, Message("user", SUMMARISE)], num_ctx)
+        head = extract(old[: fitted.dropped])
         async for event in run_turn(model, fitted.messages, None, max_steps=1):
             if isinstance(event, FinalAnswer) and event.message.content.strip():
                 return "\n".join(filter(None, (head, event.message.content.strip())))

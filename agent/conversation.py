@@ -189,8 +189,10 @@ class Conversation:
         """Replace the turns before the last few by a summary, after saving what matters;
         says what was done."""
         parts = split(self.history)
+        if not parts.old:
+            return "Nothing to compact yet: the conversation is only a few turns long."
         if not compactable(parts.old):
-            return "Nothing to compact yet: only the last few turns are new since the last time."
+            return "Nothing to compact yet: only the last few turns are new since the last one."
         before = estimate_tokens(self.history)
         facts = user_facts(parts.old)
         summary = await summarise(self.model, parts.old, self.num_ctx)

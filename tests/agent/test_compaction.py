@@ -50,7 +50,8 @@ def test_the_users_statements_about_themselves_are_found() -> None:
 def test_passing_remarks_are_not_facts() -> None:
     old = [Message("user", "I'm not sure why this fails. I have a question about Rust.")]
     old.append(Message("user", "I am stuck on the parser. I don't eat meat."))
-    assert user_facts(old) == ["I don't eat meat"]
+    old.append(Message("user", "I'm getting married in June."))
+    assert user_facts(old) == ["I don't eat meat", "I'm getting married in June"]
 
 
 def test_a_correction_of_a_tool_call_is_inside_its_turn() -> None:
