@@ -78,7 +78,7 @@ class Conversation:
         chooser: ToolChooser | None = None,
         system: Callable[[], dict[str, str]] = lambda: {"persona": DEFAULT_PERSONA},
         clock: Callable[[], datetime] | None = None,
-        compact_at: float = 0.8,
+        compact_at: float | None = 0.8,
     ) -> None:
         self.model = model
         self.num_ctx = num_ctx
@@ -90,7 +90,7 @@ class Conversation:
         self.recall = recall  # the assistant tier's memory
         self.chooser = chooser  # picks the tools to offer when there are many
         self.system = system  # the system message's parts, built each turn (see `prompt`)
-        self.compact_at = compact_at  # share of num_ctx that triggers a compaction
+        self.compact_at = compact_at  # share of num_ctx that triggers a compaction; None: never
         self.calibration = 1.0  # Ollama's prompt tokens over Rung's estimate, once it was low
         self.clock = clock  # when set, each message is sent with the current time
         self.history: list[Message] = []
@@ -181,6 +181,8 @@ class Conversation:
     def _would_fill(self, system: Message, sent: Message, tool_tokens: int) -> bool:
         """Compact before the prompt passes `compact_at` of the window, and always before
         fitting it would have to leave turns out (their facts unsaved)."""
+        if self.compact_at is None:
+            return False
         tokens = (estimate_tokens([system, *self.history, sent]) + tool_tokens) * self.calibration
         limit = min(self.compact_at * self.num_ctx, self.num_ctx - reply_reserve(self.num_ctx))
         return tokens > limit and compactable(split(self.history).old)

@@ -61,7 +61,7 @@ async def converse(memory: Memory, folder: Path, turns: int, *, compact: bool) -
         store=sessions,
         recall=recall if compact else None,
         system=lambda: system_parts(ASSISTANT, facts=recall.known_facts() if compact else ()),
-        compact_at=0.8 if compact else 0.999,
+        compact_at=0.8 if compact else None,
     )
     notes: list[str] = []
     planted = iter(PLANTED)

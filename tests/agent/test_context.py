@@ -46,9 +46,8 @@ def test_a_message_too_large_for_the_window_is_refused() -> None:
 async def test_conversation_trims_with_a_notice_and_stores_turns(tmp_path: Path) -> None:
     store = SessionStore(tmp_path / "s.sqlite3")
     model = ScriptedModel(*["a" * 3000 for _ in range(4)])
-    # compaction off (it never triggers): trimming is what is left when even the last
-    # turns do not fit
-    conversation = Conversation(model, num_ctx=2048, tier="agent", store=store, compact_at=10.0)
+    # compaction off: trimming is what is left when even the last turns do not fit
+    conversation = Conversation(model, num_ctx=2048, tier="agent", store=store, compact_at=None)
     notices = []
     for i in range(4):
         async for event in conversation.send(f"question {i}"):
