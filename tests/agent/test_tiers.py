@@ -127,9 +127,10 @@ def plugin_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = root / "src"
     source.mkdir()
     entry_points = readme_block("toml", "# pyproject.toml of your package")
-    broken = 'broken = "my_tiers:MISSING"\n'
+    broken = 'broken = "my_tiers:MISSING"\nstringy = "my_tiers:STRINGY"\n'
     (source / "pyproject.toml").write_text(PLUGIN_PYPROJECT + entry_points + broken)
-    (source / "my_tiers.py").write_text(readme_block("python", "# my_tiers.py"))
+    stringy = 'STRINGY = Tier("stringy", "one server, given as a string", servers="clock")\n'
+    (source / "my_tiers.py").write_text(readme_block("python", "# my_tiers.py") + stringy)
     site = root / "site"
     subprocess.run(
         [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-index",
@@ -150,8 +151,12 @@ def test_a_plugin_tier_is_listed_and_chats(
     concise = next(t for t in shown["tiers"] if t["name"] == "concise")
     assert concise["source"] == "plugin rung-tier-concise (my_tiers:CONCISE)"
     assert concise["turns_on"] == ["tools (clock)", "2 steps", "approval rules clock:*=allow"]
-    [problem] = shown["problems"]
-    assert problem.startswith("tier plugin rung-tier-concise (my_tiers:MISSING):")
+    missing, stringy = shown["problems"]
+    assert missing.startswith("tier plugin rung-tier-concise (my_tiers:MISSING):")
+    assert stringy == (
+        "tier plugin rung-tier-concise (my_tiers:STRINGY): servers must be a tuple of names "
+        "or globs, not 'clock'"
+    )
 
     ollama_server.script(Reply(text="Tuesday."))
     result = plugged("ask", "--tier", "concise", "--json", "what day is it?", timeout=60)
