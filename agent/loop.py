@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field, replace
 
 from rung.agent.messages import (
+    TOOL_ERROR,
     FinalAnswer,
     LoopEvent,
     Message,
@@ -146,13 +147,13 @@ async def run_tool_calls(
         try:
             return ToolResult(call, await tools.call(call.name, call.arguments))
         except Exception as exc:  # a tool's failure is the model's to handle
-            return ToolResult(call, f"error: {exc}", is_error=True)
+            return ToolResult(call, f"{TOOL_ERROR}{exc}", is_error=True)
 
     return list(await asyncio.gather(*(run_one(call) for call in calls)))
 
 
-REPEATED_CALL = (
-    "error: you already called {name} with exactly these arguments in this turn; "
+REPEATED_CALL = TOOL_ERROR + (
+    "you already called {name} with exactly these arguments in this turn; "
     "its result is above. Use it, try different arguments, or answer."
 )
 

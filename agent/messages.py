@@ -15,6 +15,7 @@ from rung.tools.base import ToolSpec
 __all__ = ["ToolSpec"]  # re-exported: the loop and the adapter speak of tools by their spec
 
 Role = Literal["system", "user", "assistant", "tool"]
+TOOL_ERROR = "error: "  # how a failed call's result starts, for the model (and phantom.py)
 
 
 @dataclass(frozen=True)

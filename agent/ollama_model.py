@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
 from rung.agent.messages import (
+    TOOL_ERROR,
     Message,
     ModelDone,
     ModelEvent,
@@ -377,7 +378,7 @@ async def _tool_call_errors_told(chunks: Any, calls: list[ToolCall]) -> AsyncIte
                 f"call_{next(_call_ids)}",
                 "(unparsed)",
                 {},
-                error=f"error: the arguments of your tool call were not valid JSON ({raw}); "
+                error=f"{TOOL_ERROR}the arguments of your tool call were not valid JSON ({raw}); "
                 "call the tool again with its arguments as one JSON object",
             )
         )

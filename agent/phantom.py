@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rung.agent.messages import Message
+from rung.agent.messages import TOOL_ERROR, Message
 
 CLAIM = re.compile(
     r"\b(?:I(?:'ll| will| shall)\s+(?:remember|keep (?:that|this|it) in mind|make a note|note)"
@@ -47,7 +47,7 @@ def saved_in_turn(messages: Sequence[Message]) -> bool:
         if call.name.endswith(MEMORY_TOOLS) and call.error is None
     }
     return any(
-        m.role == "tool" and m.tool_call_id in asked and not m.content.startswith("error:")
+        m.role == "tool" and m.tool_call_id in asked and not m.content.startswith(TOOL_ERROR)
         for m in messages
     )
 
