@@ -86,10 +86,13 @@ class Questions:
         return answer.strip() or default
 
     def confirm(self, question: str, default: bool = True) -> bool:
-        answer = self.ask(f"{question} ({'Y/n' if default else 'y/N'})", "")
-        if not answer:
-            return default
-        return answer.lower() in ("y", "yes")
+        while True:
+            answer = self.ask(f"{question} ({'Y/n' if default else 'y/N'})", "").lower()
+            if not answer:
+                return default
+            if answer in ("y", "yes", "n", "no"):
+                return answer.startswith("y")
+            self.console.print(f"{answer!r}: type y or n", style="yellow", markup=False)
 
     def choose(self, question: str, options: list[str], default: str, *, free: bool) -> str:
         """A number from the list or a name; `free`: any name at all (a model to pull)."""

@@ -190,6 +190,15 @@ def test_an_offline_ollama_is_not_told_as_a_wrong_name(isolated_home: Path) -> N
     assert "found no model named" not in result.out
 
 
+def test_a_yes_or_no_question_asks_again_until_it_gets_one(isolated_home: Path) -> None:
+    with OllamaTestServer([], pullable=["qwen3:4b"]) as server:
+        answers = "\n2\nyes\n"  # the suggestion; then "2" is neither yes nor no
+        result = rung_at(server)("init", "--tier", "chatbot", input=answers, timeout=120)
+        assert result.code == 0, result.out + result.err
+        assert "'2': type y or n" in result.out
+        assert [m.name for m in server.models] == ["qwen3:4b"]
+
+
 def test_a_configured_model_is_offered_when_none_is_pulled(isolated_home: Path) -> None:
     folder = config_dir(isolated_home)
     folder.mkdir(parents=True)
