@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from rung.config.crashpoints import crashpoint
 from rung.memory.chunking import chunk_document, embed_text
 from rung.memory.embedder import Embedder
 from rung.memory.index import ChunkRow, Index
@@ -107,9 +108,11 @@ class Ingester:
         key = hashlib.sha256(source.encode()).hexdigest()[:16]
         ids = [f"{key}:{version}:{c.position}" for c in chunks]
         vectors = self.embedder.embed([embed_text(document.title, c) for c in chunks])
+        crashpoint("ingest.embedded")
         vector_meta: dict[str, str | float] = {"source": source, "version": version, "mtime": mtime}
         self.index.set_pending(collection, source, version)  # before any vector is written
         self.store.add(collection, ids, vectors, [vector_meta] * len(ids))
+        crashpoint("ingest.vectors")
         rows = [
             ChunkRow(
                 id,
@@ -130,7 +133,9 @@ class Ingester:
             for id, c in zip(ids, chunks, strict=True)
         ]
         self.index.replace(collection, source, version, document.title, mtime, rows)
+        crashpoint("ingest.swapped")
         self.store.delete_source(collection, source, keep_version=version)
+        crashpoint("ingest.deleted")
         self.index.cleaned(collection, source)
         self.index.set_pending(collection, source, version, on=False)
         return ("added" if current is None else "updated"), len(chunks)

@@ -1,17 +1,11 @@
-"""`rung memory …` as a user runs it: real Chroma, the real embedding model, real kills."""
+"""`rung memory …` as a user runs it: real Chroma, the real embedding model. (Kills mid-ingest:
+test_memory_ingest_robust.py.)"""
 
 from __future__ import annotations
 
 import json
-import os
-import signal
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
-
-import pytest
 
 from tests.conftest import Rung
 
@@ -35,18 +29,18 @@ def index_db(home: Path) -> Path:
 
 def test_add_search_and_stats(rung: Rung, isolated_home: Path, tmp_path: Path) -> None:
     folder = notes(tmp_path / "notes")
-    added = rung("memory", "add", str(folder), timeout=120)
+    added = rung("memory", "add", str(folder))
     assert added.code == 0, added.err
     assert "3 files: 3 added, 0 updated, 0 skipped" in added.out
-    again = rung("memory", "add", str(folder), timeout=120)
+    again = rung("memory", "add", str(folder))
     assert "0 added, 0 updated, 3 skipped" in again.out
-    found = rung("memory", "search", "--json", "how do I keep insects off plants", timeout=120)
+    found = rung("memory", "search", "--json", "how do I keep insects off plants")
     assert found.code == 0, found.err
     hits = json.loads(found.out)
     assert hits[0]["source"].endswith("garden.md") and "Marigolds" in hits[0]["text"]
-    shown = rung("memory", "search", "tyre pressure", timeout=120)
+    shown = rung("memory", "search", "tyre pressure")
     assert "bike.md" in shown.out.splitlines()[0] and "4.5 bar" in shown.out
-    stats = json.loads(rung("memory", "stats", "--json", timeout=120).out)
+    stats = json.loads(rung("memory", "stats", "--json").out)
     assert stats["sources"]["documents"] == 3 and stats["chunks"]["documents"] >= 3
 
 
@@ -56,12 +50,12 @@ def test_bad_paths_are_reported_and_the_rest_added(
     folder = notes(tmp_path / "notes")
     (folder / "broken.pdf").write_bytes(b"%PDF-1.4 garbage")
     (folder / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me, cr\xe8me br\xfbl\xe9e".encode("latin-1"))
-    result = rung("memory", "add", str(folder), str(tmp_path / "missing"), timeout=120)
+    result = rung("memory", "add", str(folder), str(tmp_path / "missing"))
     assert result.code == 1
     assert "4 added" in result.out and "2 failed" in result.out
     assert "broken.pdf" in result.out and "not a readable PDF" in result.out
     assert "missing" in result.out and "Traceback" not in result.out + result.err
-    found = json.loads(rung("memory", "search", "--json", "crème brûlée", timeout=120).out)
+    found = json.loads(rung("memory", "search", "--json", "crème brûlée").out)
     assert "Café crème" in found[0]["text"]
 
 
@@ -77,54 +71,6 @@ def visible_state(db: Path) -> tuple[int, int]:
     return int(sources), int(chunk_rows)
 
 
-def sources_so_far(db: Path) -> int:
-    if not db.exists():
-        return 0
-    try:
-        return visible_state(db)[0]
-    except sqlite3.OperationalError:  # the schema is still being made
-        return 0
-
-
-@pytest.mark.timeout(240)
-@pytest.mark.parametrize("kill_after", [1, 15])
-def test_kill_9_mid_ingest_leaves_nothing_partial_and_a_rerun_finishes(
-    rung: Rung, isolated_home: Path, tmp_path: Path, kill_after: int
-) -> None:
-    folder = tmp_path / "many"
-    folder.mkdir()
-    for n in range(40):
-        paragraphs = [f"Note {n}, paragraph {p}: " + "words about things " * 30 for p in range(6)]
-        (folder / f"note{n:02}.md").write_text(f"# Note {n}\n\n" + "\n\n".join(paragraphs))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "rung.agent.cli", "memory", "add", str(folder)],
-        env=rung.env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    db = index_db(isolated_home)
-    deadline = time.monotonic() + 120
-    try:
-        while time.monotonic() < deadline and proc.poll() is None:
-            if sources_so_far(db) >= kill_after:
-                break
-            time.sleep(0.01)  # a poll interval, not a wait for a result
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        proc.wait()
-    sources, _ = visible_state(db)
-    assert sources < 40, "the ingest finished before the kill: nothing was tested"
-    rerun = rung("memory", "add", str(folder), timeout=200)
-    assert rerun.code == 0, rerun.err
-    assert visible_state(db)[0] == 40
-    stats = json.loads(rung("memory", "stats", "--json", timeout=120).out)
-    assert stats["chunks"]["documents"] == visible_state(db)[1]
-    vectors = rung(
-        "memory", "search", "--json", "--mode", "vector", "-k", "3", "Note 7 paragraph", timeout=120
-    )
-    assert json.loads(vectors.out), vectors.err
-
-
 def test_a_bad_chunk_setting_is_one_line(rung: Rung, isolated_home: Path, tmp_path: Path) -> None:
     env = dict(rung.env, RUNG_CHUNK_SIZE="200", RUNG_CHUNK_OVERLAP="150")
     result = Rung(env)("memory", "add", str(notes(tmp_path / "notes")))
@@ -134,17 +80,17 @@ def test_a_bad_chunk_setting_is_one_line(rung: Rung, isolated_home: Path, tmp_pa
 
 def test_export_forget_and_reindex(rung: Rung, isolated_home: Path, tmp_path: Path) -> None:
     folder = notes(tmp_path / "notes")
-    assert rung("memory", "add", str(folder), timeout=120).code == 0
+    assert rung("memory", "add", str(folder)).code == 0
     backup = tmp_path / "backup.jsonl"
     assert rung("memory", "export", "-o", str(backup)).code == 0
     records = [json.loads(line) for line in backup.read_text().splitlines()]
     assert {Path(r["source"]).name for r in records} == set(NOTES)
-    forgot = rung("memory", "forget", str(folder / "soup.txt"), "no-such-id", timeout=120)
+    forgot = rung("memory", "forget", str(folder / "soup.txt"), "no-such-id")
     assert forgot.code == 1 and "forgot" in forgot.out
     assert "nothing stored for no-such-id" in forgot.out
-    reindexed = rung("memory", "reindex", timeout=120)
+    reindexed = rung("memory", "reindex")
     assert reindexed.code == 0 and f"Embedded {len(records) - 1} chunks" in reindexed.out
-    hits = json.loads(rung("memory", "search", "--json", "leek soup", timeout=120).out)
+    hits = json.loads(rung("memory", "search", "--json", "leek soup").out)
     assert all(not h["source"].endswith("soup.txt") for h in hits)
     bad = rung("memory", "export", "-o", str(tmp_path / "no" / "dir" / "x.jsonl"))
     assert bad.code == 2 and "cannot write" in bad.err
@@ -152,16 +98,16 @@ def test_export_forget_and_reindex(rung: Rung, isolated_home: Path, tmp_path: Pa
 
 def test_facts_add_list_edit_forget(rung: Rung, isolated_home: Path) -> None:
     assert rung("memory", "facts").out.startswith("No facts yet.")
-    assert rung("memory", "facts", "add", "I", "live", "in", "Lyon", timeout=120).code == 0
-    moved = rung("memory", "facts", "add", "I live in Paris now", timeout=120)
+    assert rung("memory", "facts", "add", "I", "live", "in", "Lyon").code == 0
+    moved = rung("memory", "facts", "add", "I live in Paris now")
     assert moved.code == 0 and "replaces" in moved.out and "I live in Lyon" in moved.out
     listed = rung("memory", "facts", "list").out
     assert "I live in Paris now" in listed and "Lyon" not in listed
     assert "(replaced " in rung("memory", "facts", "list", "--all").out
     fact_id = listed.split()[0]
-    assert rung("memory", "facts", "edit", fact_id, "I live in Paris 11e", timeout=120).code == 0
+    assert rung("memory", "facts", "edit", fact_id, "I live in Paris 11e").code == 0
     assert "Paris 11e" in rung("memory", "facts").out
-    forgot = rung("memory", "facts", "forget", fact_id, timeout=120)
+    forgot = rung("memory", "facts", "forget", fact_id)
     assert forgot.code == 0 and rung("memory", "facts").out.startswith("No facts yet.")
-    bad = rung("memory", "facts", "forget", "fact-nope", timeout=120)
+    bad = rung("memory", "facts", "forget", "fact-nope")
     assert bad.code == 2 and "no fact with the id 'fact-nope'" in bad.err
