@@ -82,7 +82,7 @@ class MemoryConfig:
 class Memory:
     def __init__(self, config: MemoryConfig, embedder: Embedder | None = None) -> None:
         self.config = config
-        self.embedder = embedder or Embedder(config.embedding_model)
+        self.embedder = embedder or Embedder.shared(config.embedding_model)
         self.index = Index(config.folder / "index.sqlite3")
         self.lock = threading.RLock()  # one operation at a time among the threads sharing it
         self._store: VectorStore | None = None

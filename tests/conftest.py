@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,8 +26,9 @@ def ollama_server() -> Iterator[OllamaTestServer]:
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    """The real embedding model, loaded once per test run."""
-    model = Embedder()
+    """The real embedding model, loaded once per test worker: the same one that the code
+    under test gets from `Embedder.shared()` when it runs in this process."""
+    model = Embedder.shared()
     model.warm()
     return model
 
@@ -57,12 +61,28 @@ class Result:
 
 @dataclass
 class Rung:
-    """Runs the installed `rung` command as a user would, against the test server."""
+    """Runs `rung` as a user would, against the test server.
+
+    In this process by default: `main(argv)`, the command's own entry point, with its own
+    stdin, stdout, stderr and environment, so the embedding model, torch and the MCP SDK
+    are imported once per test worker instead of once per command. `process=True` (or
+    `.process()`) runs the installed command as a real subprocess: for the tests where the
+    process itself is under test (its exit status, stdin piped by the OS, `PYTHONPATH`,
+    a kill, hash randomisation across runs)."""
 
     env: dict[str, str]
+    process: bool = False
+
+    def as_process(self) -> Rung:
+        return Rung(self.env, process=True)
 
     def __call__(self, *args: str, input: bytes | str | None = None, timeout: float = 30) -> Result:
         data = input.encode() if isinstance(input, str) else input
+        if self.process:
+            return self._subprocess(args, data, timeout)
+        return self._here(args, data or b"")
+
+    def _subprocess(self, args: Sequence[str], data: bytes | None, timeout: float) -> Result:
         proc = subprocess.run(
             [sys.executable, "-m", "rung.agent.cli", *args],
             input=data,
@@ -73,8 +93,93 @@ class Rung:
         )
         return Result(proc.returncode, proc.stdout.decode(), proc.stderr.decode())
 
+    def _here(self, args: Sequence[str], data: bytes) -> Result:
+        """`main(args)` with stdin from `data` and stdout, stderr captured, under `env`
+        (restored afterwards). No timeout of its own: pytest-timeout's is the limit."""
+        from rung.agent.cli import main
+
+        streams = sys.stdin, sys.stdout, sys.stderr
+        environ = dict(os.environ)
+        stdin, stdout, stderr = (
+            io.TextIOWrapper(io.BytesIO(data), encoding="utf-8"),
+            io.TextIOWrapper(io.BytesIO(), encoding="utf-8"),
+            io.TextIOWrapper(io.BytesIO(), encoding="utf-8"),
+        )
+        root = logging.getLogger()
+        handlers, level = root.handlers[:], root.level
+        root.handlers = []  # main()'s logging.basicConfig writes to this stderr, as in a process
+        os.environ.clear()
+        os.environ.update(self.env)
+        sys.stdin, sys.stdout, sys.stderr = stdin, stdout, stderr
+        try:
+            try:
+                code = main(list(args))
+            except SystemExit as exc:  # argparse's usage errors, --help, --version
+                code = _exit_code(exc)
+        finally:
+            sys.stdin, sys.stdout, sys.stderr = streams
+            for handler in root.handlers:
+                handler.close()
+            root.handlers, root.level = handlers, level
+            os.environ.clear()
+            os.environ.update(environ)
+        return Result(code, _written(stdout), _written(stderr))
+
+
+def _exit_code(exc: SystemExit) -> int:
+    if exc.code is None:
+        return 0
+    if isinstance(exc.code, int):
+        return exc.code
+    print(exc.code, file=sys.stderr)  # sys.exit("message"): Python prints it and exits 1
+    return 1
+
+
+def _written(stream: io.TextIOWrapper) -> str:
+    stream.flush()
+    buffer = stream.buffer
+    assert isinstance(buffer, io.BytesIO)
+    return buffer.getvalue().decode("utf-8", errors="replace")
+
 
 @pytest.fixture
 def rung(ollama_server: OllamaTestServer, isolated_home: Path) -> Rung:
+    """`rung` in this process against the test server (`rung.as_process()` for a real one)."""
     env = dict(os.environ, RUNG_OLLAMA_HOST=ollama_server.url, COLUMNS="100")
     return Rung(env)
+
+
+class Processes:
+    """`rung` processes a test starts itself (to kill one, to watch one run): each is
+    stopped by its pid in the fixture's teardown, also when the test fails."""
+
+    def __init__(self) -> None:
+        self.started: list[subprocess.Popen[bytes]] = []
+
+    def start(
+        self, args: Sequence[str], env: dict[str, str], **popen: Any
+    ) -> subprocess.Popen[bytes]:
+        popen.setdefault("stdin", subprocess.DEVNULL)
+        popen.setdefault("stdout", subprocess.DEVNULL)
+        popen.setdefault("stderr", subprocess.PIPE)
+        proc = subprocess.Popen([sys.executable, "-m", "rung.agent.cli", *args], env=env, **popen)
+        self.started.append(proc)
+        return proc
+
+    def stop_all(self) -> None:
+        for proc in self.started:
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait()
+            for stream in (proc.stdin, proc.stdout, proc.stderr):
+                if stream is not None:
+                    stream.close()
+
+
+@pytest.fixture
+def processes() -> Iterator[Processes]:
+    started = Processes()
+    try:
+        yield started
+    finally:
+        started.stop_all()

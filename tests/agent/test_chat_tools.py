@@ -27,7 +27,9 @@ def write_mcp_json(home: Path, **extra: object) -> Path:
 @pytest.fixture
 def tool_chat(rung: Rung, isolated_home: Path) -> Iterator[Chat]:
     write_mcp_json(isolated_home)
-    chat = Chat(rung)
+    # Every tool offered: these tests are about approvals, not about choosing among tools
+    # (test_tool_choice.py), which would load the embedding model at the first message.
+    chat = Chat(Rung(dict(rung.env, RUNG_MAX_TOOLS="64")))
     chat.prompt()
     yield chat
     if chat.child.isalive():

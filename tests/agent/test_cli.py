@@ -1,4 +1,5 @@
-"""`rung ask`, `rung sessions` and `rung config`, run as subprocesses against the test server."""
+"""`rung ask`, `rung sessions` and `rung config` against the test server: through `main()` in
+this process, and as a real process where the process is what is tested."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from tests.ollama_server import ModelInfo, OllamaTestServer, Reply
 
 def test_ask_prints_the_streamed_answer(rung: Rung, ollama_server: OllamaTestServer) -> None:
     ollama_server.script(Reply(text="Paris is the capital of France."))
-    result = rung("ask", "What is the capital of France?")
+    result = rung.as_process()("ask", "What is the capital of France?")  # the real exit status
     assert result.code == 0, result.err
     assert result.out == "Paris is the capital of France.\n"
     assert result.err == ""
@@ -26,7 +27,7 @@ def test_ask_prints_the_streamed_answer(rung: Rung, ollama_server: OllamaTestSer
 
 def test_ask_reads_the_question_from_stdin(rung: Rung, ollama_server: OllamaTestServer) -> None:
     ollama_server.script(Reply(text="A summary."))
-    result = rung("ask", input="Summarise this:\nline one\nline two\n")
+    result = rung.as_process()("ask", input="Summarise this:\nline one\nline two\n")
     assert result.code == 0, result.err
     assert ollama_server.chat_requests[0]["messages"][-1]["content"].startswith("Summarise this:")
 
