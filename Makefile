@@ -37,7 +37,7 @@ test-real: $(STAMP)
 		2>/dev/null || CMAKE_ARGS="-DGGML_NATIVE=OFF" \
 		$(BIN)/python -m pip install 'llama-cpp-python==$(LLAMA_CPP_VERSION)'
 	$(BIN)/python -m tests.real.models
-	$(BIN)/pytest -m real tests/real
+	$(BIN)/pytest -m real -p no:xdist tests/real
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -50,8 +50,10 @@ typecheck: $(STAMP)
 	@mkdir -p $(VENV)/typecheck && ln -sfn ../.. $(VENV)/typecheck/rung
 	cd $(VENV)/typecheck && ../bin/mypy --config-file ../../pyproject.toml $(PACKAGES)
 
+# Parallel over the machine's cores (pytest-xdist, one worker per core); the slowest ten are
+# printed at the end.
 pytest: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --durations=10
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.startup

@@ -93,7 +93,7 @@ class ChatTools:
         from rich.markup import escape
 
         for line in self._news:
-            self.console.print(f"[yellow]{escape(line)}[/]")
+            self.console.print(f"[yellow]{escape(line)}[/]", soft_wrap=True)  # whole paths
         self._news.clear()
 
     def toolbar(self) -> str:
@@ -127,7 +127,10 @@ class ChatTools:
                 names = ", ".join(t.name for t in server.offered()) or "(no tools)"
                 self.console.print(f"  {escape(names)}")
             elif server.reason:
-                self.console.print(f"  [dim]{escape(server.reason)} · log: {server.log_path}[/]")
+                self.console.print(
+                    f"  [dim]{escape(server.reason)} · log: {escape(str(server.log_path))}[/]",
+                    soft_wrap=True,  # a path broken across lines cannot be copied
+                )
 
     async def prompt_text(self, arg: str) -> str | None:
         """/prompt: list the servers' prompts, or render one into the text to send."""

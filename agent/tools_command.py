@@ -278,7 +278,11 @@ async def _list(console: Console, paths: Paths, *, verbose: bool) -> int:
             if server is None:
                 continue
             if server.state != "ready":
-                console.print(f"  [red]{escape(server.reason)}[/] [dim]log: {server.log_path}[/]")
+                log = escape(str(server.log_path))
+                console.print(
+                    f"  [red]{escape(server.reason)}[/] [dim]log: {log}[/]",
+                    soft_wrap=True,  # a path broken across lines cannot be copied
+                )
             for tool in server.offered():
                 decision = policy.decide(config.name, tool.name)
                 about = escape(_first(tool.description))
@@ -319,7 +323,7 @@ async def _test(console: Console, paths: Paths, name: str, tool: str | None, raw
                 console.print("  its last words (stderr):")
                 for line in tail:
                     console.print(f"  [dim]│ {escape(line)}[/]")
-            console.print(f"  log: {server.log_path}")
+            console.print(f"  log: {server.log_path}", markup=False, soft_wrap=True)
             return 1
         console.print(
             f"[green]✓[/] ready in {server.started_s * 1000:.0f} ms, {len(server.tools)} tools:"
