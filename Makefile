@@ -37,7 +37,7 @@ test-real: $(STAMP)
 		2>/dev/null || CMAKE_ARGS="-DGGML_NATIVE=OFF" \
 		$(BIN)/python -m pip install 'llama-cpp-python==$(LLAMA_CPP_VERSION)'
 	$(BIN)/python -m tests.real.models
-	$(BIN)/pytest -m real -p no:xdist tests/real
+	$(BIN)/pytest -m real -p no:xdist --durations=10 tests/real
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

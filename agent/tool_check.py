@@ -14,14 +14,23 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import aclosing
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from rung.agent.loop import run_turn
-from rung.agent.messages import FinalAnswer, Message, Usage
+from rung.agent.messages import (
+    FinalAnswer,
+    Message,
+    ModelDone,
+    ModelEvent,
+    ToolCall,
+    ToolCallStarted,
+    Usage,
+)
 from rung.agent.model import ChatModel
 from rung.agent.tool_text import RESCUED
 from rung.tools.base import FunctionTool, ToolRegistry, ToolSpec
@@ -244,27 +253,50 @@ def _answer(name: str) -> Callable[..., str]:
 async def run_case(
     model: ChatModel, case: Case, tools: ToolRegistry, *, lenient: bool = True
 ) -> CaseResult:
-    """One case through the real loop; only the first step's calls are graded."""
-    made: list[dict[str, Any]] = []
-    rescued = False
-    usage = Usage()
+    """One case through the real loop. Only the first step's calls are graded, so the case
+    ends once they are made: the answer after their results is not waited for (on a small
+    machine that answer is most of a case's time)."""
+    metered = _Metered(model)
+    made: list[ToolCall] = []
     started = time.perf_counter()
     error = ""
     messages = [Message("system", SYSTEM), Message("user", case.message)]
+    turn = run_turn(metered, messages, tools, max_steps=2, lenient=lenient)
     try:
-        async for event in run_turn(model, messages, tools, max_steps=2, lenient=lenient):
-            if isinstance(event, FinalAnswer):
-                usage = event.usage
-                step = next((m for m in event.new_messages if m.tool_calls), None)
-                calls = step.tool_calls if step is not None else []
-                made = [{"name": c.name, "arguments": c.arguments} for c in calls]
-                rescued = bool(calls) and all(c.id.startswith(RESCUED) for c in calls)
+        async with aclosing(turn):  # closed at once when the case ends early
+            async for event in turn:
+                if isinstance(event, ToolCallStarted):
+                    made.append(event.call)
+                elif made or isinstance(event, FinalAnswer):
+                    break  # the step's calls are all started (or it answered without any)
     except Exception as exc:  # a model error fails the case, the check goes on
         error = str(exc)
     seconds = time.perf_counter() - started
-    passed = not error and _matches(made, case.calls)
+    calls = [{"name": c.name, "arguments": c.arguments} for c in made]
+    rescued = bool(made) and all(c.id.startswith(RESCUED) for c in made)
+    passed = not error and _matches(calls, case.calls)
     refused = bool(case.calls) and not made
-    return CaseResult(case, passed, refused, made, rescued, seconds, usage, error)
+    return CaseResult(case, passed, refused, calls, rescued, seconds, metered.usage, error)
+
+
+class _Metered:
+    """A model whose steps' usage is added up as they stream."""
+
+    def __init__(self, model: ChatModel) -> None:
+        self.model = model
+        self.usage = Usage()
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    async def stream(
+        self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None = None
+    ) -> AsyncIterator[ModelEvent]:
+        async for event in self.model.stream(messages, tools):
+            if isinstance(event, ModelDone):
+                self.usage.add(event.usage)
+            yield event
 
 
 def _matches(made: Sequence[dict[str, Any]], expected: Sequence[Expected]) -> bool:

@@ -118,7 +118,6 @@ def test_the_last_turns_are_kept_whole() -> None:
     assert split(history[:4], keep=2).old == []
 
 
-@pytest.mark.timeout(120)
 async def test_a_planted_fact_outlives_compaction_and_comes_back_from_memory(
     memory: Memory, tmp_path: Path
 ) -> None:

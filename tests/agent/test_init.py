@@ -40,7 +40,7 @@ def test_a_new_user_answers_a_few_questions_and_rung_works_as_told(
     with OllamaTestServer(models) as server:
         rung = rung_at(server)
         answers = "2\nassistant\nWren\nwarm\nAna\nLyon\n\nshort answers\n"
-        result = rung("init", input=answers, timeout=120)
+        result = rung("init", input=answers)
         assert result.code == 0, result.out + result.err
         assert "llama3.2:latest" in result.out and "qwen3:4b" in result.out
         assert "✓ ollama" in result.out and "✓ tool calls" in result.out  # the doctor ran
@@ -56,7 +56,7 @@ def test_a_new_user_answers_a_few_questions_and_rung_works_as_told(
 
         # what was chosen is what Rung now does
         server.script(Reply("Hello Ana."))
-        asked = rung("ask", "--no-save", "Hi", timeout=120)
+        asked = rung("ask", "--no-save", "Hi")
         assert asked.code == 0, asked.err
         request = server.chat_requests[-1]
         assert request["model"] == "qwen3:4b" and request["tools"]
@@ -67,7 +67,7 @@ def test_a_new_user_answers_a_few_questions_and_rung_works_as_told(
 def test_yes_takes_every_default_and_the_default_persona_is_rungs_own(
     rung: Rung, isolated_home: Path, ollama_server: OllamaTestServer
 ) -> None:
-    result = rung("init", "--yes", "--tier", "chatbot", timeout=120)
+    result = rung("init", "--yes", "--tier", "chatbot")
     assert result.code == 0, result.out + result.err
     assert "Model (number or name): qwen3:4b" in result.out  # each default, shown
     assert settings_lines(isolated_home) == ['model = "qwen3:4b"', 'default_tier = "chatbot"']
@@ -82,7 +82,7 @@ def test_yes_takes_every_default_and_the_default_persona_is_rungs_own(
 def test_with_no_model_pulled_it_offers_one_and_pulls_it(isolated_home: Path) -> None:
     with OllamaTestServer([], pullable=["qwen3:4b"]) as server:
         answers = "qwen9:1t\ny\n\ny\n\n\n"  # a name Ollama cannot find first, then Enter
-        result = rung_at(server)("init", "--tier", "chatbot", input=answers, timeout=120)
+        result = rung_at(server)("init", "--tier", "chatbot", input=answers)
         assert result.code == 0, result.out + result.err
         assert "✗ Ollama found no model named 'qwen9:1t' to download" in result.out
         assert "no models yet" in result.out and "Pulled qwen3:4b." in result.out
@@ -94,7 +94,7 @@ def test_with_no_model_pulled_it_offers_one_and_pulls_it(isolated_home: Path) ->
 def test_a_model_that_cannot_call_tools_makes_chatbot_the_default(isolated_home: Path) -> None:
     only = [ModelInfo("gemma:2b", capabilities=["completion"], family="gemma")]
     with OllamaTestServer(only) as server:
-        result = rung_at(server)("init", "--yes", timeout=120)
+        result = rung_at(server)("init", "--yes")
     assert result.code == 0, result.out + result.err
     assert "gemma:2b cannot call tools, so the default is the chatbot tier" in result.out
     assert settings_lines(isolated_home) == ['model = "gemma:2b"', 'default_tier = "chatbot"']
@@ -113,7 +113,7 @@ def test_existing_files_and_settings_are_kept(
     (folder / "persona.md").write_text("You are Jeeves.\n")
     (folder / "profile.md").write_text("Name: Bertie\n")
 
-    result = rung("init", input="\nagent\n", timeout=120)
+    result = rung("init", input="\nagent\n")
     assert result.code == 0, result.out + result.err
     assert "Keeping your persona" in result.out
     assert (folder / "persona.md").read_text() == "You are Jeeves.\n"
@@ -168,7 +168,7 @@ def test_a_pull_that_breaks_half_way_is_told_and_the_model_asked_again(
     with OllamaTestServer([], pullable=["qwen3:4b"]) as server:
         server.pull_error = "max retries exceeded: unexpected EOF"
         answers = "\ny\n\ny\n"  # Enter (the suggestion), pull it, again after the failure
-        result = rung_at(server)("init", "--tier", "chatbot", input=answers, timeout=120)
+        result = rung_at(server)("init", "--tier", "chatbot", input=answers)
         assert result.code == 0, result.out + result.err
         assert "✗ Ollama could not download 'qwen3:4b': max retries exceeded" in result.out
         assert "hint: check the network" in result.out
@@ -183,7 +183,7 @@ def test_an_offline_ollama_is_not_told_as_a_wrong_name(isolated_home: Path) -> N
     )
     with OllamaTestServer([], pullable=["qwen3:4b"]) as server:
         server.pull_error = offline
-        result = rung_at(server)("init", "--tier", "chatbot", input="\ny\n", timeout=120)
+        result = rung_at(server)("init", "--tier", "chatbot", input="\ny\n")
     said = " ".join(result.out.split())  # as one line, however the terminal wrapped it
     assert "Ollama could not download 'qwen3:4b'" in said and "no such host" in said
     assert "check the network" in said
@@ -193,7 +193,7 @@ def test_an_offline_ollama_is_not_told_as_a_wrong_name(isolated_home: Path) -> N
 def test_a_yes_or_no_question_asks_again_until_it_gets_one(isolated_home: Path) -> None:
     with OllamaTestServer([], pullable=["qwen3:4b"]) as server:
         answers = "\n2\nyes\n"  # the suggestion; then "2" is neither yes nor no
-        result = rung_at(server)("init", "--tier", "chatbot", input=answers, timeout=120)
+        result = rung_at(server)("init", "--tier", "chatbot", input=answers)
         assert result.code == 0, result.out + result.err
         assert "'2': type y or n" in result.out
         assert [m.name for m in server.models] == ["qwen3:4b"]
@@ -204,7 +204,7 @@ def test_a_configured_model_is_offered_when_none_is_pulled(isolated_home: Path) 
     folder.mkdir(parents=True)
     (folder / "config.toml").write_text('model = "llama3.2:3b"\n')
     with OllamaTestServer([], pullable=["llama3.2:3b"]) as server:
-        result = rung_at(server)("init", "--tier", "chatbot", input="\ny\n", timeout=120)
+        result = rung_at(server)("init", "--tier", "chatbot", input="\ny\n")
         assert result.code == 0, result.out + result.err
         assert "your settings name llama3.2:3b" in result.out
         assert "Model to pull [llama3.2:3b]" in result.out
@@ -214,7 +214,7 @@ def test_a_configured_model_is_offered_when_none_is_pulled(isolated_home: Path) 
 def test_a_named_model_that_cannot_be_pulled_shows_the_list_to_choose_from(
     rung: Rung, isolated_home: Path, ollama_server: OllamaTestServer
 ) -> None:
-    result = rung("init", "--model", "nope:1b", "--tier", "chatbot", input="y\n1\n", timeout=120)
+    result = rung("init", "--model", "nope:1b", "--tier", "chatbot", input="y\n1\n")
     assert result.code == 0, result.out + result.err
     failed = result.out.index("found no model named 'nope:1b'")
     assert result.out.index("qwen3:4b", failed) < result.out.index("Model (number or name)")
@@ -224,7 +224,7 @@ def test_a_named_model_that_cannot_be_pulled_shows_the_list_to_choose_from(
 def test_answers_are_shown_as_typed_never_read_as_markup(
     rung: Rung, isolated_home: Path, ollama_server: OllamaTestServer
 ) -> None:
-    result = rung("init", input="\n[/bold]\n1\n[red]Wren\n", timeout=120)
+    result = rung("init", input="\n[/bold]\n1\n[red]Wren\n")
     assert result.code == 0, result.out + result.err
     assert "'[/bold]' is not in the list" in result.out
     assert "How should [red]Wren answer" in result.out

@@ -338,7 +338,6 @@ def write_size(path: Path, size: int, rng: random.Random) -> None:
     assert path.stat().st_size == size
 
 
-@pytest.mark.timeout(120)
 def test_a_50_mb_file_is_one_line_naming_the_setting_and_the_others_are_added(
     rung: Rung, isolated_home: Path, tmp_path: Path
 ) -> None:
@@ -358,7 +357,6 @@ def test_a_50_mb_file_is_one_line_naming_the_setting_and_the_others_are_added(
     assert visible_state(index_db(isolated_home))[0] == 3
 
 
-@pytest.mark.timeout(120)
 def test_the_size_limit_is_the_setting_memory_max_file_mb(
     rung: Rung, isolated_home: Path, tmp_path: Path
 ) -> None:
@@ -373,9 +371,7 @@ def test_the_size_limit_is_the_setting_memory_max_file_mb(
     config.parent.mkdir(parents=True)
     config.write_text("[memory]\nmax_file_mb = 0.4\n")
     few_chunks = dict(rung.env, RUNG_CHUNK_SIZE="20000")  # 15 chunks to embed: quicker
-    refused = Rung(dict(few_chunks, RUNG_MEMORY_MAX_FILE_MB="0.2"))(
-        "memory", "add", str(folder), timeout=120
-    )
+    refused = Rung(dict(few_chunks, RUNG_MEMORY_MAX_FILE_MB="0.2"))("memory", "add", str(folder))
     assert refused.code == 1, refused.err  # the environment wins over the file
     said = " ".join(refused.out.split())
     assert "report.txt" in said and "too large: 300.0 KB, over the limit of 200.0 KB" in said
@@ -387,7 +383,6 @@ def test_the_size_limit_is_the_setting_memory_max_file_mb(
     assert hits and hits[0]["source"].endswith("report.txt") and "END0FFILE" in hits[0]["text"]
 
 
-@pytest.mark.timeout(120)
 def test_an_empty_file_and_a_pipe_are_reported_and_the_rest_added(
     rung: Rung, isolated_home: Path, tmp_path: Path
 ) -> None:

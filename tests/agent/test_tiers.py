@@ -196,7 +196,6 @@ def test_the_first_message_is_the_same_bytes_across_runs_and_questions(
     assert second["messages"][-1]["content"].endswith("Who is my manager?")
 
 
-@pytest.mark.timeout(180)
 def test_profile_opens_the_editor_and_the_assistant_uses_it(
     rung: Rung, ollama_server: OllamaTestServer, isolated_home: Path
 ) -> None:
