@@ -11,7 +11,7 @@ After ``max_steps`` the model is asked to answer without tools. Policies live el
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, Sequence
 from dataclasses import dataclass, field, replace
 
 from rung.agent.messages import (
@@ -61,7 +61,7 @@ async def run_turn(
     *,
     max_steps: int = 12,
     lenient: bool = True,
-) -> AsyncIterator[LoopEvent]:
+) -> AsyncGenerator[LoopEvent]:
     """Run one turn over ``history`` (which ends with the user's message).
 
     ``lenient``: a tool call the model wrote as text is run (or corrected once), see
