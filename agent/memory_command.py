@@ -200,7 +200,8 @@ def _search(console: Console, memory: Memory, args: argparse.Namespace) -> int:
                 "time": h.chunk.meta.get("mtime"),
                 "score": h.score,
                 "similarity": h.similarity,
-                "keyword_rank": h.keyword_rank,
+                "keyword": h.keyword,
+                "why": h.why,
                 "headings": h.chunk.meta.get("headings", []),
                 "text": h.chunk.text,
             }
@@ -215,9 +216,9 @@ def _search(console: Console, memory: Memory, args: argparse.Namespace) -> int:
         where = " › ".join([meta.get("title", ""), *meta.get("headings", [])])
         if hit.chunk.collection == "conversations":
             where = f"conversation {where!r} on {_date(meta.get('mtime'))}"
-        sim = f"similarity {hit.similarity:.2f}" if hit.similarity is not None else "keyword match"
         console.print(
-            f"[bold]{n}.[/] [cyan]{escape(hit.chunk.source)}[/] [dim]{escape(where)} · {sim}[/]"
+            f"[bold]{n}.[/] [cyan]{escape(hit.chunk.source)}[/] [dim]{escape(where)} · "
+            f"{escape(hit.why)}[/]"
         )
         snippet = " ".join(hit.chunk.text.split())
         console.print(f"   {escape(snippet[:240])}{'…' if len(snippet) > 240 else ''}")

@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 MIN_SIMILARITY = 0.3  # below this a memory is more likely noise than help (all-MiniLM-L6-v2)
 SUMMARY_TURN = -1  # the turn number of a session's latest compaction summary in memory
+RECORD_BATCH = 64  # turns put into memory at a time, under the lock a recall waits for
 CATCH_UP_WAIT_S = 5.0  # the first recall waits this long for past turns to go in
 
 
@@ -67,9 +68,16 @@ class Recall:
         whose turns are in the history already)."""
         if self._thread is not None:
             self._caught_up.wait(CATCH_UP_WAIT_S)  # a long catch-up goes on meanwhile
+        if not self.facts and not self.passages:
+            return ()
         with self.memory.lock:
-            facts = self.memory.recall_facts(text, self.facts) if self.facts else []
-            hits = self.memory.search(text, limit=self.passages + 4) if self.passages else []
+            vector = self.memory.query_vector(text)  # once, for facts and passages
+            facts = self.memory.recall_facts(text, self.facts, vector=vector) if self.facts else []
+            hits = (
+                self.memory.search(text, limit=self.passages + 4, vector=vector)
+                if self.passages
+                else []
+            )
         found: list[RecalledMemory] = []
         for fact, similarity in facts:
             if similarity >= MIN_SIMILARITY:
@@ -101,7 +109,7 @@ class Recall:
             for fact in new:
                 self.memory.remember(fact, source="compaction")
             turn = ConversationTurn(session_id, SUMMARY_TURN, "summary", when, summary)
-            list(self.memory.add_turns([turn]))
+            self.memory.add_turns([turn])
         return len(new)
 
     # -- turns into memory -------------------------------------------------------------
@@ -133,7 +141,7 @@ class Recall:
     def record(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Put every stored turn that memory lacks into it; how many went in.
 
-        `progress(done, total)` is called after each turn.
+        `progress(done, total)` is called after each batch of turns.
         """
         if self.sessions is None:
             return 0
@@ -154,12 +162,13 @@ class Recall:
             for source, key in stored.items()
             if source not in known and self.memory.wants_turn(*key, forgotten)
         )
+        turns = [as_memory(turn) for turn in self.sessions.turns(missing)]
         added = 0
-        for turn in self.sessions.turns(missing):
+        for start in range(0, len(turns), RECORD_BATCH):
             if self._stop.is_set():
                 break
-            with self.memory.lock:
-                added += len(list(self.memory.add_turns([as_memory(turn)])))
+            with self.memory.lock:  # a batch at a time: a chat's recall waits at most one
+                added += len(self.memory.add_turns(turns[start : start + RECORD_BATCH]))
             if progress is not None:
                 progress(added, len(missing))
         return added
@@ -192,7 +201,7 @@ def as_memory(turn: StoredTurn) -> ConversationTurn:
 
 
 def _relevant(hit: Hit) -> bool:
-    return hit.keyword_rank is not None or (hit.similarity or 0.0) >= MIN_SIMILARITY
+    return (hit.similarity or 0.0) >= MIN_SIMILARITY
 
 
 def _passage(tag: str, hit: Hit) -> RecalledMemory:

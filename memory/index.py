@@ -14,8 +14,10 @@ found even where the embedding model sees only a paraphrase.
 from __future__ import annotations
 
 import json
+import math
 import re
 import sqlite3
+import unicodedata
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -49,6 +51,7 @@ CREATE INDEX IF NOT EXISTS chunks_by_source ON chunks (collection, source);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5 (
     text, content='chunks', content_rowid='rowid', tokenize='unicode61'
 );
+CREATE VIRTUAL TABLE IF NOT EXISTS chunks_vocab USING fts5vocab (chunks_fts, 'row');
 CREATE TABLE IF NOT EXISTS state (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS pending (       -- vectors written for a version not yet swapped in
     collection TEXT NOT NULL,
@@ -79,6 +82,9 @@ END;
 
 
 _FACT = "id, text, source, created_at, superseded_by, superseded_at"
+COMMON_SHARE = 0.2  # a word in more of the chunks than this says too little to match on
+COMMON_FLOOR = 10  # (but in a small store, a word in this many chunks still counts)
+BM25_K1 = 1.2  # FTS5's bm25() default
 STOPWORDS = frozenset(
     {
         "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
@@ -101,6 +107,17 @@ class ChunkRow:
     position: int
     text: str
     meta: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Swap:
+    """A source's new visible version, for `Index.replace_many`."""
+
+    source: str
+    version: str
+    title: str
+    mtime: float | None
+    chunks: Sequence[ChunkRow]
 
 
 @dataclass(frozen=True)
@@ -167,26 +184,33 @@ class Index:
         chunks: Sequence[ChunkRow],
     ) -> None:  # fmt: skip
         """Make `chunks` the visible content of `source`, in one transaction."""
+        self.replace_many(collection, [Swap(source, version, title, mtime, chunks)])
+
+    def replace_many(self, collection: str, swaps: Sequence[Swap]) -> None:
+        """Each swap's chunks become the visible content of its source, all in one
+        transaction (one fsync for a batch of turns)."""
         with self._transaction() as db:
-            db.execute(
-                "DELETE FROM chunks WHERE collection = ? AND source = ?", (collection, source)
-            )
-            db.executemany(
-                "INSERT INTO chunks (id, collection, source, position, text, meta)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                [
-                    (c.id, collection, source, c.position, c.text, json.dumps(c.meta))
-                    for c in chunks
-                ],
-            )
-            db.execute(
-                "INSERT INTO sources (collection, source, version, title, mtime, chunks, stale)"
-                " VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (collection, source) DO UPDATE SET"
-                " version = excluded.version, title = excluded.title, mtime = excluded.mtime,"
-                " chunks = excluded.chunks, stale = 1,"
-                " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
-                (collection, source, version, title, mtime, len(chunks)),
-            )
+            for swap in swaps:
+                db.execute(_DELETE_CHUNKS, (collection, swap.source))
+                db.executemany(
+                    "INSERT INTO chunks (id, collection, source, position, text, meta)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    [
+                        (c.id, collection, swap.source, c.position, c.text, json.dumps(c.meta))
+                        for c in swap.chunks
+                    ],
+                )
+                db.execute(
+                    "INSERT INTO sources (collection, source, version, title, mtime, chunks,"
+                    " stale) VALUES (?, ?, ?, ?, ?, ?, 1) ON CONFLICT (collection, source) DO"
+                    " UPDATE SET version = excluded.version, title = excluded.title,"
+                    " mtime = excluded.mtime, chunks = excluded.chunks, stale = 1,"
+                    " updated_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now')",
+                    (
+                        collection, swap.source, swap.version, swap.title, swap.mtime,
+                        len(swap.chunks),
+                    ),
+                )  # fmt: skip
 
     def remove(self, collection: str, source: str) -> None:
         """Hide a source at once; its vectors are deleted after (see `stale`)."""
@@ -211,24 +235,32 @@ class Index:
         return [(c, s, v) for c, s, v in rows]
 
     def set_pending(self, collection: str, source: str, version: str, on: bool = True) -> None:
+        self.set_pending_many(collection, [(source, version)], on)
+
+    def set_pending_many(
+        self, collection: str, versions: Sequence[tuple[str, str]], on: bool = True
+    ) -> None:
+        """Record (or, `on=False`, clear) the (source, version) pairs whose vectors are
+        being written, in one transaction."""
         sql = (
             "INSERT OR IGNORE INTO pending (collection, source, version) VALUES (?, ?, ?)"
             if on
             else "DELETE FROM pending WHERE collection = ? AND source = ? AND version = ?"
         )
-        self.db.execute(sql, (collection, source, version))
+        with self._transaction() as db:
+            db.executemany(sql, [(collection, s, v) for s, v in versions])
 
     def cleaned(self, collection: str, source: str) -> None:
         """The vector store holds nothing old of `source` any more."""
+        self.cleaned_many(collection, [source])
+
+    def cleaned_many(self, collection: str, sources: Sequence[str]) -> None:
         with self._transaction() as db:
-            db.execute(
-                "DELETE FROM sources WHERE collection = ? AND source = ? AND stale = 2",
-                (collection, source),
+            rows = [(collection, s) for s in sources]
+            db.executemany(
+                "DELETE FROM sources WHERE collection = ? AND source = ? AND stale = 2", rows
             )
-            db.execute(
-                "UPDATE sources SET stale = 0 WHERE collection = ? AND source = ?",
-                (collection, source),
-            )
+            db.executemany("UPDATE sources SET stale = 0 WHERE collection = ? AND source = ?", rows)
 
     def forgotten(self, collection: str) -> set[str]:
         rows = self.db.execute("SELECT source FROM forgotten WHERE collection = ?", (collection,))
@@ -263,27 +295,95 @@ class Index:
         return found
 
     def keyword_search(self, collection: str, query: str, limit: int) -> list[str]:
-        """Chunk ids, best BM25 match first; any of the query's words (but the commonest
-        English ones, which match everything and say nothing) may match."""
-        words = [w for w in re.findall(r"\w+", query.lower()) if w not in STOPWORDS]
-        return self._match(collection, [f'"{w}"' for w in dict.fromkeys(words)], limit)
+        """Chunk ids, best BM25 match first (see `keyword_scores`)."""
+        return [id for id, _ in self.keyword_scores(collection, query, limit)]
 
-    def phrase_search(self, collection: str, phrases: Sequence[str], limit: int) -> list[str]:
-        """Chunk ids holding any of `phrases` word for word ("K7-4471" as k7 then 4471)."""
-        quoted = [" ".join(re.findall(r"\w+", p.lower())) for p in phrases]
-        return self._match(collection, [f'"{q}"' for q in dict.fromkeys(quoted) if q], limit)
-
-    def _match(self, collection: str, terms: list[str], limit: int) -> list[str]:
-        if not terms:
+    def keyword_scores(
+        self,
+        collection: str,
+        query: str,
+        limit: int,
+        *,
+        source: str | None = None,
+        since: float | None = None,
+        until: float | None = None,
+        budget: int | None = None,
+    ) -> list[tuple[str, float]]:
+        """(chunk id, score), best first: the chunk's BM25 over the most a chunk could score
+        for these words (each word's IDF times k1 + 1), so 0..1 and comparable from query
+        to query. Any of the query's words may match but the commonest English ones, which
+        match everything and say nothing; BM25 weighs each word by how rare it is here.
+        `source`, `since` and `until` (Unix times of the chunk's `mtime`) filter in the
+        query itself, so the `limit` best of what they keep come back. `budget`: see
+        `_telling_words`."""
+        found = self._telling_words(query, budget)
+        if not found:
             return []
-        match = " OR ".join(terms)
-        rows = self.db.execute(
-            "SELECT chunks.id FROM chunks_fts JOIN chunks ON chunks.rowid = chunks_fts.rowid"
+        words = list(found)
+        total = self._count()
+        ceiling = sum(_idf(total, n) for n in found.values()) * (BM25_K1 + 1)
+        sql = (
+            "SELECT chunks.id, -bm25(chunks_fts) FROM chunks_fts"
+            " JOIN chunks ON chunks.rowid = chunks_fts.rowid"
             " WHERE chunks_fts MATCH ? AND chunks.collection = ?"
-            " ORDER BY bm25(chunks_fts) LIMIT ?",
-            (match, collection, limit),
         )
-        return [row[0] for row in rows]
+        args: list[Any] = [" OR ".join(f'"{w}"' for w in words), collection]
+        if source is not None:
+            sql += " AND chunks.source = ?"
+            args.append(source)
+        if since is not None:
+            sql += " AND json_extract(chunks.meta, '$.mtime') >= ?"
+            args.append(since)
+        if until is not None:
+            sql += " AND json_extract(chunks.meta, '$.mtime') < ?"
+            args.append(until)
+        rows = self.db.execute(sql + " ORDER BY bm25(chunks_fts) LIMIT ?", (*args, limit))
+        return [(id, min(1.0, float(score) / ceiling)) for id, score in rows]
+
+    def _count(self) -> int:
+        return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
+
+    def common_words(self, words: Sequence[str], share: float) -> set[str]:
+        """Of `words`, those that more than `share` of all chunks hold (compared as FTS5
+        indexes them: case and accents aside)."""
+        folded = {w: _folded(w) for w in words}
+        terms = sorted({f for f in folded.values() if f and " " not in f})
+        if not terms:
+            return set()
+        marks = ",".join("?" * len(terms))
+        counts = dict(
+            self.db.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", terms)
+        )
+        total = self._count()
+        return {w for w, f in folded.items() if counts.get(f, 0) > share * total > 0}
+
+    def _telling_words(self, query: str, budget: int | None) -> dict[str, int]:
+        """The query's words that can tell chunks apart here, with how many chunks hold
+        each: words in the store, and in at most COMMON_SHARE of its chunks (a word in most
+        of them, such as a name that is in every memory, matches everything). With a
+        `budget`, the rarest of them while the chunks they are in add up to at most that
+        many: BM25 scores every chunk a word is in, and the common words, whose weight is
+        small, are what make that slow in a large store. Without one, when every word is
+        common, the rarest two."""
+        words = [w for w in dict.fromkeys(_folded(query).split()) if w not in STOPWORDS]
+        if not words:
+            return {}
+        marks = ",".join("?" * len(words))
+        seen = dict(
+            self.db.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", words)
+        )
+        present = sorted((w for w in words if seen.get(w)), key=lambda w: seen[w])
+        limit = max(COMMON_FLOOR, COMMON_SHARE * self._count())
+        telling = [w for w in present if seen[w] <= limit]
+        if budget is None:
+            return {w: seen[w] for w in telling or present[:2]}
+        kept: dict[str, int] = {}
+        for word in telling:
+            budget -= seen[word]
+            if budget < 0:
+                break
+            kept[word] = seen[word]
+        return kept
 
     def forget_chunk(self, id: str) -> ChunkRow | None:
         """Hide one chunk at once (its vector is deleted after); the chunk, if it was there."""
@@ -344,3 +444,16 @@ class Index:
             return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
         sql = "SELECT count(*) FROM chunks WHERE collection = ?"
         return int(self.db.execute(sql, (collection,)).fetchone()[0])
+
+
+def _folded(text: str) -> str:
+    """Words as FTS5's unicode61 tokenizer indexes them: lower case, accents removed, one
+    space between (crème brûlée -> creme brulee)."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.findall(r"\w+", plain))
+
+
+def _idf(total: int, holding: int) -> float:
+    """A word's inverse document frequency as FTS5's bm25() weighs it."""
+    return max(1e-6, math.log((total - holding + 0.5) / (holding + 0.5)))

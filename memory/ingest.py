@@ -16,14 +16,24 @@ from pathlib import Path
 from typing import Any, Literal
 
 from rung.config.crashpoints import crashpoint
-from rung.memory.chunking import chunk_document, embed_text
+from rung.memory.chunking import Chunk, chunk_document, embed_text
 from rung.memory.embedder import Embedder
-from rung.memory.index import ChunkRow, Index
+from rung.memory.index import ChunkRow, Index, SourceRow, Swap
 from rung.memory.readers import MAX_BYTES, Document, ReadError, find_files, read_document
 from rung.memory.store import VectorStore
 
 COLLECTION = "documents"
 Outcome = Literal["added", "updated", "skipped", "failed", "removed"]
+
+
+@dataclass(frozen=True)
+class Put:
+    """One source's new content, for `Ingester.put_many`."""
+
+    source: str
+    document: Document
+    mtime: float
+    meta: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -98,47 +108,72 @@ class Ingester:
 
         `meta` is kept with each chunk besides the title, headings, offsets and time.
         """
-        current = self.index.source(collection, source)
-        version = hashlib.sha256(document.text.encode()).hexdigest()[:24]
-        if current is not None and current.version == version:
-            return "skipped", current.chunks
-        chunks = chunk_document(document, self.chunk_size, self.chunk_overlap)
-        if not chunks:
-            raise ReadError(f"{document.path}: empty, nothing to add")
-        key = hashlib.sha256(source.encode()).hexdigest()[:16]
-        ids = [f"{key}:{version}:{c.position}" for c in chunks]
-        vectors = self.embedder.embed([embed_text(document.title, c) for c in chunks])
+        return self.put_many(collection, [Put(source, document, mtime, meta or {})])[0]
+
+    def put_many(self, collection: str, puts: Sequence[Put]) -> list[tuple[Outcome, int]]:
+        """`put` for many sources at once: one embedding call for all their chunks and one
+        index transaction per step, in the same safe order as one (vectors written, then
+        the index swapped, then the old vectors deleted). What each became, in order."""
+        outcomes: list[tuple[Outcome, int]] = []
+        work: list[tuple[Put, str, SourceRow | None, list[Chunk]]] = []
+        for put in puts:
+            current = self.index.source(collection, put.source)
+            version = hashlib.sha256(put.document.text.encode()).hexdigest()[:24]
+            if current is not None and current.version == version:
+                outcomes.append(("skipped", current.chunks))
+                continue
+            chunks = chunk_document(put.document, self.chunk_size, self.chunk_overlap)
+            if not chunks:
+                raise ReadError(f"{put.document.path}: empty, nothing to add")
+            work.append((put, version, current, chunks))
+            outcomes.append(("added" if current is None else "updated", len(chunks)))
+        if not work:
+            return outcomes
+        texts = [embed_text(p.document.title, c) for p, _, _, chunks in work for c in chunks]
+        vectors = self.embedder.embed(texts)
         crashpoint("ingest.embedded")
-        vector_meta: dict[str, str | float] = {"source": source, "version": version, "mtime": mtime}
-        self.index.set_pending(collection, source, version)  # before any vector is written
-        self.store.add(collection, ids, vectors, [vector_meta] * len(ids))
+        ids: list[str] = []
+        metas: list[dict[str, str | float]] = []
+        swaps: list[Swap] = []
+        for put, version, _, chunks in work:
+            key = hashlib.sha256(put.source.encode()).hexdigest()[:16]
+            mine = [f"{key}:{version}:{c.position}" for c in chunks]
+            ids += mine
+            metas += [{"source": put.source, "version": version, "mtime": put.mtime}] * len(mine)
+            rows = [
+                ChunkRow(
+                    id,
+                    collection,
+                    put.source,
+                    c.position,
+                    c.text,
+                    {
+                        "title": put.document.title,
+                        "headings": list(c.heading_path),
+                        "start": c.start,
+                        "end": c.end,
+                        "mtime": put.mtime,
+                        "kind": put.document.kind,
+                        **put.meta,
+                    },
+                )
+                for id, c in zip(mine, chunks, strict=True)
+            ]
+            swaps.append(Swap(put.source, version, put.document.title, put.mtime, rows))
+        versions = [(p.source, version) for p, version, _, _ in work]
+        self.index.set_pending_many(collection, versions)  # before any vector is written
+        self.store.add(collection, ids, vectors, metas)
         crashpoint("ingest.vectors")
-        rows = [
-            ChunkRow(
-                id,
-                collection,
-                source,
-                c.position,
-                c.text,
-                {
-                    "title": document.title,
-                    "headings": list(c.heading_path),
-                    "start": c.start,
-                    "end": c.end,
-                    "mtime": mtime,
-                    "kind": document.kind,
-                    **(meta or {}),
-                },
-            )
-            for id, c in zip(ids, chunks, strict=True)
-        ]
-        self.index.replace(collection, source, version, document.title, mtime, rows)
+        self.index.replace_many(collection, swaps)
         crashpoint("ingest.swapped")
-        self.store.delete_source(collection, source, keep_version=version)
+        for put, version, current, _ in work:
+            if current is not None:  # a new source has no old vectors (a killed run's:
+                # finish_interrupted deleted them first)
+                self.store.delete_source(collection, put.source, keep_version=version)
         crashpoint("ingest.deleted")
-        self.index.cleaned(collection, source)
-        self.index.set_pending(collection, source, version, on=False)
-        return ("added" if current is None else "updated"), len(chunks)
+        self.index.cleaned_many(collection, [p.source for p, _, _, _ in work])
+        self.index.set_pending_many(collection, versions, on=False)
+        return outcomes
 
     def sync(self, roots: Sequence[Path]) -> Iterator[FileDone]:
         """Forget documents under `roots` whose files are gone."""

@@ -11,6 +11,7 @@ facts (`remember`).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -23,7 +24,7 @@ from rung.memory.chunking import Chunk, embed_text
 from rung.memory.embedder import Embedder
 from rung.memory.facts import Fact, new_fact_id, replaces
 from rung.memory.index import ChunkRow, Index
-from rung.memory.ingest import Ingester
+from rung.memory.ingest import Ingester, Put
 from rung.memory.readers import MAX_BYTES, Document
 from rung.memory.search import Hit, search
 from rung.memory.store import COLLECTIONS, StoreError, VectorStore
@@ -33,6 +34,9 @@ CONVERSATIONS = "conversations"
 SEARCHED = ("documents", CONVERSATIONS)  # what `search` looks through unless told
 REINDEXING = "reindexing"  # the index's marker while a reindex runs
 REINDEX_BATCH = 256
+COMMON_NAME_SHARE = 0.2  # a name in more of the memories than this is left out of the
+# query's embedding (bench/memory_recall: the conversations set)
+TURN_BATCH = 256  # turns embedded in one call (sorted by length there: less padding)
 _SHARED: dict[Path, list[Any]] = {}  # folder -> [Memory, how many hold it]
 _SHARED_LOCK = threading.Lock()
 
@@ -165,9 +169,18 @@ class Memory:
         )
 
     def search(
-        self, query: str, collections: Sequence[str] = SEARCHED, limit: int = 5, **options: Any
+        self,
+        query: str,
+        collections: Sequence[str] = SEARCHED,
+        limit: int = 5,
+        *,
+        vector: Sequence[float] | None = None,
+        **options: Any,
     ) -> list[Hit]:
-        """The best `limit` chunks across `collections` (options: see `memory.search`)."""
+        """The best `limit` chunks across `collections` (options: see `memory.search`).
+        The query is embedded once (or `vector` is its embedding already)."""
+        if vector is None and options.get("mode", "hybrid") != "keyword":
+            vector = self.query_vector(query)
         hits = [
             hit
             for collection in collections
@@ -178,10 +191,25 @@ class Memory:
                 index=self.index,
                 collection=collection,
                 limit=limit,
+                vector=vector,
                 **options,
             )
         ]
         return sorted(hits, key=lambda h: h.score, reverse=True)[:limit]
+
+    def query_vector(self, query: str) -> list[float]:
+        """The query's embedding, without the names that most memories hold (the user's
+        own, a partner's, a pet's, a home town): they do not tell which memory is meant,
+        and left in they pull the query toward every short turn that says them ("Thanks,
+        Ana!"). Such a name still counts in the keyword half, weighed by its rarity."""
+        names = [t for t in re.findall(r"\w+", query) if t[:1].isupper()]
+        common = self.index.common_words(names, COMMON_NAME_SHARE) if names else set()
+        if common:
+            pattern = r"\b(?:" + "|".join(re.escape(n) for n in common) + r")\b"
+            stripped = " ".join(re.sub(pattern, " ", query).split())
+            if re.search(r"\w", stripped):
+                query = stripped
+        return self.embedder.embed_one(query)
 
     # -- conversations ----------------------------------------------------------------
 
@@ -196,16 +224,17 @@ class Memory:
     def wants_turn(self, session_id: str, turn: int, forgotten: set[str]) -> bool:
         return not {turn_source(session_id, turn), f"session:{session_id}"} & forgotten
 
-    def add_turns(self, turns: Iterable[ConversationTurn]) -> Iterator[ConversationTurn]:
-        """Put finished turns into the conversations memory; yields each once it is in."""
+    def add_turns(self, turns: Iterable[ConversationTurn]) -> list[ConversationTurn]:
+        """Put finished turns into the conversations memory, now, in batches (one embedding
+        call and one index transaction per step of each); the turns handled. An unchanged
+        turn is skipped; an empty one is not stored."""
+        turns = list(turns)
         ingester = self.ingester()
         ingester.finish_interrupted()
-        for turn in turns:
-            document = Document(Path(turn.source), turn.title, turn.text, "text")
-            meta = {"session": turn.session_id, "turn": turn.turn}
-            if turn.text.strip():
-                ingester.put(CONVERSATIONS, turn.source, document, turn.at, meta)
-            yield turn
+        for start in range(0, len(turns), TURN_BATCH):
+            batch = [t for t in turns[start : start + TURN_BATCH] if t.text.strip()]
+            ingester.put_many(CONVERSATIONS, [_turn_put(t) for t in batch])
+        return turns
 
     def forget_turns(self, sources: Iterable[str]) -> int:
         """Take turns out of memory (their session was deleted, or see `forget`)."""
@@ -333,9 +362,13 @@ class Memory:
         self.store.delete_ids(FACTS, [id])
         return fact
 
-    def recall_facts(self, query: str, limit: int = 5) -> list[tuple[Fact, float]]:
-        """The current facts closest to `query`, with their similarity."""
-        hits = self.store.search(FACTS, self.embedder.embed_one(query), limit, None)
+    def recall_facts(
+        self, query: str, limit: int = 5, *, vector: Sequence[float] | None = None
+    ) -> list[tuple[Fact, float]]:
+        """The current facts closest to `query` (`vector`: its embedding, if known already),
+        with their similarity."""
+        vector = vector if vector is not None else self.query_vector(query)
+        hits = self.store.search(FACTS, vector, limit, None)
         found = [(self.index.fact(h.id), h.similarity) for h in hits]
         return [(f, s) for f, s in found if f is not None and f.superseded_by is None]
 
@@ -376,6 +409,11 @@ class Memory:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _turn_put(turn: ConversationTurn) -> Put:
+    document = Document(Path(turn.source), turn.title, turn.text, "text")
+    return Put(turn.source, document, turn.at, {"session": turn.session_id, "turn": turn.turn})
 
 
 def _as_chunk(row: ChunkRow) -> Chunk:

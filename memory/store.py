@@ -141,6 +141,23 @@ class VectorStore:
             for id, distance in zip(found["ids"][0], found["distances"][0], strict=True)
         ]
 
+    def similarities(
+        self, collection: str, vector: Sequence[float], ids: Sequence[str]
+    ) -> dict[str, float]:
+        """The cosine similarity of `vector` to each of `ids` that has a vector here."""
+        if not ids:
+            return {}
+        import numpy as np
+
+        found = self.collection(collection).get(ids=list(ids), include=["embeddings"])
+        if not found["ids"]:
+            return {}
+        stored = np.asarray(found["embeddings"], dtype=np.float32)
+        query = np.asarray(vector, dtype=np.float32)
+        norms = np.linalg.norm(stored, axis=1) * (np.linalg.norm(query) or 1.0)
+        cosines = stored @ query / np.where(norms == 0, 1.0, norms)
+        return {id: float(c) for id, c in zip(found["ids"], cosines, strict=True)}
+
     def delete_source(self, collection: str, source: str, keep_version: str | None) -> None:
         """Every vector of `source` but those of `keep_version`."""
         where: dict[str, Any] = {"source": source}

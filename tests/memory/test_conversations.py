@@ -39,9 +39,9 @@ def test_turns_go_in_once_and_are_found_by_meaning_and_date(memory: Memory) -> N
             now - DAY,
         ),
     ]
-    assert [t.source for t in memory.add_turns(turns)] == [t.source for t in turns]
+    memory.add_turns(turns)  # stored when called, not when a result is read
     assert memory.turns_known() == {t.source for t in turns}
-    list(memory.add_turns(turns))  # again: unchanged turns are skipped
+    assert memory.add_turns(turns) == turns  # again: unchanged turns are skipped
     assert memory.index.count("conversations") == 3
 
     [hit] = memory.search("how much money did we decide to spend", ["conversations"], limit=1)
@@ -100,7 +100,42 @@ def test_date_filters_use_the_file_time_for_documents(memory: Memory, tmp_path: 
     assert [h.chunk.source for h in recent] == [str(new.resolve())]
     before = memory.search("wifi password", ["documents"], until=time.time() - DAY)
     assert [h.chunk.source for h in before] == [str(old.resolve())]
-    # the exact-match list obeys the filter too: the old note holds the code, yet stays out
+    # the keyword list obeys the filter too: the old note holds the code, yet stays out
     exact = memory.search("hunter2", ["documents"], since=time.time() - DAY)
     assert [h.chunk.source for h in exact] == [str(new.resolve())]
-    assert exact[0].keyword_rank is None
+    assert exact[0].keyword is None
+
+
+SMALL_TALK = (
+    "Hi {other}!",
+    "Thanks, {other}!",
+    "Haha, true, {other}.",
+    "Bye {other}, talk soon!",
+    "Pretty good, yeah, {other}.",
+    "Ok {other}, sounds good.",
+)
+
+
+def test_names_in_every_turn_do_not_bring_small_talk_before_the_answer(memory: Memory) -> None:
+    """Two people whose names are in every turn: a question that names one of them finds
+    the turn that answers it, not the short turns that only say the name."""
+    now = time.time()
+    turns = []
+    for n in range(60):
+        speaker, other = ("Maren", "Idris") if n % 2 else ("Idris", "Maren")
+        text = f"{speaker}: " + SMALL_TALK[n % len(SMALL_TALK)].format(other=other)
+        turns.append(turn("cafe0001", n, text, now - DAY + n))
+    turns[31] = turn(
+        "cafe0001",
+        31,
+        "Maren: Took Moss to the vet today, Dr Okafor heard a mild heart murmur.",
+        now - DAY + 31,
+    )
+    turns[44] = turn(
+        "cafe0001", 44, "Idris: I sold my first bowl at the pottery market!", now - DAY + 44
+    )
+    memory.add_turns(turns)
+    [first, *_] = memory.search("What did Maren's vet find?", ["conversations"], limit=3)
+    assert first.chunk.source == "session:cafe0001#31"
+    [first, *_] = memory.search("What did Idris sell?", ["conversations"], limit=3)
+    assert first.chunk.source == "session:cafe0001#44"

@@ -55,3 +55,35 @@ def test_stale_lists_what_a_killed_run_left_until_cleaned(tmp_path: Path) -> Non
 def test_the_index_survives_reopening(tmp_path: Path) -> None:
     Index(tmp_path / "i.sqlite3").replace("documents", "a", "v", "A", None, rows("a", "v", "x"))
     assert Index(tmp_path / "i.sqlite3").chunks(["a:v:0"])["a:v:0"].text == "x"
+
+
+def test_a_word_in_most_chunks_is_left_out_of_the_match_and_a_rare_one_counts(
+    tmp_path: Path,
+) -> None:
+    index = Index(tmp_path / "index.sqlite3")
+    texts = [f"Ana: note {n} about the garden and the weather" for n in range(40)]
+    texts[7] = "Ana: the boiler code is K7-4471, call the plumber"
+    index.replace("documents", "n.md", "v1", "N", 1.0, rows("n.md", "v1", *texts))
+    found = index.keyword_scores("documents", "What did Ana say about K7-4471?", 5)
+    assert [id for id, _ in found] == ["n.md:v1:7"]  # "ana" is in all 40: no match on it
+    # a query of only common words still matches on its rarest ones
+    assert len(index.keyword_scores("documents", "Ana garden", 5)) == 5
+    assert index.common_words(["Ana", "Plumber", "Crème"], 0.5) == {"Ana"}
+
+
+def test_keyword_filters_apply_before_the_limit(tmp_path: Path) -> None:
+    """Thirty old chunks match better than the one new one: with the time filter in the
+    query the new one is still found within a limit of 5."""
+    index = Index(tmp_path / "index.sqlite3")
+    for n in range(30):
+        chunks = rows(f"old{n}.md", "v1", "invoice invoice invoice for the hosting")
+        chunks = [ChunkRow(c.id, c.collection, c.source, c.position, c.text, {"mtime": 100.0})
+                  for c in chunks]  # fmt: skip
+        index.replace("documents", f"old{n}.md", "v1", "Old", 100.0, chunks)
+    new = ChunkRow("new.md:v1:0", "documents", "new.md", 0, "an invoice", {"mtime": 900.0})
+    index.replace("documents", "new.md", "v1", "New", 900.0, [new])
+    assert [id for id, _ in index.keyword_scores("documents", "invoice", 5, since=500)] == [
+        "new.md:v1:0"
+    ]
+    assert len(index.keyword_scores("documents", "invoice", 5, until=500)) == 5
+    assert index.keyword_scores("documents", "invoice", 5, source="new.md")[0][0] == "new.md:v1:0"

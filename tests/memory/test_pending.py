@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from rung.memory.service import Memory
+from rung.memory.service import ConversationTurn, Memory
 
 
 class Killed(BaseException):
@@ -34,7 +34,7 @@ def test_vectors_of_a_version_never_swapped_in_are_deleted_on_the_next_run(
         raise Killed
 
     with monkeypatch.context() as patch:
-        patch.setattr(memory.index, "replace", die)
+        patch.setattr(memory.index, "replace_many", die)
         with pytest.raises(Killed):
             list(ingester.add([lost]))
     assert vectors(memory) > before  # written, invisible, and the file may now be gone
@@ -59,11 +59,34 @@ def test_a_kill_after_the_swap_keeps_the_new_version(
         raise Killed
 
     with monkeypatch.context() as patch:
-        patch.setattr(memory.index, "cleaned", die)
+        patch.setattr(memory.index, "cleaned_many", die)
         with pytest.raises(Killed):
             list(memory.ingester().add([note]))
     memory.ingester().finish_interrupted()
     [hit] = memory.search("second version", ["documents"], limit=1)
     assert "second version" in hit.chunk.text
     assert vectors(memory) == memory.index.count("documents")
+    assert memory.index.pending() == [] and memory.index.stale() == []
+
+
+def test_a_batch_of_turns_killed_before_its_swap_shows_none_and_leaves_no_vector(
+    memory: Memory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    turns = [
+        ConversationTurn("beef0001", n, "Chat", 1_700_000_000.0 + n, f"User: line {n}")
+        for n in range(5)
+    ]
+
+    def die(*args: object, **kwargs: object) -> None:
+        raise Killed
+
+    with monkeypatch.context() as patch:
+        patch.setattr(memory.index, "replace_many", die)
+        with pytest.raises(Killed):
+            memory.add_turns(turns)
+    assert memory.store.count("conversations") == 5  # written, never shown
+    assert memory.turns_known() == set()
+    memory.add_turns(turns)  # the next run deletes the orphans first, then adds them whole
+    assert memory.turns_known() == {t.source for t in turns}
+    assert memory.store.count("conversations") == 5 == memory.index.count("conversations")
     assert memory.index.pending() == [] and memory.index.stale() == []

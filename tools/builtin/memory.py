@@ -123,8 +123,10 @@ class MemoryTools:
 
 
 def _search(memory: Memory, query: str, limit: int) -> str:
-    facts = [f for f, similarity in memory.recall_facts(query, limit) if similarity >= 0.3]
-    hits = memory.search(query, limit=limit)
+    vector = memory.query_vector(query)  # embedded once, for the facts and the passages
+    found = memory.recall_facts(query, limit, vector=vector)
+    facts = [f for f, similarity in found if similarity >= 0.3]
+    hits = memory.search(query, limit=limit, vector=vector)
     lines = [f"[fact {f.id}] {f.text}" for f in facts]
     for hit in hits:
         where = " > ".join([hit.chunk.meta.get("title", ""), *hit.chunk.meta.get("headings", [])])
