@@ -13,6 +13,13 @@ share of the embedder's rate is taken per round, then the median: this machine's
 drifts by up to two times within seconds. Inside Rung's runs each stage is timed on its own,
 so the table shows where the time goes: the embedder, Chroma, SQLite, and the rest.
 
+Conversation turns are measured the same way: the first TURNS turns of the conversations
+recall set (`bench/recall_sets/conversations.py`), under new session ids each round, through
+`Memory.add_turns` (up to 256 turns in one embedding call, one index transaction per step),
+against the bare embedder on the texts it embeds for them (each with its session's title)
+in one call, and against one `Ingester.put` per
+turn (how turns were stored before).
+
     python -m bench.memory_ingest [--quick]
 """
 
@@ -33,9 +40,10 @@ from typing import Any
 from bench.common import Report, Target, median, parse_args, publish
 from rung.memory.chunking import chunk_document, embed_text
 from rung.memory.embedder import Embedder
-from rung.memory.readers import read_document
-from rung.memory.service import Memory, MemoryConfig
+from rung.memory.readers import Document, read_document
+from rung.memory.service import ConversationTurn, Memory, MemoryConfig
 
+TURNS = 256
 SHORTFALL_TARGET = 10.0  # Rung may be at most this many per cent below the embedder's rate
 SEED = 20240614
 # (share of files, smallest and largest size in characters): notes, documents, long documents
@@ -185,9 +193,10 @@ def chunk_texts(paths: Sequence[Path], config: MemoryConfig) -> list[list[str]]:
 STAGES = (
     ("embedder", "embed", "in Embedder.embed (a call per file)"),
     ("store", "add", "in VectorStore.add (Chroma upsert)"),
-    ("index", "replace", "in Index.replace (SQLite, FTS5)"),
+    ("index", "set_pending_many", "in Index.set_pending_many (SQLite)"),
+    ("index", "replace_many", "in Index.replace_many (SQLite, FTS5)"),
     ("store", "delete_source", "in VectorStore.delete_source"),
-    ("index", "cleaned", "in Index.cleaned (SQLite)"),
+    ("index", "cleaned_many", "in Index.cleaned_many (SQLite)"),
 )
 REST = "the rest: list, stat, read, hash, chunk"
 
@@ -224,6 +233,9 @@ class Round:
     per_file_s: float = 0.0  # Embedder.embed once per file, as the Ingester calls it
     rung_s: float = 0.0
     stages_s: Stages = field(default_factory=Stages)
+    turns_embed_s: float = 0.0  # the baseline for turns: Embedder.embed on all in one call
+    turns_rung_s: float = 0.0  # Memory.add_turns
+    turns_one_by_one_s: float = 0.0  # one Ingester.put per turn
 
     @property
     def share(self) -> float:
@@ -263,13 +275,46 @@ def ingest(memory: Memory, folder: Path, chunks: int, stages: dict[str, float]) 
     return elapsed
 
 
+def conversation(round: int) -> list[ConversationTurn]:
+    """The first TURNS turns of the conversations set, under session ids of this round."""
+    from bench.recall_sets import conversations
+
+    items = conversations.build().items[:TURNS]
+    return [ConversationTurn(f"r{round}{i.session}", i.turn, i.title, i.at, i.text) for i in items]
+
+
+def embedded(turn: ConversationTurn, config: MemoryConfig) -> list[str]:
+    """What the Ingester embeds for a turn: its chunks, each with the session's title."""
+    document = Document(Path(turn.source), turn.title, turn.text, "text")
+    chunks = chunk_document(document, config.chunk_size, config.chunk_overlap)
+    return [embed_text(turn.title, c) for c in chunks]
+
+
+def add_turns(memory: Memory, turns: list[ConversationTurn], one_by_one: bool) -> float:
+    """Seconds to store `turns` (all new): through add_turns, or one put per turn."""
+    before = memory.index.count("conversations")
+    started = time.perf_counter()
+    if one_by_one:
+        ingester = memory.ingester()
+        for t in turns:
+            document = Document(Path(t.source), t.title, t.text, "text")
+            meta = {"session": t.session_id, "turn": t.turn}
+            ingester.put("conversations", t.source, document, t.at, meta)
+    else:
+        memory.add_turns(turns)
+    elapsed = time.perf_counter() - started
+    if memory.index.count("conversations") - before != len(turns):
+        raise SystemExit("bench: not every turn was stored")
+    return elapsed
+
+
 def measure(files: int, rounds: int) -> tuple[list[Round], int, int]:
     """Rounds over one corpus (the two embedder passes and Rung); its files and chunks.
 
     Each round Rung adds a fresh copy of the corpus (new paths, so nothing is skipped) to one
     memory that grows round by round, as a user's does; the copy is made before the clock.
     """
-    embedder = Embedder()
+    embedder = Embedder.shared()
     with tempfile.TemporaryDirectory(prefix="rung-bench-ingest-") as tmp:
         corpus = Path(tmp, "corpus")
         config = MemoryConfig(folder=Path(tmp, "memory"))
@@ -279,18 +324,27 @@ def measure(files: int, rounds: int) -> tuple[list[Round], int, int]:
             # warm-up: the model loads; torch, Chroma and SQLite make their first calls
             embed(embedder, [texts])
             ingest(memory, shutil.copytree(corpus, Path(tmp, "warm-up")), len(texts), Stages())
+            add_turns(memory, conversation(-1), one_by_one=False)
             results = []
-            for i in range(rounds):  # the order rotates, so drift hits all three alike
+            for i in range(rounds):  # the order rotates, so drift hits every step alike
                 result = Round()
                 folder = shutil.copytree(corpus, Path(tmp, f"round-{i}"))
-                steps = ["one call", "per file", "rung"]
-                for step in steps[i % 3 :] + steps[: i % 3]:
+                turns, others = conversation(2 * i), conversation(2 * i + 1)
+                turn_texts = [text for t in turns for text in embedded(t, config)]
+                steps = ["one call", "per file", "rung", "turns", "add_turns", "one by one"]
+                for step in steps[i % len(steps) :] + steps[: i % len(steps)]:
                     if step == "one call":
                         result.one_call_s = embed(embedder, [texts])
                     elif step == "per file":
                         result.per_file_s = embed(embedder, per_file)
-                    else:
+                    elif step == "rung":
                         result.rung_s = ingest(memory, folder, len(texts), result.stages_s)
+                    elif step == "turns":
+                        result.turns_embed_s = embed(embedder, [turn_texts])
+                    elif step == "add_turns":
+                        result.turns_rung_s = add_turns(memory, turns, one_by_one=False)
+                    else:
+                        result.turns_one_by_one_s = add_turns(memory, others, one_by_one=True)
                 results.append(result)
     return results, files, len(texts)
 
@@ -342,6 +396,34 @@ def report(rounds: list[Round], files: int, chunks: int) -> Report:
         result.rows.append(
             ["  " + label, f"{stage_s[label]:.2f}", "", "", f"{stage_s[label] / rung_s:.1%}"]
         )
+    turns_embed_s = median([r.turns_embed_s for r in rounds])
+    turns_rung_s = median([r.turns_rung_s for r in rounds])
+    turns_one_s = median([r.turns_one_by_one_s for r in rounds])
+    turn_shares = [r.turns_embed_s / r.turns_rung_s * 100 for r in rounds]
+    one_shares = [r.turns_embed_s / r.turns_one_by_one_s * 100 for r in rounds]
+    result.rows += [
+        [
+            f"Embedder.embed, {TURNS} conversation turns in one call (baseline)",
+            f"{turns_embed_s:.2f}",
+            f"{TURNS / turns_embed_s:.1f}",
+            "(baseline)",
+            "",
+        ],
+        [
+            "Rung: Memory.add_turns",
+            f"{turns_rung_s:.2f}",
+            f"{TURNS / turns_rung_s:.1f}",
+            f"{median(turn_shares):.1f} %",
+            "",
+        ],
+        [
+            "  one Ingester.put per turn (how turns were stored before)",
+            f"{turns_one_s:.2f}",
+            f"{TURNS / turns_one_s:.1f}",
+            f"{median(one_shares):.1f} %",
+            "",
+        ],
+    ]
     result.notes.append(
         f"Rung's share of the embedder's rate, per round: {min(shares):.0f} % to "
         f"{max(shares):.0f} % (this machine's speed drifts; each round's three runs are "
@@ -353,7 +435,13 @@ def report(rounds: list[Round], files: int, chunks: int) -> Report:
             round(100 - median(shares), 1),
             SHORTFALL_TARGET,
             "%",
-        )
+        ),
+        Target(
+            "Memory.add_turns' rate below the embedder's own, median of rounds",
+            round(100 - median(turn_shares), 1),
+            SHORTFALL_TARGET,
+            "%",
+        ),
     ]
     result.data = {
         "files": files,
@@ -373,6 +461,15 @@ def report(rounds: list[Round], files: int, chunks: int) -> Report:
             "rung": [r.rung_s for r in rounds],
         },
         "rung_stages_s": {label: [r.stages_s[label] for r in rounds] for label in labels},
+        "turns": {
+            "count": TURNS,
+            "turns_per_s": {
+                "embedder_one_call": TURNS / turns_embed_s,
+                "rung_add_turns": TURNS / turns_rung_s,
+                "one_put_per_turn": TURNS / turns_one_s,
+            },
+            "rung_share_of_embedder_rate": median(turn_shares) / 100,
+        },
     }
     return result
 

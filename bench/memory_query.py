@@ -13,8 +13,9 @@ The queries are real questions, embedded by the real model. Per query, in turn:
 - full search: `Memory.search(query)`, which embeds the query and runs the hybrid search;
 - search part: the same `search()` with a stand-in embedder that returns the query's vector
   computed before the clock (`CachedQueryEmbedder`): Chroma, FTS5 and the fusion, no model;
-- its pieces: `VectorStore.search`, `Index.keyword_search`, `Index.phrase_search`,
-  `Index.chunks` on the ids those three found;
+- its pieces: `VectorStore.search`, `Index.keyword_scores` (the query's rarest words, within
+  the hybrid's budget of matched chunks), `VectorStore.similarities` (the
+  stored vectors of the keyword-only candidates), `Index.chunks` on the ids found;
 - baselines: the bare `Embedder.embed_one` and a bare Chroma `collection.query` for as many
   neighbours as `search()` asks for.
 
@@ -39,7 +40,7 @@ import numpy as np
 from bench.common import Report, Target, median, parse_args, percentile, publish
 from rung.memory.embedder import Embedder
 from rung.memory.index import ChunkRow
-from rung.memory.search import CANDIDATES, exact_terms, search
+from rung.memory.search import CANDIDATES, MATCH_BUDGET, search
 from rung.memory.service import Memory, MemoryConfig
 
 FULL_TARGET_MS = 40.0  # p95 of the full search at 100k chunks
@@ -253,11 +254,11 @@ class CachedQueryEmbedder(Embedder):
 FULL = "full search: Memory.search (embed + hybrid)"
 PART = "search part: search() with a cached query vector"
 EMBED = "bare Embedder.embed_one (baseline)"
-CHROMA = f"bare Chroma collection.query, top {LIMIT * CANDIDATES} (baseline)"
+CHROMA = f"bare Chroma collection.query, top {CANDIDATES} (baseline)"
 PIECES = (
     "  VectorStore.search (count + query)",
-    "  Index.keyword_search (FTS5, BM25)",
-    "  Index.phrase_search (the query's codes)",
+    "  Index.keyword_scores (FTS5 BM25, within the hybrid's budget)",
+    "  VectorStore.similarities (keyword-only candidates)",
     "  Index.chunks (the ids found)",
 )
 ORDER = (EMBED, CHROMA, FULL, PART, *PIECES)
@@ -286,7 +287,7 @@ def measure_size(memory: Memory, cached: CachedQueryEmbedder, rounds: int, size:
     """Each query, each round: every operation once, timed on its own, in a rotating order."""
     store, index = memory.store, memory.index
     collection = store.collection(COLLECTION)
-    wanted = LIMIT * CANDIDATES
+    wanted = CANDIDATES
     times: dict[str, list[float]] = {what: [] for what in ORDER}
 
     def one(query: str, turn: int, record: bool) -> None:
@@ -300,16 +301,20 @@ def measure_size(memory: Memory, cached: CachedQueryEmbedder, rounds: int, size:
             FULL: lambda: memory.search(query, limit=LIMIT),
             PART: lambda: search(query, embedder=cached, store=store, index=index, limit=LIMIT),
             PIECES[0]: lambda: store.search(COLLECTION, vector, wanted, None),
-            PIECES[1]: lambda: index.keyword_search(COLLECTION, query, wanted),
-            PIECES[2]: lambda: index.phrase_search(COLLECTION, exact_terms(query), wanted),
+            PIECES[1]: lambda: index.keyword_scores(COLLECTION, query, wanted, budget=MATCH_BUDGET),
         }
         order = list(calls)  # rotated from query to query: no call always comes first
         for what in order[turn % len(order) :] + order[: turn % len(order)]:
             elapsed, results[what] = timed(calls[what])
             if record:
                 times[what].append(elapsed)
-        ids = [h.id for h in results[PIECES[0]]] + results[PIECES[1]] + results[PIECES[2]]
-        elapsed, _ = timed(lambda: index.chunks(ids))
+        near = {h.id for h in results[PIECES[0]]}
+        words = [id for id, _ in results[PIECES[1]]]
+        others = [id for id in words if id not in near]
+        elapsed, _ = timed(lambda: store.similarities(COLLECTION, vector, others))
+        if record:
+            times[PIECES[2]].append(elapsed)
+        elapsed, _ = timed(lambda: index.chunks([*near, *words]))
         if record:
             times[PIECES[3]].append(elapsed)
         if len(results[FULL]) != LIMIT or len(results[PART]) != LIMIT:
