@@ -316,11 +316,11 @@ class Index:
         `source`, `since` and `until` (Unix times of the chunk's `mtime`) filter in the
         query itself, so the `limit` best of what they keep come back. `budget`: see
         `_telling_words`."""
-        found = self._telling_words(query, budget)
+        total = self._count()
+        found = self._telling_words(query, budget, total)
         if not found:
             return []
         words = list(found)
-        total = self._count()
         ceiling = sum(_idf(total, n) for n in found.values()) * (BM25_K1 + 1)
         sql = (
             "SELECT chunks.id, -bm25(chunks_fts) FROM chunks_fts"
@@ -357,14 +357,14 @@ class Index:
         total = self._count()
         return {w for w, f in folded.items() if counts.get(f, 0) > share * total > 0}
 
-    def _telling_words(self, query: str, budget: int | None) -> dict[str, int]:
+    def _telling_words(self, query: str, budget: int | None, total: int) -> dict[str, int]:
         """The query's words that can tell chunks apart here, with how many chunks hold
         each: words in the store, and in at most COMMON_SHARE of its chunks (a word in most
         of them, such as a name that is in every memory, matches everything). With a
         `budget`, the rarest of them while the chunks they are in add up to at most that
         many: BM25 scores every chunk a word is in, and the common words, whose weight is
         small, are what make that slow in a large store. Without one, when every word is
-        common, the rarest two."""
+        common, the rarest two. `total`: how many chunks there are."""
         words = [w for w in dict.fromkeys(_folded(query).split()) if w not in STOPWORDS]
         if not words:
             return {}
@@ -373,7 +373,7 @@ class Index:
             self.db.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", words)
         )
         present = sorted((w for w in words if seen.get(w)), key=lambda w: seen[w])
-        limit = max(COMMON_FLOOR, COMMON_SHARE * self._count())
+        limit = max(COMMON_FLOOR, COMMON_SHARE * total)
         telling = [w for w in present if seen[w] <= limit]
         if budget is None:
             return {w: seen[w] for w in telling or present[:2]}
