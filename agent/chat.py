@@ -422,7 +422,10 @@ class ChatApp:
         for m in memories:
             cited = " [green]cited[/]" if f"[{m.tag}]" in answer else ""
             tag = escape(f"[{m.tag}]")
-            self.console.print(f"[cyan]{tag}[/] {escape(m.origin)}{cited} [dim]{m.id}[/]")
+            why = f" · {m.why}" if m.why else ""
+            self.console.print(
+                f"[cyan]{tag}[/] {escape(m.origin)}{cited} [dim]{m.id}{escape(why)}[/]"
+            )
             self.console.print(f"     {escape(m.text[:300])}")
         self.console.print("[dim]rung memory forget ID removes one.[/]")
 

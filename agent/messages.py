@@ -142,6 +142,7 @@ class RecalledMemory:
     when: str  # YYYY-MM-DD: the fact noted, the file changed, the turn ended
     text: str
     id: str  # the fact or chunk id (`rung memory forget ID` removes it)
+    why: str = ""  # why it was chosen: "meaning 0.52 + words 0.31" (not sent to the model)
 
     @property
     def origin(self) -> str:

@@ -82,9 +82,8 @@ class Recall:
         for fact, similarity in facts:
             if similarity >= MIN_SIMILARITY:
                 tag = f"m{len(found) + 1}"
-                found.append(
-                    RecalledMemory(tag, "fact", fact.id, fact.created_at[:10], fact.text, fact.id)
-                )
+                when, why = fact.created_at[:10], f"meaning {similarity:.2f}"
+                found.append(RecalledMemory(tag, "fact", fact.id, when, fact.text, fact.id, why))
         passages = [h for h in hits if _relevant(h) and not self._current(h, session_id)]
         for hit in passages[: self.passages]:
             found.append(_passage(f"m{len(found) + 1}", hit))
@@ -213,8 +212,7 @@ def _passage(tag: str, hit: Hit) -> RecalledMemory:
         else "?"
     )
     if chunk.collection == CONVERSATIONS:
-        return RecalledMemory(
-            tag, "conversation", str(chunk.meta.get("title", "")), when, chunk.text, chunk.id
-        )
+        title = str(chunk.meta.get("title", ""))
+        return RecalledMemory(tag, "conversation", title, when, chunk.text, chunk.id, hit.why)
     where = " › ".join([chunk.source, *chunk.meta.get("headings", [])])
-    return RecalledMemory(tag, "document", where, when, chunk.text, chunk.id)
+    return RecalledMemory(tag, "document", where, when, chunk.text, chunk.id, hit.why)

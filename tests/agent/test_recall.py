@@ -8,6 +8,7 @@ the `rung` CLI against the Ollama-protocol test server.
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -232,6 +233,7 @@ def test_chat_memory_shows_what_was_recalled_and_cited(
         chat.say("/memory")
         shown = chat.prompt()
         assert "[m1] fact about the user, noted" in shown and "cited" in shown
+        assert re.search(r"fact-\w+ · meaning 0\.\d\d", shown), shown  # why it was chosen
         assert "My sister Ines lives in Porto" in shown
         assistant_system = ollama_server.chat_requests[-1]["messages"][0]["content"]
         assert "My sister Ines lives in Porto" in assistant_system
