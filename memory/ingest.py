@@ -113,10 +113,11 @@ class Ingester:
     def put_many(self, collection: str, puts: Sequence[Put]) -> list[tuple[Outcome, int]]:
         """`put` for many sources at once: one embedding call for all their chunks and one
         index transaction per step, in the same safe order as one (vectors written, then
-        the index swapped, then the old vectors deleted). What each became, in order."""
+        the index swapped, then the old vectors deleted). What each became, in order; a
+        source given twice is put once, as the last of them."""
         outcomes: list[tuple[Outcome, int]] = []
         work: list[tuple[Put, str, SourceRow | None, list[Chunk]]] = []
-        for put in puts:
+        for put in {p.source: p for p in puts}.values():
             current = self.index.source(collection, put.source)
             version = hashlib.sha256(put.document.text.encode()).hexdigest()[:24]
             if current is not None and current.version == version:

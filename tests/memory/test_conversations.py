@@ -139,3 +139,13 @@ def test_names_in_every_turn_do_not_bring_small_talk_before_the_answer(memory: M
     assert first.chunk.source == "session:cafe0001#31"
     [first, *_] = memory.search("What did Idris sell?", ["conversations"], limit=3)
     assert first.chunk.source == "session:cafe0001#44"
+
+
+def test_a_turn_given_twice_in_one_call_is_stored_once_as_the_last(memory: Memory) -> None:
+    now = time.time()
+    first = turn("dada0001", 0, "User: the code is 1111\nAssistant: noted", now)
+    second = turn("dada0001", 0, "User: the code is 2222\nAssistant: noted", now)
+    memory.add_turns([first, second])
+    [chunk] = memory.index.all_chunks("conversations")
+    assert "2222" in chunk.text
+    assert memory.store.count("conversations") == 1  # no vector of the first left behind
