@@ -45,7 +45,7 @@ def test_ask_streams_an_answer_from_a_real_model(
 ) -> None:
     result = rung(
         "ask", "--tier", "chatbot", "--model", CHAT_MODEL, "--num-ctx", "2048",
-        "What is the capital of France?", timeout=120,
+        "What is the capital of France?",
     )  # fmt: skip
     assert result.code == 0, result.err
     assert "Paris" in result.out
@@ -82,7 +82,7 @@ def test_a_tool_call_written_as_text_is_run_through_the_hub(
 ) -> None:
     only_clock(isolated_home)
     before, generations = len(llama_server.chat_requests), len(llama_server.generations)
-    result = rung("ask", "--json", "--model", TOOL_MODEL, "--num-ctx", "4096", DAYS, timeout=280)
+    result = rung("ask", "--json", "--model", TOOL_MODEL, "--num-ctx", "4096", DAYS)
     assert result.code == 0, result.err
     out = json.loads(result.out)
     first = out["tool_calls"][0]
@@ -144,13 +144,12 @@ def test_a_call_written_without_the_tag_stays_content_as_with_ollama(
     assert chunks[-1].prompt_eval_count == llama_server.generations[-1].prompt_tokens
 
 
-@pytest.mark.timeout(900)
 def test_doctor_model_checks_a_real_model_and_keeps_the_result(
     rung: Rung, llama_server: LlamaOllamaServer, isolated_home: Path
 ) -> None:
     only_clock(isolated_home)
     args = ["doctor", "--model", TOOL_MODEL, "--num-ctx", "4096", "--tools", "12", "--json"]
-    result = rung(*args, timeout=880)
+    result = rung(*args)
     assert result.code == 0, result.err
     data = json.loads(result.out)
     check = data["tool_check"]
@@ -164,6 +163,6 @@ def test_doctor_model_checks_a_real_model_and_keeps_the_result(
     findings = {f["check"]: f["status"] for f in data["findings"]}
     assert findings["ollama"] == "ok" and findings["tool calls"] == "ok"
     rung.env["RUNG_MODEL"] = TOOL_MODEL  # the kept result, shown by a plain `rung doctor`
-    shown = rung("doctor", "--num-ctx", "4096", timeout=120)
+    shown = rung("doctor", "--num-ctx", "4096")
     line = next(x for x in shown.out.splitlines() if "tool check" in x)
     assert f"{TOOL_MODEL} passed {check['accuracy']:.0%} of 24 cases" in line
