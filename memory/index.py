@@ -316,7 +316,7 @@ class Index:
         `source`, `since` and `until` (Unix times of the chunk's `mtime`) filter in the
         query itself, so the `limit` best of what they keep come back. `budget`: see
         `_telling_words`."""
-        total = self._count()
+        total = self.count()
         found = self._telling_words(query, budget, total)
         if not found:
             return []
@@ -340,22 +340,22 @@ class Index:
         rows = self.db.execute(sql + " ORDER BY bm25(chunks_fts) LIMIT ?", (*args, limit))
         return [(id, min(1.0, float(score) / ceiling)) for id, score in rows]
 
-    def _count(self) -> int:
-        return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
-
     def common_words(self, words: Sequence[str], share: float) -> set[str]:
         """Of `words`, those that more than `share` of all chunks hold (compared as FTS5
         indexes them: case and accents aside)."""
         folded = {w: _folded(w) for w in words}
-        terms = sorted({f for f in folded.values() if f and " " not in f})
-        if not terms:
-            return set()
-        marks = ",".join("?" * len(terms))
-        counts = dict(
-            self.db.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", terms)
-        )
-        total = self._count()
+        counts = self._holding({f for f in folded.values() if f and " " not in f})
+        total = self.count()
         return {w for w, f in folded.items() if counts.get(f, 0) > share * total > 0}
+
+    def _holding(self, terms: Iterable[str]) -> dict[str, int]:
+        """How many chunks hold each of `terms` (as FTS5 indexes words); absent: none."""
+        terms = sorted(set(terms))
+        if not terms:
+            return {}
+        marks = ",".join("?" * len(terms))
+        sql = f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})"
+        return dict(self.db.execute(sql, terms))
 
     def _telling_words(self, query: str, budget: int | None, total: int) -> dict[str, int]:
         """The query's words that can tell chunks apart here, with how many chunks hold
@@ -366,12 +366,7 @@ class Index:
         small, are what make that slow in a large store. Without one, when every word is
         common, the rarest two. `total`: how many chunks there are."""
         words = [w for w in dict.fromkeys(_folded(query).split()) if w not in STOPWORDS]
-        if not words:
-            return {}
-        marks = ",".join("?" * len(words))
-        seen = dict(
-            self.db.execute(f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})", words)
-        )
+        seen = self._holding(words)
         present = sorted((w for w in words if seen.get(w)), key=lambda w: seen[w])
         limit = max(COMMON_FLOOR, COMMON_SHARE * total)
         telling = [w for w in present if seen[w] <= limit]

@@ -66,7 +66,7 @@ class Rung:
     In this process by default: `main(argv)`, the command's own entry point, with its own
     stdin, stdout, stderr and environment, so the embedding model, torch and the MCP SDK
     are imported once per test worker instead of once per command. `process=True` (or
-    `.process()`) runs the installed command as a real subprocess: for the tests where the
+    `.as_process()`) runs the installed command as a real subprocess: for the tests where the
     process itself is under test (its exit status, stdin piped by the OS, `PYTHONPATH`,
     a kill, hash randomisation across runs)."""
 
