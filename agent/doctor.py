@@ -175,17 +175,20 @@ class Doctor:
                 stats = memory.stats()
                 dimension = memory.embedder.dimension
                 loaded = time.perf_counter() - started
-                memory.store  # noqa: B018 (opens it: is it busy, the right model?)
+                due = memory.reindex_due()  # opens the store: is it busy, the right model?
         except RungError as exc:
             note(Finding("memory", "fail", exc.message, exc.hint))
             return
         chunks = sum(stats["chunks"].values())
+        message = (
+            f"{stats['embedding_model']} ({dimension} dimensions, loaded in {loaded:.1f} s); "
+            f"{chunks} chunks, {stats['facts']} facts in {stats['folder']}"
+        )
+        if due:
+            message += "; a reindex is due: " + "; ".join(due)
         note(
             Finding(
-                "memory",
-                "ok",
-                f"{stats['embedding_model']} ({dimension} dimensions, loaded in {loaded:.1f} s); "
-                f"{chunks} chunks, {stats['facts']} facts in {stats['folder']}",
+                "memory", "warn" if due else "ok", message, "rung memory reindex" if due else ""
             )
         )
 

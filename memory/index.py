@@ -280,18 +280,25 @@ class Index:
 
     def chunks(self, ids: Iterable[str]) -> dict[str, ChunkRow]:
         """The visible chunks among `ids`."""
-        wanted = list(ids)
-        found: dict[str, ChunkRow] = {}
-        for start in range(0, len(wanted), 500):
-            part = wanted[start : start + 500]
-            marks = ",".join("?" * len(part))
-            for row in self.db.execute(
-                "SELECT id, collection, source, position, text, meta FROM chunks"
-                f" WHERE id IN ({marks})",
-                part,
+        return {row.id: row for row in self._chunks_where("id IN ({})", (), list(ids))}
+
+    def first_chunks(self, collection: str, sources: Iterable[str]) -> dict[str, ChunkRow]:
+        """The first visible chunk of each of `sources` that has one, by source."""
+        where = "collection = ? AND position = 0 AND source IN ({})"
+        rows = self._chunks_where(where, (collection,), list(sources))
+        return {row.source: row for row in rows}
+
+    def _chunks_where(self, where: str, args: Sequence[str], among: list[str]) -> list[ChunkRow]:
+        """The chunks matching `where`, whose `{}` is filled with `among`'s placeholders (in
+        slices: SQLite limits how many one statement takes)."""
+        found: list[ChunkRow] = []
+        for start in range(0, len(among), 500):
+            part = among[start : start + 500]
+            sql = "SELECT id, collection, source, position, text, meta FROM chunks WHERE "
+            for id, collection, source, position, text, meta in self.db.execute(
+                sql + where.format(",".join("?" * len(part))), [*args, *part]
             ):
-                id, collection, source, position, text, meta = row
-                found[id] = ChunkRow(id, collection, source, position, text, json.loads(meta))
+                found.append(ChunkRow(id, collection, source, position, text, json.loads(meta)))
         return found
 
     def keyword_search(self, collection: str, query: str, limit: int) -> list[str]:
@@ -365,7 +372,11 @@ class Index:
         many: BM25 scores every chunk a word is in, and the common words, whose weight is
         small, are what make that slow in a large store. Without one, when every word is
         common, the rarest two. `total`: how many chunks there are."""
-        words = [w for w in dict.fromkeys(_folded(query).split()) if w not in STOPWORDS]
+        words = [
+            w
+            for w in dict.fromkeys(_folded(query).split())
+            if w not in STOPWORDS and (len(w) > 1 or w.isdigit())  # not the s of "Ana's"
+        ]
         seen = self._holding(words)
         present = sorted((w for w in words if seen.get(w)), key=lambda w: seen[w])
         limit = max(COMMON_FLOOR, COMMON_SHARE * total)
@@ -408,16 +419,22 @@ class Index:
 
     def add_fact(self, id: str, text: str, source: str, supersedes: Sequence[str]) -> Fact:
         """Store a fact and mark those it replaces, in one transaction."""
+        return self.add_facts([(id, text, source, supersedes)])[0]
+
+    def add_facts(self, facts: Sequence[tuple[str, str, str, Sequence[str]]]) -> list[Fact]:
+        """Store facts (id, text, source, the ids each replaces) in one transaction."""
         with self._transaction() as db:
-            db.execute("INSERT INTO facts (id, text, source) VALUES (?, ?, ?)", (id, text, source))
-            db.executemany(
-                "UPDATE facts SET superseded_by = ?,"
-                " superseded_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
-                [(id, old) for old in supersedes],
-            )
-        fact = self.fact(id)
-        assert fact is not None
-        return fact
+            for id, text, source, supersedes in facts:
+                db.execute(
+                    "INSERT INTO facts (id, text, source) VALUES (?, ?, ?)", (id, text, source)
+                )
+                db.executemany(
+                    "UPDATE facts SET superseded_by = ?,"
+                    " superseded_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
+                    [(id, old) for old in supersedes],
+                )
+        stored = [self.fact(id) for id, _, _, _ in facts]
+        return [f for f in stored if f is not None]
 
     def fact(self, id: str) -> Fact | None:
         row = self.db.execute(f"SELECT {_FACT} FROM facts WHERE id = ?", (id,)).fetchone()

@@ -34,7 +34,7 @@ from rung.memory.embedder import Embedder
 from rung.memory.index import ChunkRow, Index
 from rung.memory.store import VectorStore
 
-VECTOR_WEIGHT = 0.7  # the rest is the keyword score's (bench/memory_recall)
+VECTOR_WEIGHT = 0.75  # the rest is the keyword score's (bench/memory_recall)
 CANDIDATES = 50  # each list fetches this many (at least), then fusion picks the best
 # The hybrid's keyword half matches the query's rarest words while the chunks they are in
 # add up to at most this many (a word in thousands of chunks weighs little in BM25 and

@@ -24,7 +24,7 @@ from rung.memory.chunking import Chunk, embed_text
 from rung.memory.embedder import Embedder
 from rung.memory.facts import Fact, new_fact_id, replaces
 from rung.memory.index import ChunkRow, Index
-from rung.memory.ingest import Ingester, Put
+from rung.memory.ingest import CONTEXT_WEIGHT, Ingester, Put, embed_in_context
 from rung.memory.readers import MAX_BYTES, Document
 from rung.memory.search import Hit, search
 from rung.memory.store import COLLECTIONS, StoreError, VectorStore
@@ -33,6 +33,10 @@ FACTS = "facts"
 CONVERSATIONS = "conversations"
 SEARCHED = ("documents", CONVERSATIONS)  # what `search` looks through unless told
 REINDEXING = "reindexing"  # the index's marker while a reindex runs
+# The index's marker that the conversation turns' vectors carry the turn before them, with
+# this weight (ingest.CONTEXT_WEIGHT); a memory whose turns were embedded alone (by an older
+# Rung) finds them less well until `rung memory reindex`.
+TURN_CONTEXT = "turn_context"
 REINDEX_BATCH = 256
 COMMON_NAME_SHARE = 0.2  # a name in more of the memories than this is left out of the
 # query's embedding (bench/memory_recall: the conversations set)
@@ -202,14 +206,19 @@ class Memory:
         own, a partner's, a pet's, a home town): they do not tell which memory is meant,
         and left in they pull the query toward every short turn that says them ("Thanks,
         Ana!"). Such a name still counts in the keyword half, weighed by its rarity."""
-        names = [t for t in re.findall(r"\w+", query) if t[:1].isupper()]
-        common = self.index.common_words(names, COMMON_NAME_SHARE) if names else set()
+        common = self.common_names(query)
         if common:
             pattern = r"\b(?:" + "|".join(re.escape(n) for n in common) + r")\b"
             stripped = " ".join(re.sub(pattern, " ", query).split())
             if re.search(r"\w", stripped):
                 query = stripped
         return self.embedder.embed_one(query)
+
+    def common_names(self, text: str) -> set[str]:
+        """The capitalised words of `text` that more than COMMON_NAME_SHARE of the memories
+        hold (the user's own name, a partner's): they tell no memory from another."""
+        names = list(dict.fromkeys(t for t in re.findall(r"\w+", text) if t[:1].isupper()))
+        return self.index.common_words(names, COMMON_NAME_SHARE) if names else set()
 
     # -- conversations ----------------------------------------------------------------
 
@@ -229,12 +238,29 @@ class Memory:
         call and one index transaction per step of each); the turns handled. An unchanged
         turn is skipped; an empty one is not stored."""
         turns = list(turns)
+        if not self.index.count(CONVERSATIONS):
+            self.index.set_state(TURN_CONTEXT, str(CONTEXT_WEIGHT))
         ingester = self.ingester()
         ingester.finish_interrupted()
+        before = self._turns_before(turns)
         for start in range(0, len(turns), TURN_BATCH):
             batch = [t for t in turns[start : start + TURN_BATCH] if t.text.strip()]
-            ingester.put_many(CONVERSATIONS, [_turn_put(t) for t in batch])
+            puts = [_turn_put(t, before.get(t.source, "")) for t in batch]
+            ingester.put_many(CONVERSATIONS, puts)
         return turns
+
+    def _turns_before(self, turns: Sequence[ConversationTurn]) -> dict[str, str]:
+        """The text of the turn before each of `turns` (among them, or in memory), by the
+        later turn's source; a session's first turn has none."""
+        given = {t.source: t.text for t in turns}
+        earlier = {t.source: turn_source(t.session_id, t.turn - 1) for t in turns if t.turn > 0}
+        stored = self.index.first_chunks(
+            CONVERSATIONS, [s for s in earlier.values() if s not in given]
+        )
+        found = {
+            s: given.get(p) or (stored[p].text if p in stored else "") for s, p in earlier.items()
+        }
+        return {s: text for s, text in found.items() if text.strip()}
 
     def forget_turns(self, sources: Iterable[str]) -> int:
         """Take turns out of memory (their session was deleted, or see `forget`)."""
@@ -294,14 +320,16 @@ class Memory:
             self._store = self._open_store()
         self._store.drop_all()
         rows = list(self.index.all_chunks())
+        first = {r.source: r for r in rows if r.collection == CONVERSATIONS and r.position == 0}
         done = 0
         for start in range(0, len(rows), REINDEX_BATCH):
             batch = rows[start : start + REINDEX_BATCH]
             for collection in sorted({r.collection for r in batch}):
                 part = [r for r in batch if r.collection == collection]
-                texts = [embed_text(r.meta.get("title", ""), _as_chunk(r)) for r in part]
+                texts = [embed_text(r.meta.get("title", ""), as_chunk(r)) for r in part]
+                contexts = [_context(r, first) for r in part]
                 metas = [_vector_meta(r) for r in part]
-                vectors = self.embedder.embed(texts)
+                vectors = embed_in_context(self.embedder, texts, contexts)
                 self._store.add(collection, [r.id for r in part], vectors, metas)
             done += len(batch)
             yield done
@@ -310,30 +338,65 @@ class Memory:
             vectors = self.embedder.embed([f.text for f in facts])
             metas = [{"source": f.source, "version": "fact"} for f in facts]
             self._store.add(FACTS, [f.id for f in facts], vectors, metas)
+        self.index.set_state(TURN_CONTEXT, str(CONTEXT_WEIGHT))
         self.index.set_state(REINDEXING, None)
+
+    def reindex_due(self) -> list[str]:
+        """Why `rung memory reindex` would find more (nothing when it would not)."""
+        why = []
+        if self.index.count(CONVERSATIONS) and self.index.get_state(TURN_CONTEXT) != str(
+            CONTEXT_WEIGHT
+        ):
+            why.append("the conversation turns were embedded without the turn before them")
+        outdated = self.store.outdated()
+        if outdated:
+            why.append(f"the vector index of {', '.join(outdated)} was built by an older Rung")
+        return why
 
     # -- facts ------------------------------------------------------------------------
 
     def remember(self, text: str, source: str = "user") -> tuple[Fact, list[Fact]]:
         """Store a fact; the older facts it replaces are returned (and no longer recalled)."""
-        text = " ".join(text.split())
-        if not text:
+        [(fact, replaced)] = self.remember_many([text], source)
+        return fact, replaced
+
+    def remember_many(
+        self, texts: Sequence[str], source: str = "user"
+    ) -> list[tuple[Fact, list[Fact]]]:
+        """Store facts in order (a later one may replace an earlier one) with one embedding
+        call, one vector write and one index transaction; each with the facts it replaces."""
+        texts = [" ".join(t.split()) for t in texts]
+        if not texts:
+            return []
+        if not all(texts):
             raise MemoryInputError(
                 "the fact is empty", hint='rung memory facts add "I live in Lyon"'
             )
-        vector = self.embedder.embed([text])
-        old = [
-            self.index.fact(hit.id)
-            for hit in self.store.search(FACTS, [float(x) for x in vector[0]], 10, None)
-            if replaces(text, self._fact_text(hit.id), hit.similarity)
+        vectors = self.embedder.embed(texts)
+        ids = [new_fact_id() for _ in texts]
+        plans: list[tuple[str, str, str, list[str]]] = []
+        taken: set[str] = set()  # replaced already, by an earlier fact of this call
+        for n, text in enumerate(texts):
+            near = self.store.search(FACTS, [float(x) for x in vectors[n]], 10, None)
+            close = [(h.id, h.similarity, self._current_text(h.id)) for h in near]
+            close += [(ids[m], float(vectors[n] @ vectors[m]), texts[m]) for m in range(n)]
+            old = [
+                id
+                for id, similarity, said in close
+                if said is not None and id not in taken and replaces(text, said, similarity)
+            ]
+            taken.update(old)
+            plans.append((ids[n], text, source, old))
+        metas = [{"source": source, "version": "fact"} for _ in texts]
+        self.store.add(FACTS, ids, vectors, metas)
+        facts = self.index.add_facts(plans)
+        if taken:
+            self.store.delete_ids(FACTS, list(taken))
+        replaced = {id: self.index.fact(id) for id in taken}
+        return [
+            (fact, [f for f in (replaced[id] for id in plan[3]) if f is not None])
+            for fact, plan in zip(facts, plans, strict=True)
         ]
-        replaced = [f for f in old if f is not None and f.superseded_by is None]
-        fact_id = new_fact_id()
-        self.store.add(FACTS, [fact_id], vector, [{"source": source, "version": "fact"}])
-        fact = self.index.add_fact(fact_id, text, source, [f.id for f in replaced])
-        if replaced:
-            self.store.delete_ids(FACTS, [f.id for f in replaced])
-        return fact, replaced
 
     def facts(self, *, current_only: bool = True) -> list[Fact]:
         return self.index.facts(current_only=current_only)
@@ -372,9 +435,10 @@ class Memory:
         found = [(self.index.fact(h.id), h.similarity) for h in hits]
         return [(f, s) for f, s in found if f is not None and f.superseded_by is None]
 
-    def _fact_text(self, id: str) -> str:
+    def _current_text(self, id: str) -> str | None:
+        """The text of a current fact (None: no such fact, or replaced already)."""
         fact = self.index.fact(id)
-        return fact.text if fact is not None else ""
+        return fact.text if fact is not None and fact.superseded_by is None else None
 
     def _current_fact(self, id: str) -> Fact:
         fact = self.index.fact(id)
@@ -411,12 +475,31 @@ class Memory:
         self.close()
 
 
-def _turn_put(turn: ConversationTurn) -> Put:
+def _turn_put(turn: ConversationTurn, before: str) -> Put:
+    """A turn as the ingester puts it; `before`: the text of the turn before it."""
     document = Document(Path(turn.source), turn.title, turn.text, "text")
-    return Put(turn.source, document, turn.at, {"session": turn.session_id, "turn": turn.turn})
+    meta = {"session": turn.session_id, "turn": turn.turn}
+    return Put(turn.source, document, turn.at, meta, _said(turn.title, before))
 
 
-def _as_chunk(row: ChunkRow) -> Chunk:
+def _said(title: str, text: str) -> str:
+    """How a turn's text is embedded as the context of the next one."""
+    text = text.strip()
+    return embed_text(title, Chunk(text, (), 0, 0, len(text))) if text else ""
+
+
+def _context(row: ChunkRow, first: dict[str, ChunkRow]) -> str:
+    """A conversation chunk's context for reindexing: the turn before its turn."""
+    turn = row.meta.get("turn")
+    if row.collection != CONVERSATIONS or not isinstance(turn, int) or turn < 1:
+        return ""
+    session = str(row.meta.get("session", ""))
+    before = first.get(turn_source(session, turn - 1))
+    return _said(str(before.meta.get("title", "")), before.text) if before else ""
+
+
+def as_chunk(row: ChunkRow) -> Chunk:
+    """A stored chunk as the chunker made it (what `embed_text` takes)."""
     meta = row.meta
     headings = tuple(meta.get("headings", ()))
     return Chunk(

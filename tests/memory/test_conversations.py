@@ -6,7 +6,12 @@ import os
 import time
 from pathlib import Path
 
-from rung.memory.service import ConversationTurn, Memory
+import numpy as np
+
+from rung.memory.embedder import Embedder
+from rung.memory.ingest import CONTEXT_WEIGHT
+from rung.memory.service import TURN_CONTEXT, ConversationTurn, Memory, MemoryConfig
+from rung.memory.store import HNSW
 
 DAY = 86400.0
 
@@ -149,3 +154,83 @@ def test_a_turn_given_twice_in_one_call_is_stored_once_as_the_last(memory: Memor
     [chunk] = memory.index.all_chunks("conversations")
     assert "2222" in chunk.text
     assert memory.store.count("conversations") == 1  # no vector of the first left behind
+
+
+def stored_vectors(memory: Memory) -> dict[str, np.ndarray]:
+    """Each conversation turn's vector in the store, by source."""
+    found = memory.store.collection("conversations").get(include=["embeddings", "metadatas"])
+    return {
+        str(meta["source"]): np.asarray(vector)
+        for meta, vector in zip(found["metadatas"], found["embeddings"], strict=True)
+    }
+
+
+DOG_CHAT = [
+    "Maren: Is the rescue dog living with you yet?",
+    "Maren: He came home on Saturday! He bolts under the table when the kettle boils.",
+    "Idris: Haha, true.",
+]
+
+
+def test_a_turn_is_embedded_with_the_turn_before_it(memory: Memory, embedder: Embedder) -> None:
+    now = time.time()
+    title = "Chat with Maren"
+    turns = [turn("dog00001", n, text, now, title) for n, text in enumerate(DOG_CHAT)]
+    memory.add_turns(turns[:2])  # the third comes later: its context is read from memory
+    memory.add_turns(turns[2:])
+    vectors = stored_vectors(memory)
+
+    alone = embedder.embed([f"{title}\n\n{text}" for text in DOG_CHAT])
+    assert np.allclose(vectors["session:dog00001#0"], alone[0], atol=1e-5)  # nothing before
+    for n in (1, 2):
+        blended = alone[n] + CONTEXT_WEIGHT * alone[n - 1]
+        expected = blended / np.linalg.norm(blended)
+        assert np.allclose(vectors[f"session:dog00001#{n}"], expected, atol=1e-5)
+
+    # the answer is found for a question whose subject only the turn before names
+    hits = memory.search("when did the dog move in", ["conversations"], limit=2, mode="vector")
+    assert "session:dog00001#1" in [h.chunk.source for h in hits]
+
+    # a reindex computes the same vectors from the stored texts
+    list(memory.reindex())
+    again = stored_vectors(memory)
+    assert all(np.allclose(again[s], v, atol=1e-5) for s, v in vectors.items())
+    assert memory.reindex_due() == []
+
+
+def test_a_memory_of_an_older_rung_says_a_reindex_is_due(
+    memory: Memory, embedder: Embedder
+) -> None:
+    now = time.time()
+    memory.add_turns(turn("old00001", n, text, now) for n, text in enumerate(DOG_CHAT))
+    assert memory.reindex_due() == []
+    # as an older Rung left it: turns embedded alone, and a graph built with Chroma's defaults
+    memory.index.set_state(TURN_CONTEXT, None)
+    client = memory.store.client
+    client.get_or_create_collection(
+        "documents", configuration={"hnsw": {"space": "cosine"}}, embedding_function=None
+    )
+    due = memory.reindex_due()
+    assert due == [
+        "the conversation turns were embedded without the turn before them",
+        "the vector index of documents was built by an older Rung",
+    ]
+    list(memory.reindex())
+    assert memory.reindex_due() == []
+    assert memory.search("when did the dog move in", ["conversations"], limit=3)
+
+
+def test_an_older_graph_is_searched_with_the_wider_beam(tmp_path: Path, embedder: Embedder) -> None:
+    config = MemoryConfig(folder=tmp_path / "memory")
+    with Memory(config, embedder) as memory:
+        memory.store.client.get_or_create_collection(
+            "conversations",
+            metadata={"embedding_model": config.embedding_model, "dimension": 384},
+            configuration={"hnsw": {"space": "cosine"}},
+            embedding_function=None,
+        )
+    with Memory(config, embedder) as memory:
+        hnsw = memory.store.collection("conversations").configuration_json["hnsw"]
+        assert hnsw["ef_search"] == HNSW["ef_search"]  # raised when opened
+        assert hnsw["ef_construction"] == 100  # only a reindex builds it again
+        assert memory.store.outdated() == ["conversations"]

@@ -68,3 +68,20 @@ def test_facts_are_exported_and_survive_a_reindex(memory: Memory) -> None:
     assert {r["text"] for r in exported} == {"I live in Lyon", "I live in Paris now"}
     list(memory.reindex())
     assert [f.text for f, _ in memory.recall_facts("where do I live?")] == ["I live in Paris now"]
+
+
+def test_many_facts_at_once_replace_in_order(memory: Memory) -> None:
+    [(lyon, _)] = memory.remember_many(["I live in Lyon"])
+    done = memory.remember_many(
+        ["My manager is Ana Duarte", "I live in Paris now", "My manager is Bea Santos"]
+    )
+    (ana, none), (paris, moved), (bea, changed) = done
+    assert none == [] and [f.id for f in moved] == [lyon.id] and [f.id for f in changed] == [ana.id]
+    assert [f.text for f in memory.facts()] == [paris.text, bea.text]
+    assert {f.id for f in memory.facts(current_only=False)} == {lyon.id, ana.id, paris.id, bea.id}
+    [(fact, _)] = memory.recall_facts("who is my boss?", limit=1)
+    assert fact.id == bea.id  # the replaced ones' vectors are gone
+    assert memory.remember_many([]) == []
+    with pytest.raises(MemoryInputError):
+        memory.remember_many(["I like tea", "  "])
+    assert len(memory.facts()) == 2  # nothing of a refused call is stored
