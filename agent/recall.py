@@ -5,7 +5,9 @@ memory (those missing; turns of deleted sessions are forgotten), so "what did we
 last week?" can be answered. It runs in the background after each turn, and its first run
 catches up on turns from tiers that never load the memory. `Recall.recall(text)` finds the
 facts and passages most relevant to the user's message, numbered so the answer can cite
-them as [m1]; they ride with that message, after the history (see `prompt`).
+them as [m1]; they ride with that message, after the history (see `prompt`). A memory must
+clear a bar to be recalled: a similarity of MIN_SIMILARITY, and, for a past turn, not being
+small talk (`memory/small_talk.py`), so the filler of old chats never reaches the prompt.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from rung.config.settings import Settings
 from rung.memory.embedder import Embedder
 from rung.memory.search import Hit
 from rung.memory.service import CONVERSATIONS, ConversationTurn, Memory, session_of, turn_source
+from rung.memory.small_talk import is_small_talk
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +81,14 @@ class Recall:
                 if self.passages
                 else []
             )
+            names = self.memory.common_names(" ".join(h.chunk.text for h in hits))
         found: list[RecalledMemory] = []
         for fact, similarity in facts:
             if similarity >= MIN_SIMILARITY:
                 tag = f"m{len(found) + 1}"
                 when, why = fact.created_at[:10], f"meaning {similarity:.2f}"
                 found.append(RecalledMemory(tag, "fact", fact.id, when, fact.text, fact.id, why))
-        passages = [h for h in hits if _relevant(h) and not self._current(h, session_id)]
+        passages = [h for h in hits if _relevant(h, names) and not self._current(h, session_id)]
         for hit in passages[: self.passages]:
             found.append(_passage(f"m{len(found) + 1}", hit))
         return tuple(found)
@@ -104,9 +108,9 @@ class Recall:
         conversations memory (as the session's summary). How many facts were new."""
         with self.memory.lock:
             known = {f.text for f in self.memory.facts()}
-            new = [f for f in facts if f not in known]
-            for fact in new:
-                self.memory.remember(fact, source="compaction")
+            new = list(dict.fromkeys(f for f in facts if f.strip() and f not in known))
+            if new:
+                self.memory.remember_many(new, source="compaction")
             turn = ConversationTurn(session_id, SUMMARY_TURN, "summary", when, summary)
             self.memory.add_turns([turn])
         return len(new)
@@ -199,8 +203,12 @@ def as_memory(turn: StoredTurn) -> ConversationTurn:
     )
 
 
-def _relevant(hit: Hit) -> bool:
-    return (hit.similarity or 0.0) >= MIN_SIMILARITY
+def _relevant(hit: Hit, names: set[str]) -> bool:
+    """Close enough in meaning, and, for a past turn, not small talk (the filler of a chat,
+    which sits near any question of the same mood)."""
+    if (hit.similarity or 0.0) < MIN_SIMILARITY:
+        return False
+    return hit.chunk.collection != CONVERSATIONS or not is_small_talk(hit.chunk.text, names)
 
 
 def _passage(tag: str, hit: Hit) -> RecalledMemory:

@@ -18,7 +18,7 @@ import pytest
 from rung.agent.conversation import Conversation
 from rung.agent.memory_command import parse_when
 from rung.agent.messages import LoopEvent, Message, Notice, Recalled, ToolCall
-from rung.agent.recall import Recall, as_memory
+from rung.agent.recall import MIN_SIMILARITY, Recall, as_memory
 from rung.agent.sessions import SessionStore
 from rung.agent.testing import ScriptedModel
 from rung.config.errors import UserError
@@ -258,3 +258,78 @@ def test_chat_memory_shows_what_was_recalled_and_cited(
     finally:
         if chat.child.isalive():
             chat.child.terminate(force=True)
+
+
+# A user who signs with her name and an assistant that says it back: a name in every turn.
+# Most turns are small talk; one says what the vet found.
+VET = (
+    "Maren here: the vet found a grade two heart murmur in Moss and wants to see him again "
+    "in six months.",
+    "Noted, Maren. A grade two murmur is usually mild; I'll remember the recheck.",
+)
+SMALL_TALK = [
+    ("Morning! It's Maren.", "Good morning, Maren! How are you today?"),
+    ("Good thanks, you?", "All good here, Maren, thanks for asking."),
+    ("haha true", "Ha, fair enough, Maren."),
+    ("How's your week been, Rung?", "Busy but fine, Maren. How's yours?"),
+    ("Not bad, tired though.", "Get some rest, Maren!"),
+    ("ok bye for now", "Bye Maren, talk soon!"),
+    ("How is everyone doing?", "Everyone's fine here, Maren, thanks!"),
+    ("thanks!", "You're welcome, Maren!"),
+    ("He's doing fine.", "Glad to hear it, Maren!"),
+    ("He is all good now.", "Great news, Maren!"),
+]
+
+
+QUESTION = "Is the dog all good after the vet?"  # near "He is all good now" in meaning too
+
+
+def chat_with_names(sessions: SessionStore) -> None:
+    """Three past sessions; the second holds the vet's finding among the small talk."""
+    for n in range(3):
+        turns = SMALL_TALK[n:] + SMALL_TALK[:n]
+        if n == 1:
+            turns.insert(3, VET)
+        session = SessionStore.new_id()
+        for user, assistant in turns:
+            said = [Message("user", user), Message("assistant", assistant)]
+            sessions.add_turn(session, said, model="m", tier="assistant")
+
+
+def test_recall_brings_the_answering_turn_and_leaves_the_small_talk_out(
+    memory: Memory, sessions: SessionStore
+) -> None:
+    chat_with_names(sessions)
+    recall = Recall(memory, sessions)
+    recall.record()
+    question = QUESTION
+    small_talk = {a for _, a in SMALL_TALK}
+    near = memory.search(question, ["conversations"], limit=8)
+    # the bar must do the work: by similarity alone, small talk would come along
+    assert any(
+        h.similarity is not None
+        and h.similarity >= MIN_SIMILARITY
+        and h.chunk.text.split("Assistant: ")[-1] in small_talk
+        for h in near
+    )
+    memories = recall.recall(question)
+    texts = [m.text for m in memories if m.kind == "conversation"]
+    assert any("grade two heart murmur" in t for t in texts)
+    assert not [t for t in texts if t.split("Assistant: ")[-1] in small_talk]
+    recall.close()
+
+
+def test_rung_ask_recalls_the_answer_not_the_small_talk(
+    rung: Rung, ollama_server: OllamaTestServer, isolated_home: Path
+) -> None:
+    with SessionStore(isolated_home / "data" / "rung" / "sessions.sqlite3") as sessions:
+        chat_with_names(sessions)
+    ollama_server.script(Reply(text="A grade two heart murmur; a recheck in six months [m1]."))
+    result = rung("ask", "--tier", "assistant", "--json", QUESTION)
+    assert result.code == 0, result.err
+    sent = ollama_server.chat_requests[-1]["messages"][-1]["content"]
+    block = sent[: sent.index("</memory>")]
+    assert "grade two heart murmur" in block
+    assert not [a for _, a in SMALL_TALK if a in block]
+    data = json.loads(result.out)
+    assert [m["kind"] for m in data["memories"]] == ["conversation"]
