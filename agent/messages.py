@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any, Literal
 
 from rung.tools.base import ToolSpec
@@ -149,8 +150,8 @@ class RecalledMemory:
         """Where it comes from, in a few words."""
         if self.kind == "fact":
             return f"fact about the user, noted {self.when}"
-        if self.kind == "conversation":
-            return f"from the conversation {self.where!r} on {self.when}"
+        if self.kind == "conversation":  # the weekday: "on Saturday" in the turn reads right
+            return f"from the conversation {self.where!r} on {_weekday(self.when)}{self.when}"
         return f"from {self.where} (changed {self.when})"
 
 
@@ -190,3 +191,11 @@ LoopEvent = (
 def dumps_arguments(arguments: dict[str, Any]) -> str:
     """Arguments as compact, stable JSON (for display and for the repeated-call guard)."""
     return json.dumps(arguments, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+
+
+def _weekday(day: str) -> str:
+    """ "Wednesday " for "2025-05-14" ("" for anything else)."""
+    try:
+        return date.fromisoformat(day).strftime("%A ")
+    except ValueError:
+        return ""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from rung.agent.messages import RecalledMemory
@@ -215,7 +215,7 @@ def _passage(tag: str, hit: Hit) -> RecalledMemory:
     chunk = hit.chunk
     mtime = chunk.meta.get("mtime")
     when = (
-        datetime.fromtimestamp(float(mtime), UTC).strftime("%Y-%m-%d")
+        datetime.fromtimestamp(float(mtime)).strftime("%Y-%m-%d")  # the user's day: local
         if isinstance(mtime, int | float)
         else "?"
     )

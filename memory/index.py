@@ -372,11 +372,8 @@ class Index:
         many: BM25 scores every chunk a word is in, and the common words, whose weight is
         small, are what make that slow in a large store. Without one, when every word is
         common, the rarest two. `total`: how many chunks there are."""
-        words = [
-            w
-            for w in dict.fromkeys(_folded(query).split())
-            if w not in STOPWORDS and (len(w) > 1 or w.isdigit())  # not the s of "Ana's"
-        ]
+        plain = re.sub(r"(?<=\w)['’](?:s|t|d|m|ll|ve|re)\b", "", query)  # not the s of Ana's
+        words = [w for w in dict.fromkeys(_folded(plain).split()) if w not in STOPWORDS]
         seen = self._holding(words)
         present = sorted((w for w in words if seen.get(w)), key=lambda w: seen[w])
         limit = max(COMMON_FLOOR, COMMON_SHARE * total)

@@ -28,11 +28,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from rung.memory.embedder import Embedder
 from rung.memory.index import ChunkRow, Index
 from rung.memory.store import VectorStore
+from rung.memory.when import named_span
 
 VECTOR_WEIGHT = 0.75  # the rest is the keyword score's (bench/memory_recall)
 CANDIDATES = 50  # each list fetches this many (at least), then fusion picks the best
@@ -40,6 +42,7 @@ CANDIDATES = 50  # each list fetches this many (at least), then fusion picks the
 # add up to at most this many (a word in thousands of chunks weighs little in BM25 and
 # makes it slow: bench/memory_query at 100k chunks).
 MATCH_BUDGET = 1000
+TIME_WEIGHT = 0.1  # added to the fused score of a chunk of the time the query names
 
 
 @dataclass(frozen=True)
@@ -73,19 +76,27 @@ def search(
     until: float | None = None,
     mode: str = "hybrid",
     vector: Sequence[float] | None = None,
+    now: datetime | None = None,
 ) -> list[Hit]:
     """The best `limit` chunks for `query`; `mode` is hybrid, vector or keyword.
 
     `source` keeps one source; `since` and `until` (Unix times) keep chunks whose time (a
     file's modification, a conversation turn's end) falls between them. `vector`: the
     query's embedding, when the caller has it already (searching several collections).
+    In hybrid mode a time the query names ("in May", "last week"; counted back from `now`)
+    favours the chunks of that time, by TIME_WEIGHT (see `memory/when.py`).
     """
     wanted = max(CANDIDATES, limit * 4)
+    named = mode == "hybrid" and since is None and until is None
+    span = named_span(query, now) if named else None
     similarity: dict[str, float] = {}
     if mode in ("hybrid", "vector"):
         vector = vector if vector is not None else embedder.embed_one(query)
         where = _where(source, since, until)
         similarity = {h.id: h.similarity for h in store.search(collection, vector, wanted, where)}
+        if span is not None:  # the nearest of that time too, however far they are
+            within = store.search(collection, vector, wanted, _where(source, *span))
+            similarity |= {h.id: h.similarity for h in within}
     bm25: dict[str, float] = {}  # 0..1, see Index.keyword_scores
     if mode in ("hybrid", "keyword"):
         bm25 = dict(
@@ -111,12 +122,15 @@ def search(
             collection, vector, [i for i in keyword if i not in similarity]
         )
 
+    then = {i for i in similarity | keyword if span and _wanted(visible[i], None, *span)}
+
     def score(id: str) -> float:
         if mode == "vector":
             return similarity[id]
         if mode == "keyword":
             return keyword[id]
-        return VECTOR_WEIGHT * similarity.get(id, 0.0) + (1 - VECTOR_WEIGHT) * keyword.get(id, 0.0)
+        fused = VECTOR_WEIGHT * similarity.get(id, 0.0) + (1 - VECTOR_WEIGHT) * keyword.get(id, 0.0)
+        return fused + (TIME_WEIGHT if id in then else 0.0)
 
     found = (
         similarity if mode == "vector" else keyword if mode == "keyword" else similarity | keyword

@@ -98,6 +98,9 @@ async def test_a_past_conversation_is_recalled_in_a_new_session(
     memories = recall.recall("what did we decide about the roof?")
     [past] = [m for m in memories if m.kind == "conversation"]
     assert "Tiago the roofer" in past.text and past.where == "We need a plan for the roof leak"
+    assert re.fullmatch(
+        r"from the conversation '.+' on [A-Z][a-z]+day \d{4}-\d\d-\d\d", past.origin
+    )
     assert past.id.startswith(memory.search("roof", ["conversations"], limit=1)[0].chunk.id[:16])
 
     sessions.delete(old)

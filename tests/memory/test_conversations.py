@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from datetime import datetime
 from pathlib import Path
 
 import numpy as np
@@ -234,3 +235,24 @@ def test_an_older_graph_is_searched_with_the_wider_beam(tmp_path: Path, embedder
         assert hnsw["ef_search"] == HNSW["ef_search"]  # raised when opened
         assert hnsw["ef_construction"] == 100  # only a reindex builds it again
         assert memory.store.outdated() == ["conversations"]
+
+
+def test_a_time_the_question_names_favours_the_turns_of_that_time(memory: Memory) -> None:
+    march = datetime(2025, 3, 12, 18).timestamp()
+    may = datetime(2025, 5, 20, 18).timestamp()
+    memory.add_turns(
+        [
+            turn("flat0001", 0, "User: We decided to rent the flat in Leith.", march),
+            turn("flat0002", 0, "User: We decided to buy the flat in Portobello.", may),
+        ]
+    )
+    now = datetime(2025, 9, 29)
+    for month, source in (("March", "session:flat0001#0"), ("May", "session:flat0002#0")):
+        question = f"What did we decide about the flat in {month}?"
+        hits = memory.search(question, ["conversations"], limit=2, now=now)
+        assert hits[0].chunk.source == source, question
+    # an explicit filter stays exact: nothing outside it, whatever the words say
+    hits = memory.search(
+        "What did we decide in May?", ["conversations"], limit=5, until=march + DAY, now=now
+    )
+    assert [h.chunk.source for h in hits] == ["session:flat0001#0"]
