@@ -34,6 +34,7 @@ class Item:
     turn: int = 0  # conversations: the turn's index in its session (0, 1, …)
     at: float = 0.0  # conversations: Unix time the turn was said
     speaker: str = ""  # conversations: who said it
+    role: str = ""  # conversations: "fact" (evidence of a question), "chatter" or "filler"
 
 
 @dataclass(frozen=True)
@@ -56,3 +57,4 @@ class LabelledSet:
     items: list[Item] = field(default_factory=list)
     questions: list[Question] = field(default_factory=list)
     about: str = ""  # one line: what the set is and where it comes from
+    asked_at: float = 0.0  # Unix time the questions are asked ("in May": of which year); 0: now

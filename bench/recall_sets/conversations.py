@@ -3082,6 +3082,7 @@ def _generate(seed: int = SEED) -> _Built:
                     turn=n,
                     at=round(at, 1),
                     speaker=turn.speaker,
+                    role=turn.role,
                 )
             )
             roles[item_id] = turn.role
@@ -3130,6 +3131,7 @@ def _generate(seed: int = SEED) -> _Built:
             f"{len(items)} turns, {len(questions)} questions labelled by the turns that "
             "answer them; synthetic, LoCoMo-style, generated with a fixed seed"
         ),
+        asked_at=max(item.at for item in items) + 86400,  # the day after the last chat
     )
     return _Built(labelled, roles)
 
