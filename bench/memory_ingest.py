@@ -18,7 +18,9 @@ recall set (`bench/recall_sets/conversations.py`), under new session ids each ro
 `Memory.add_turns` (up to 256 turns in one embedding call, one index transaction per step),
 against the bare embedder on the texts it embeds for them (each with its session's title)
 in one call, and against one `Ingester.put` per
-turn (how turns were stored before).
+turn (how turns were stored before). Facts too: FACTS generated statements through
+`Memory.remember_many` (one embedding call, one vector query and write, one index
+transaction), against the bare embedder on the same texts and one `Memory.remember` each.
 
     python -m bench.memory_ingest [--quick]
 """
@@ -44,6 +46,8 @@ from rung.memory.readers import Document, read_document
 from rung.memory.service import ConversationTurn, Memory, MemoryConfig
 
 TURNS = 256
+FACTS = 64
+WAYS = ("embed", "rung", "one_by_one")  # the bare embedder, Rung, one call per item
 SHORTFALL_TARGET = 10.0  # Rung may be at most this many per cent below the embedder's rate
 SEED = 20240614
 # (share of files, smallest and largest size in characters): notes, documents, long documents
@@ -236,6 +240,9 @@ class Round:
     turns_embed_s: float = 0.0  # the baseline for turns: Embedder.embed on all in one call
     turns_rung_s: float = 0.0  # Memory.add_turns
     turns_one_by_one_s: float = 0.0  # one Ingester.put per turn
+    facts_embed_s: float = 0.0  # the baseline for facts: Embedder.embed on all in one call
+    facts_rung_s: float = 0.0  # Memory.remember_many
+    facts_one_by_one_s: float = 0.0  # one Memory.remember per fact
 
     @property
     def share(self) -> float:
@@ -308,6 +315,31 @@ def add_turns(memory: Memory, turns: list[ConversationTurn], one_by_one: bool) -
     return elapsed
 
 
+def facts(round: int) -> list[str]:
+    """FACTS short statements about a user, new each round (a fact replaces none of them)."""
+    rng = random.Random(SEED + round)
+    return [
+        f"{rng.choice(NAMES)}'s {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)} is "
+        f"{rng.choice(STATES)} since {rng.choice(MONTHS)} {2000 + round}, note {round}-{n}"
+        for n in range(FACTS)
+    ]
+
+
+def remember(memory: Memory, texts: list[str], one_by_one: bool) -> float:
+    """Seconds to store the facts `texts`: in one remember_many, or one remember each."""
+    before = len(memory.facts(current_only=False))
+    started = time.perf_counter()
+    if one_by_one:
+        for text in texts:
+            memory.remember(text)
+    else:
+        memory.remember_many(texts)
+    elapsed = time.perf_counter() - started
+    if len(memory.facts(current_only=False)) - before != len(texts):
+        raise SystemExit("bench: not every fact was stored")
+    return elapsed
+
+
 def measure(files: int, rounds: int) -> tuple[list[Round], int, int]:
     """Rounds over one corpus (the two embedder passes and Rung); its files and chunks.
 
@@ -325,6 +357,7 @@ def measure(files: int, rounds: int) -> tuple[list[Round], int, int]:
             embed(embedder, [texts])
             ingest(memory, shutil.copytree(corpus, Path(tmp, "warm-up")), len(texts), Stages())
             add_turns(memory, conversation(-1), one_by_one=False)
+            remember(memory, facts(-1), one_by_one=False)
             results = []
             for i in range(rounds):  # the order rotates, so drift hits every step alike
                 result = Round()
@@ -332,6 +365,8 @@ def measure(files: int, rounds: int) -> tuple[list[Round], int, int]:
                 turns, others = conversation(2 * i), conversation(2 * i + 1)
                 turn_texts = [text for t in turns for text in embedded(t, config)]
                 steps = ["one call", "per file", "rung", "turns", "add_turns", "one by one"]
+                steps += ["facts", "remember_many", "remember"]
+                said, other = facts(2 * i), facts(2 * i + 1)
                 for step in steps[i % len(steps) :] + steps[: i % len(steps)]:
                     if step == "one call":
                         result.one_call_s = embed(embedder, [texts])
@@ -343,8 +378,14 @@ def measure(files: int, rounds: int) -> tuple[list[Round], int, int]:
                         result.turns_embed_s = embed(embedder, [turn_texts])
                     elif step == "add_turns":
                         result.turns_rung_s = add_turns(memory, turns, one_by_one=False)
-                    else:
+                    elif step == "one by one":
                         result.turns_one_by_one_s = add_turns(memory, others, one_by_one=True)
+                    elif step == "facts":
+                        result.facts_embed_s = embed(embedder, [said])
+                    elif step == "remember_many":
+                        result.facts_rung_s = remember(memory, said, one_by_one=False)
+                    else:
+                        result.facts_one_by_one_s = remember(memory, other, one_by_one=True)
                 results.append(result)
     return results, files, len(texts)
 
@@ -396,34 +437,25 @@ def report(rounds: list[Round], files: int, chunks: int) -> Report:
         result.rows.append(
             ["  " + label, f"{stage_s[label]:.2f}", "", "", f"{stage_s[label] / rung_s:.1%}"]
         )
-    turns_embed_s = median([r.turns_embed_s for r in rounds])
-    turns_rung_s = median([r.turns_rung_s for r in rounds])
-    turns_one_s = median([r.turns_one_by_one_s for r in rounds])
-    turn_shares = [r.turns_embed_s / r.turns_rung_s * 100 for r in rounds]
-    one_shares = [r.turns_embed_s / r.turns_one_by_one_s * 100 for r in rounds]
-    result.rows += [
-        [
+    kinds = {
+        "turns": (
+            TURNS,
             f"Embedder.embed, {TURNS} conversation turns in one call (baseline)",
-            f"{turns_embed_s:.2f}",
-            f"{TURNS / turns_embed_s:.1f}",
-            "(baseline)",
-            "",
-        ],
-        [
             "Rung: Memory.add_turns",
-            f"{turns_rung_s:.2f}",
-            f"{TURNS / turns_rung_s:.1f}",
-            f"{median(turn_shares):.1f} %",
-            "",
-        ],
-        [
             "  one Ingester.put per turn (how turns were stored before)",
-            f"{turns_one_s:.2f}",
-            f"{TURNS / turns_one_s:.1f}",
-            f"{median(one_shares):.1f} %",
-            "",
-        ],
-    ]
+        ),
+        "facts": (
+            FACTS,
+            f"Embedder.embed, {FACTS} facts in one call (baseline)",
+            "Rung: Memory.remember_many",
+            "  one Memory.remember per fact",
+        ),
+    }
+    kind_shares: dict[str, list[float]] = {}
+    for kind, (count, *labels) in kinds.items():
+        seconds = [[getattr(r, f"{kind}_{w}_s") for r in rounds] for w in WAYS]
+        rows, kind_shares[kind] = paired(count, seconds, labels)
+        result.rows += rows
     result.notes.append(
         f"Rung's share of the embedder's rate, per round: {min(shares):.0f} % to "
         f"{max(shares):.0f} % (this machine's speed drifts; each round's three runs are "
@@ -438,7 +470,13 @@ def report(rounds: list[Round], files: int, chunks: int) -> Report:
         ),
         Target(
             "Memory.add_turns' rate below the embedder's own, median of rounds",
-            round(100 - median(turn_shares), 1),
+            round(100 - median(kind_shares["turns"]), 1),
+            SHORTFALL_TARGET,
+            "%",
+        ),
+        Target(
+            "Memory.remember_many's rate below the embedder's own, median of rounds",
+            round(100 - median(kind_shares["facts"]), 1),
             SHORTFALL_TARGET,
             "%",
         ),
@@ -461,17 +499,33 @@ def report(rounds: list[Round], files: int, chunks: int) -> Report:
             "rung": [r.rung_s for r in rounds],
         },
         "rung_stages_s": {label: [r.stages_s[label] for r in rounds] for label in labels},
-        "turns": {
-            "count": TURNS,
-            "turns_per_s": {
-                "embedder_one_call": TURNS / turns_embed_s,
-                "rung_add_turns": TURNS / turns_rung_s,
-                "one_put_per_turn": TURNS / turns_one_s,
-            },
-            "rung_share_of_embedder_rate": median(turn_shares) / 100,
+        **{
+            kind: {
+                "count": count,
+                "per_s": {
+                    w: count / median([getattr(r, f"{kind}_{w}_s") for r in rounds]) for w in WAYS
+                },
+                "rung_share_of_embedder_rate": median(kind_shares[kind]) / 100,
+            }
+            for kind, (count, *_) in kinds.items()
         },
     }
     return result
+
+
+def paired(
+    count: int, seconds: list[list[float]], labels: Sequence[str]
+) -> tuple[list[list[str]], list[float]]:
+    """Table rows for the bare embedder, Rung and the old way (`seconds`: per round, for
+    `count` items, in that order), and Rung's share of the embedder's rate per round (%)."""
+    baseline = seconds[0]
+    shares = [[b / s * 100 for b, s in zip(baseline, way, strict=True)] for way in seconds]
+    rows = []
+    for n, (label, way) in enumerate(zip(labels, seconds, strict=True)):
+        s = median(way)
+        shown = "(baseline)" if n == 0 else f"{median(shares[n]):.1f} %"
+        rows.append([label, f"{s:.2f}", f"{count / s:.1f}", shown, ""])
+    return rows, shares[1]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

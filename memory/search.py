@@ -33,7 +33,7 @@ from typing import Any
 
 from rung.memory.embedder import Embedder
 from rung.memory.index import ChunkRow, Index
-from rung.memory.store import VectorStore
+from rung.memory.store import VectorHit, VectorStore
 from rung.memory.when import named_span
 
 VECTOR_WEIGHT = 0.75  # the rest is the keyword score's (bench/memory_recall)
@@ -90,10 +90,11 @@ def search(
     named = mode == "hybrid" and since is None and until is None
     span = named_span(query, now) if named else None
     similarity: dict[str, float] = {}
+    nearest: list[VectorHit] = []
     if mode in ("hybrid", "vector"):
         vector = vector if vector is not None else embedder.embed_one(query)
-        where = _where(source, since, until)
-        similarity = {h.id: h.similarity for h in store.search(collection, vector, wanted, where)}
+        nearest = store.search(collection, vector, wanted, _where(source, since, until))
+        similarity = {h.id: h.similarity for h in nearest}
         if span is not None:  # the nearest of that time too, however far they are
             within = store.search(collection, vector, wanted, _where(source, *span))
             similarity |= {h.id: h.similarity for h in within}
@@ -117,20 +118,29 @@ def search(
 
     similarity = {i: s for i, s in similarity.items() if kept(i)}
     keyword = {i: s for i, s in bm25.items() if kept(i)}
-    if mode == "hybrid" and vector is not None:
-        similarity |= store.similarities(
-            collection, vector, [i for i in keyword if i not in similarity]
-        )
-
     then = {i for i in similarity | keyword if span and _wanted(visible[i], None, *span)}
+
+    def fused(id: str, near: float) -> float:
+        words = (1 - VECTOR_WEIGHT) * keyword.get(id, 0.0)
+        return VECTOR_WEIGHT * near + words + (TIME_WEIGHT if id in then else 0.0)
 
     def score(id: str) -> float:
         if mode == "vector":
             return similarity[id]
         if mode == "keyword":
             return keyword[id]
-        fused = VECTOR_WEIGHT * similarity.get(id, 0.0) + (1 - VECTOR_WEIGHT) * keyword.get(id, 0.0)
-        return fused + (TIME_WEIGHT if id in then else 0.0)
+        return fused(id, similarity.get(id, 0.0))
+
+    if mode == "hybrid" and vector is not None:
+        # A chunk the full vector list left out is no nearer than the last one in it, so a
+        # keyword-only candidate that could not reach the top `limit` even that near is
+        # dropped without fetching its vector.
+        farthest = nearest[-1].similarity if len(nearest) >= wanted else 1.0
+        known = sorted((score(i) for i in similarity), reverse=True)
+        bar = known[limit - 1] if len(known) >= limit else -1.0
+        hopeful = [i for i in keyword if i not in similarity and fused(i, farthest) > bar]
+        keyword = {i: s for i, s in keyword.items() if i in similarity or i in hopeful}
+        similarity |= store.similarities(collection, vector, hopeful)
 
     found = (
         similarity if mode == "vector" else keyword if mode == "keyword" else similarity | keyword

@@ -376,8 +376,8 @@ class Memory:
         ids = [new_fact_id() for _ in texts]
         plans: list[tuple[str, str, str, list[str]]] = []
         taken: set[str] = set()  # replaced already, by an earlier fact of this call
-        for n, text in enumerate(texts):
-            near = self.store.search(FACTS, [float(x) for x in vectors[n]], 10, None)
+        nearest = self.store.search_many(FACTS, vectors, 10)
+        for n, (text, near) in enumerate(zip(texts, nearest, strict=True)):
             close = [(h.id, h.similarity, self._current_text(h.id)) for h in near]
             close += [(ids[m], float(vectors[n] @ vectors[m]), texts[m]) for m in range(n)]
             old = [

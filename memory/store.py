@@ -151,16 +151,26 @@ class VectorStore:
     def search(
         self, collection: str, vector: Sequence[float], limit: int, where: dict[str, Any] | None
     ) -> list[VectorHit]:
+        return self.search_many(collection, [vector], limit, where)[0]
+
+    def search_many(
+        self,
+        collection: str,
+        vectors: Sequence[Sequence[float]],
+        limit: int,
+        where: dict[str, Any] | None = None,
+    ) -> list[list[VectorHit]]:
+        """The nearest `limit` to each of `vectors`, in one query."""
         target = self.collection(collection)
         found = target.query(  # an empty collection answers with no ids (count() is slow)
-            query_embeddings=[list(vector)],
+            query_embeddings=[[float(x) for x in v] for v in vectors],
             n_results=limit,
             where=where or None,
             include=["distances"],
         )
         return [
-            VectorHit(id, 1.0 - float(distance))
-            for id, distance in zip(found["ids"][0], found["distances"][0], strict=True)
+            [VectorHit(id, 1.0 - float(d)) for id, d in zip(ids, distances, strict=True)]
+            for ids, distances in zip(found["ids"], found["distances"], strict=True)
         ]
 
     def similarities(
