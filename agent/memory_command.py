@@ -227,6 +227,7 @@ def _search(console: Console, memory: Memory, args: argparse.Namespace) -> int:
 
 def _stats(console: Console, memory: Memory, *, as_json: bool) -> int:
     stats = memory.stats()
+    stats["reindex_due"] = memory.reindex_due()
     if as_json:
         print(json.dumps(stats, indent=2))
         return 0
@@ -239,6 +240,11 @@ def _stats(console: Console, memory: Memory, *, as_json: bool) -> int:
         f"model {stats['embedding_model']} · {stats['backend']} · "
         f"{stats['disk_bytes'] / 1e6:.1f} MB in {stats['folder']}"
     )
+    if stats["reindex_due"]:
+        reasons = "; ".join(stats["reindex_due"])
+        console.print(
+            f"[yellow]a reindex is due ({reasons}): rung memory reindex[/]", soft_wrap=True
+        )
     return 0
 
 

@@ -10,6 +10,7 @@ close. Anything subtler is the user's (`rung memory facts forget|edit`) or the a
 
 from __future__ import annotations
 
+import functools
 import re
 import uuid
 from dataclasses import dataclass
@@ -36,6 +37,7 @@ def new_fact_id() -> str:
     return "fact-" + uuid.uuid4().hex[:12]
 
 
+@functools.lru_cache(maxsize=4096)  # a batch of facts compares each with all before it
 def frame(text: str) -> str:
     """What a fact is about, without its value: `My manager is Ana` -> `my manager is`."""
     words = re.findall(r"[\w']+", text)

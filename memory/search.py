@@ -27,6 +27,7 @@ shows.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -43,6 +44,7 @@ CANDIDATES = 50  # each list fetches this many (at least), then fusion picks the
 # makes it slow: bench/memory_query at 100k chunks).
 MATCH_BUDGET = 1000
 TIME_WEIGHT = 0.1  # added to the fused score of a chunk of the time the query names
+_KEYWORDS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rung-keywords")
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,7 @@ class Hit:
     score: float  # what it was ranked by: the fused score (or the mode's own)
     similarity: float | None  # cosine similarity to the query, when its vector is stored
     keyword: float | None  # its BM25 over the most a chunk could score, 0..1; None: no word
+    then: bool = False  # of the time the query names ("in May"), so favoured
 
     @property
     def why(self) -> str:
@@ -60,6 +63,8 @@ class Hit:
             parts.append(f"meaning {self.similarity:.2f}")
         if self.keyword is not None:
             parts.append(f"words {self.keyword:.2f}")
+        if self.then:
+            parts.append("the time asked")
         return " + ".join(parts) or "no score"
 
 
@@ -89,28 +94,30 @@ def search(
     wanted = max(CANDIDATES, limit * 4)
     named = mode == "hybrid" and since is None and until is None
     span = named_span(query, now) if named else None
+    words = None  # the keyword half runs beside the vector half (both let go of the GIL)
+    if mode in ("hybrid", "keyword"):
+        words = _KEYWORDS.submit(
+            index.keyword_scores,
+            collection,
+            query,
+            wanted,
+            source=source,
+            since=since,
+            until=until,
+            budget=MATCH_BUDGET if mode == "hybrid" else None,
+        )
     similarity: dict[str, float] = {}
     nearest: list[VectorHit] = []
-    if mode in ("hybrid", "vector"):
-        vector = vector if vector is not None else embedder.embed_one(query)
-        nearest = store.search(collection, vector, wanted, _where(source, since, until))
-        similarity = {h.id: h.similarity for h in nearest}
-        if span is not None:  # the nearest of that time too, however far they are
-            within = store.search(collection, vector, wanted, _where(source, *span))
-            similarity |= {h.id: h.similarity for h in within}
-    bm25: dict[str, float] = {}  # 0..1, see Index.keyword_scores
-    if mode in ("hybrid", "keyword"):
-        bm25 = dict(
-            index.keyword_scores(
-                collection,
-                query,
-                wanted,
-                source=source,
-                since=since,
-                until=until,
-                budget=MATCH_BUDGET if mode == "hybrid" else None,
-            )
-        )
+    try:
+        if mode in ("hybrid", "vector"):
+            vector = vector if vector is not None else embedder.embed_one(query)
+            nearest = store.search(collection, vector, wanted, _where(source, since, until))
+            similarity = {h.id: h.similarity for h in nearest}
+            if span is not None:  # the nearest of that time too, however far they are
+                within = store.search(collection, vector, wanted, _where(source, *span))
+                similarity |= {h.id: h.similarity for h in within}
+    finally:  # the index is never left in use when this returns or raises
+        bm25 = dict(words.result()) if words is not None else {}  # 0..1: Index.keyword_scores
     visible = index.chunks([*similarity, *bm25])
 
     def kept(id: str) -> bool:
@@ -146,7 +153,7 @@ def search(
         similarity if mode == "vector" else keyword if mode == "keyword" else similarity | keyword
     )
     best = sorted(found, key=score, reverse=True)[:limit]
-    return [Hit(visible[i], score(i), similarity.get(i), keyword.get(i)) for i in best]
+    return [Hit(visible[i], score(i), similarity.get(i), keyword.get(i), i in then) for i in best]
 
 
 def _where(source: str | None, since: float | None, until: float | None) -> dict[str, Any] | None:

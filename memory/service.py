@@ -22,7 +22,7 @@ from rung.config.errors import UserError
 from rung.config.settings import Settings
 from rung.memory.chunking import Chunk, embed_text
 from rung.memory.embedder import Embedder
-from rung.memory.facts import Fact, new_fact_id, replaces
+from rung.memory.facts import SAME_THING, Fact, new_fact_id, replaces
 from rung.memory.index import ChunkRow, Index
 from rung.memory.ingest import CONTEXT_WEIGHT, Ingester, Put, embed_in_context
 from rung.memory.readers import MAX_BYTES, Document
@@ -378,7 +378,8 @@ class Memory:
         taken: set[str] = set()  # replaced already, by an earlier fact of this call
         nearest = self.store.search_many(FACTS, vectors, 10)
         for n, (text, near) in enumerate(zip(texts, nearest, strict=True)):
-            close = [(h.id, h.similarity, self._current_text(h.id)) for h in near]
+            close = [(h.id, h.similarity, None) for h in near if h.similarity >= SAME_THING]
+            close = [(id, similarity, self._current_text(id)) for id, similarity, _ in close]
             close += [(ids[m], float(vectors[n] @ vectors[m]), texts[m]) for m in range(n)]
             old = [
                 id

@@ -7,7 +7,10 @@ import json
 import sqlite3
 from pathlib import Path
 
+from rung.memory.embedder import Embedder
+from rung.memory.service import ConversationTurn, Memory, MemoryConfig
 from tests.conftest import Rung
+from tests.ollama_server import OllamaTestServer
 
 NOTES = {
     "garden.md": "# Garden\n\nTomatoes need full sun.\n\n## Pests\n\nMarigolds keep aphids away.\n",
@@ -42,6 +45,7 @@ def test_add_search_and_stats(rung: Rung, isolated_home: Path, tmp_path: Path) -
     assert "bike.md" in shown.out.splitlines()[0] and "4.5 bar" in shown.out
     stats = json.loads(rung("memory", "stats", "--json").out)
     assert stats["sources"]["documents"] == 3 and stats["chunks"]["documents"] >= 3
+    assert stats["reindex_due"] == []  # a memory made by this Rung
 
 
 def test_bad_paths_are_reported_and_the_rest_added(
@@ -111,3 +115,26 @@ def test_facts_add_list_edit_forget(rung: Rung, isolated_home: Path) -> None:
     assert forgot.code == 0 and rung("memory", "facts").out.startswith("No facts yet.")
     bad = rung("memory", "facts", "forget", "fact-nope")
     assert bad.code == 2 and "no fact with the id 'fact-nope'" in bad.err
+
+
+def test_a_memory_of_an_older_rung_is_reindexed_when_the_user_says(
+    rung: Rung, isolated_home: Path, ollama_server: OllamaTestServer
+) -> None:
+    folder = index_db(isolated_home).parent
+    with Memory(MemoryConfig(folder=folder), Embedder.shared()) as memory:
+        turns = ["User: Is the dog home yet?", "User: He came on Saturday, he hates the kettle."]
+        memory.add_turns(
+            ConversationTurn("0ld5e55", n, "Dog", 1.7e9, t) for n, t in enumerate(turns)
+        )
+    with sqlite3.connect(index_db(isolated_home)) as db:  # as a Rung before turn context
+        db.execute("DELETE FROM state WHERE key = 'turn_context'")
+    stats = rung("memory", "stats")
+    assert stats.code == 0 and "a reindex is due (the conversation turns were embedded" in stats.out
+    doctor = rung("doctor")
+    [memory_line] = [line for line in doctor.out.splitlines() if line[2:16].strip() == "memory"]
+    assert memory_line.startswith("!") and "a reindex is due" in memory_line, doctor.out
+    assert "hint: rung memory reindex" in doctor.out
+    assert rung("memory", "reindex").code == 0
+    assert json.loads(rung("memory", "stats", "--json").out)["reindex_due"] == []
+    hits = json.loads(rung("memory", "search", "--in", "conversations", "--json", "kettle").out)
+    assert hits and hits[0]["source"] == "session:0ld5e55#1"

@@ -251,6 +251,7 @@ def test_a_time_the_question_names_favours_the_turns_of_that_time(memory: Memory
         question = f"What did we decide about the flat in {month}?"
         hits = memory.search(question, ["conversations"], limit=2, now=now)
         assert hits[0].chunk.source == source, question
+        assert hits[0].why.endswith(" + the time asked") and not hits[1].then
     # an explicit filter stays exact: nothing outside it, whatever the words say
     hits = memory.search(
         "What did we decide in May?", ["conversations"], limit=5, until=march + DAY, now=now
