@@ -7,8 +7,11 @@ import json
 import sqlite3
 from pathlib import Path
 
+from rung.agent.messages import Message
+from rung.agent.recall import Recall
+from rung.agent.sessions import SessionStore
 from rung.memory.embedder import Embedder
-from rung.memory.service import ConversationTurn, Memory, MemoryConfig
+from rung.memory.service import Memory, MemoryConfig
 from tests.conftest import Rung
 from tests.ollama_server import OllamaTestServer
 
@@ -121,11 +124,13 @@ def test_a_memory_of_an_older_rung_is_reindexed_when_the_user_says(
     rung: Rung, isolated_home: Path, ollama_server: OllamaTestServer
 ) -> None:
     folder = index_db(isolated_home).parent
-    with Memory(MemoryConfig(folder=folder), Embedder.shared()) as memory:
-        turns = ["User: Is the dog home yet?", "User: He came on Saturday, he hates the kettle."]
-        memory.add_turns(
-            ConversationTurn("0ld5e55", n, "Dog", 1.7e9, t) for n, t in enumerate(turns)
-        )
+    with SessionStore(folder.parent / "sessions.sqlite3") as sessions:
+        for said in ("Is the dog home yet?", "He came on Saturday, he hates the kettle."):
+            sessions.add_turn("01d5e55a", [Message("user", said)], model="m", tier="chatbot")
+        memory = Memory(MemoryConfig(folder=folder), Embedder.shared())
+        recall = Recall(memory, sessions)
+        assert recall.record() == 2
+        memory.close()
     with sqlite3.connect(index_db(isolated_home)) as db:  # as a Rung before turn context
         db.execute("DELETE FROM state WHERE key = 'turn_context'")
     stats = rung("memory", "stats")
@@ -137,4 +142,4 @@ def test_a_memory_of_an_older_rung_is_reindexed_when_the_user_says(
     assert rung("memory", "reindex").code == 0
     assert json.loads(rung("memory", "stats", "--json").out)["reindex_due"] == []
     hits = json.loads(rung("memory", "search", "--in", "conversations", "--json", "kettle").out)
-    assert hits and hits[0]["source"] == "session:0ld5e55#1"
+    assert hits and hits[0]["source"] == "session:01d5e55a#1"
