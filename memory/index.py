@@ -282,6 +282,17 @@ class Index:
         """The visible chunks among `ids`."""
         return {row.id: row for row in self._chunks_where("id IN ({})", (), list(ids))}
 
+    def visible(self, ids: Iterable[str]) -> set[str]:
+        """Which of `ids` are visible chunks (their rows not read)."""
+        wanted = list(ids)
+        found: set[str] = set()
+        for start in range(0, len(wanted), 500):
+            part = wanted[start : start + 500]
+            marks = ",".join("?" * len(part))
+            sql = f"SELECT id FROM chunks WHERE id IN ({marks})"
+            found.update(id for (id,) in self.db.execute(sql, part))
+        return found
+
     def first_chunks(self, collection: str, sources: Iterable[str]) -> dict[str, ChunkRow]:
         """The first visible chunk of each of `sources` that has one, by source."""
         where = "collection = ? AND position = 0 AND source IN ({})"

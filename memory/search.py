@@ -118,14 +118,19 @@ def search(
                 similarity |= {h.id: h.similarity for h in within}
     finally:  # the index is never left in use when this returns or raises
         bm25 = dict(words.result()) if words is not None else {}  # 0..1: Index.keyword_scores
-    visible = index.chunks([*similarity, *bm25])
+    # Which candidates are visible, and, when a time or source is asked for, their rows
+    # (the rows of the rest are read for the best few only).
+    found_ids = [*similarity, *bm25]
+    timed = source is not None or since is not None or until is not None or span is not None
+    rows = index.chunks(found_ids) if timed else {}
+    visible = set(rows) if timed else index.visible(found_ids)
 
     def kept(id: str) -> bool:
-        return id in visible and _wanted(visible[id], source, since, until)
+        return id in visible and (not timed or _wanted(rows[id], source, since, until))
 
     similarity = {i: s for i, s in similarity.items() if kept(i)}
     keyword = {i: s for i, s in bm25.items() if kept(i)}
-    then = {i for i in similarity | keyword if span and _wanted(visible[i], None, *span)}
+    then = {i for i in similarity | keyword if span and _wanted(rows[i], None, *span)}
 
     def fused(id: str, near: float) -> float:
         words = (1 - VECTOR_WEIGHT) * keyword.get(id, 0.0)
@@ -153,7 +158,8 @@ def search(
         similarity if mode == "vector" else keyword if mode == "keyword" else similarity | keyword
     )
     best = sorted(found, key=score, reverse=True)[:limit]
-    return [Hit(visible[i], score(i), similarity.get(i), keyword.get(i), i in then) for i in best]
+    rows = rows or index.chunks(best)
+    return [Hit(rows[i], score(i), similarity.get(i), keyword.get(i), i in then) for i in best]
 
 
 def _where(source: str | None, since: float | None, until: float | None) -> dict[str, Any] | None:
