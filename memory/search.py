@@ -20,6 +20,12 @@ the vectors really are. `bench/memory_recall` measured the weight and the candid
 on three labelled sets (personal notes, long conversations between two named people, the
 Python reference), against vector-only, BM25-only and plain reciprocal-rank fusion.
 
+A time the query names ("in May", "last week": `memory/when.py`) adds TIME_WEIGHT to the
+chunks of that time, and their nearest are fetched too. The keyword half runs in a worker
+thread while Chroma searches (both let go of the GIL: `bench/memory_query` at 100k chunks),
+and a keyword-only candidate that could not reach the top even as near as the farthest of
+the vector list is dropped before its vector is fetched.
+
 Only visible chunks (rows in the index) are returned, so a half-written document never
 shows.
 """
@@ -43,7 +49,10 @@ CANDIDATES = 50  # each list fetches this many (at least), then fusion picks the
 # add up to at most this many (a word in thousands of chunks weighs little in BM25 and
 # makes it slow: bench/memory_query at 100k chunks).
 MATCH_BUDGET = 1000
-TIME_WEIGHT = 0.1  # added to the fused score of a chunk of the time the query names
+# Added to the fused score of a chunk of the time the query names. On bench/memory_recall's
+# conversations set it changes nothing (its questions that name a month found that month's
+# turns already); between two look-alikes of different months it picks the one asked for.
+TIME_WEIGHT = 0.1
 _KEYWORDS = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rung-keywords")
 
 
