@@ -378,8 +378,11 @@ class Memory:
         taken: set[str] = set()  # replaced already, by an earlier fact of this call
         nearest = self.store.search_many(FACTS, vectors, 10)
         for n, (text, near) in enumerate(zip(texts, nearest, strict=True)):
-            close = [(h.id, h.similarity, None) for h in near if h.similarity >= SAME_THING]
-            close = [(id, similarity, self._current_text(id)) for id, similarity, _ in close]
+            close: list[tuple[str, float, str | None]] = [
+                (h.id, h.similarity, self._current_text(h.id))
+                for h in near
+                if h.similarity >= SAME_THING  # too far to be replaced: its text not read
+            ]
             close += [(ids[m], float(vectors[n] @ vectors[m]), texts[m]) for m in range(n)]
             old = [
                 id

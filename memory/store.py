@@ -156,7 +156,7 @@ class VectorStore:
     def search_many(
         self,
         collection: str,
-        vectors: Sequence[Sequence[float]],
+        vectors: Any,  # rows of floats: a sequence of sequences, or a 2-D array
         limit: int,
         where: dict[str, Any] | None = None,
     ) -> list[list[VectorHit]]:
