@@ -138,9 +138,21 @@ class Index:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        # What a search asks every time and only a write changes (how many chunks, how many
+        # hold a word: FTS5's vocabulary counts a word's chunks by reading them all), kept
+        # until this connection or another one writes.
+        self._cached: dict[tuple[str, str | None], int] = {}
+        self._cached_at: tuple[int, int] = (-1, -1)
 
     def close(self) -> None:
         self.db.close()
+
+    def _cache(self) -> dict[tuple[str, str | None], int]:
+        """The counts cache, emptied when anything was written since it was filled."""
+        version = (self.db.execute("PRAGMA data_version").fetchone()[0], self.db.total_changes)
+        if version != self._cached_at:
+            self._cached, self._cached_at = {}, version
+        return self._cached
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
@@ -368,12 +380,16 @@ class Index:
 
     def _holding(self, terms: Iterable[str]) -> dict[str, int]:
         """How many chunks hold each of `terms` (as FTS5 indexes words); absent: none."""
-        terms = sorted(set(terms))
-        if not terms:
-            return {}
-        marks = ",".join("?" * len(terms))
-        sql = f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})"
-        return dict(self.db.execute(sql, terms))
+        terms = set(terms)
+        cache = self._cache()
+        missing = sorted(t for t in terms if ("holding", t) not in cache)
+        if missing:
+            marks = ",".join("?" * len(missing))
+            sql = f"SELECT term, doc FROM chunks_vocab WHERE term IN ({marks})"
+            found = dict(self.db.execute(sql, missing))
+            cache.update({("holding", t): found.get(t, 0) for t in missing})
+        held = {t: cache[("holding", t)] for t in terms}
+        return {t: n for t, n in held.items() if n}
 
     def _telling_words(self, query: str, budget: int | None, total: int) -> dict[str, int]:
         """The query's words that can tell chunks apart here, with how many chunks hold
@@ -460,10 +476,16 @@ class Index:
         self.db.execute("DELETE FROM facts WHERE id = ?", (id,))
 
     def count(self, collection: str | None = None) -> int:
-        if collection is None:
-            return int(self.db.execute("SELECT count(*) FROM chunks").fetchone()[0])
-        sql = "SELECT count(*) FROM chunks WHERE collection = ?"
-        return int(self.db.execute(sql, (collection,)).fetchone()[0])
+        cache = self._cache()
+        key = ("count", collection)
+        if key not in cache:
+            if collection is None:
+                found = self.db.execute("SELECT count(*) FROM chunks").fetchone()
+            else:
+                sql = "SELECT count(*) FROM chunks WHERE collection = ?"
+                found = self.db.execute(sql, (collection,)).fetchone()
+            cache[key] = int(found[0])
+        return cache[key]
 
 
 def _folded(text: str) -> str:

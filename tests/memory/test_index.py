@@ -87,3 +87,17 @@ def test_keyword_filters_apply_before_the_limit(tmp_path: Path) -> None:
     ]
     assert len(index.keyword_scores("documents", "invoice", 5, until=500)) == 5
     assert index.keyword_scores("documents", "invoice", 5, source="new.md")[0][0] == "new.md:v1:0"
+
+
+def test_counts_are_kept_until_anything_writes(tmp_path: Path) -> None:
+    index = Index(tmp_path / "index.sqlite3")
+    index.replace("documents", "a.md", "v1", "A", 1.0, rows("a.md", "v1", "the boiler", "K7-4471"))
+    assert index.count() == 2 and index.common_words(["boiler"], 0.4) == {"boiler"}
+    index.replace("documents", "b.md", "v1", "B", 1.0, rows("b.md", "v1", "tomatoes", "sun"))
+    assert index.count() == 4 and index.common_words(["boiler"], 0.4) == set()  # 1 of 4 now
+    other = Index(tmp_path / "index.sqlite3")  # another connection (as another process)
+    other.remove("documents", "a.md")
+    assert index.count() == 2 and index.count("documents") == 2
+    assert index.keyword_scores("documents", "K7-4471", 5) == []
+    other.close()
+    index.close()
