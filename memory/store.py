@@ -10,6 +10,7 @@ for several processes writing one folder.
 from __future__ import annotations
 
 import fcntl
+import logging
 import os
 import warnings
 from collections.abc import Mapping, Sequence
@@ -18,6 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from rung.config.errors import RungError
+
+log = logging.getLogger(__name__)
 
 COLLECTIONS = ("documents", "conversations", "facts")
 # How the HNSW graph is built and searched. With Chroma's defaults (100 and 100) a search of
@@ -114,22 +117,23 @@ class VectorStore:
                     f"not {self.model!r}",
                     hint="run `rung memory reindex` to embed everything again with the new one",
                 )
-            if _hnsw(found).get("ef_search", 0) < HNSW["ef_search"]:
+            beam = _hnsw(found).get("ef_search")  # None: not an HNSW graph Chroma reports
+            if beam is not None and beam < HNSW["ef_search"]:
                 # before its first query: this process loads the graph with the new value
-                with warnings.catch_warnings():  # Chroma warns of its own "legacy" config
-                    warnings.simplefilter("ignore", DeprecationWarning)
-                    found.modify(configuration={"hnsw": {"ef_search": HNSW["ef_search"]}})
+                try:
+                    with warnings.catch_warnings():  # Chroma warns of its own "legacy" config
+                        warnings.simplefilter("ignore", DeprecationWarning)
+                        found.modify(configuration={"hnsw": {"ef_search": HNSW["ef_search"]}})
+                except Exception:  # a server that will not: search as it is
+                    log.info("could not raise ef_search of %s", name, exc_info=True)
             self._collections[name] = found
         return self._collections[name]
 
     def outdated(self) -> list[str]:
         """The collections whose graph was built with less care than `HNSW` asks for (by
         an older Rung): `rung memory reindex` builds them again."""
-        return [
-            c.name
-            for c in self.client.list_collections()
-            if _hnsw(c).get("ef_construction", 0) < HNSW["ef_construction"]
-        ]
+        built = {c.name: _hnsw(c).get("ef_construction") for c in self.client.list_collections()}
+        return [n for n, ef in built.items() if ef is not None and ef < HNSW["ef_construction"]]
 
     def add(
         self,
