@@ -103,9 +103,9 @@ def search(
     wanted = max(CANDIDATES, limit * 4)
     named = mode == "hybrid" and since is None and until is None
     span = named_span(query, now) if named else None
-    words = None  # the keyword half runs beside the vector half (both let go of the GIL)
+    keyword_job = None  # the keyword half runs beside the vector half (both let go of the GIL)
     if mode in ("hybrid", "keyword"):
-        words = _KEYWORDS.submit(
+        keyword_job = _KEYWORDS.submit(
             index.keyword_scores,
             collection,
             query,
@@ -126,7 +126,7 @@ def search(
                 within = store.search(collection, vector, wanted, _where(source, *span))
                 similarity |= {h.id: h.similarity for h in within}
     finally:  # the index is never left in use when this returns or raises
-        bm25 = dict(words.result()) if words is not None else {}  # 0..1: Index.keyword_scores
+        bm25 = dict(keyword_job.result()) if keyword_job else {}  # 0..1: Index.keyword_scores
     # Which candidates are visible, and, when a time or source is asked for, their rows
     # (the rows of the rest are read for the best few only).
     found_ids = [*similarity, *bm25]
@@ -168,7 +168,11 @@ def search(
     )
     best = sorted(found, key=score, reverse=True)[:limit]
     rows = rows or index.chunks(best)
-    return [Hit(rows[i], score(i), similarity.get(i), keyword.get(i), i in then) for i in best]
+    return [
+        Hit(rows[i], score(i), similarity.get(i), keyword.get(i), i in then)
+        for i in best
+        if i in rows
+    ]
 
 
 def _where(source: str | None, since: float | None, until: float | None) -> dict[str, Any] | None:
