@@ -296,14 +296,7 @@ class Index:
 
     def visible(self, ids: Iterable[str]) -> set[str]:
         """Which of `ids` are visible chunks (their rows not read)."""
-        wanted = list(ids)
-        found: set[str] = set()
-        for start in range(0, len(wanted), 500):
-            part = wanted[start : start + 500]
-            marks = ",".join("?" * len(part))
-            sql = f"SELECT id FROM chunks WHERE id IN ({marks})"
-            found.update(id for (id,) in self.db.execute(sql, part))
-        return found
+        return {id for (id,) in self._select_where("id", "id IN ({})", (), list(ids))}
 
     def first_chunks(self, collection: str, sources: Iterable[str]) -> dict[str, ChunkRow]:
         """The first visible chunk of each of `sources` that has one, by source."""
@@ -312,16 +305,24 @@ class Index:
         return {row.source: row for row in rows}
 
     def _chunks_where(self, where: str, args: Sequence[str], among: list[str]) -> list[ChunkRow]:
-        """The chunks matching `where`, whose `{}` is filled with `among`'s placeholders (in
-        slices: SQLite limits how many one statement takes)."""
-        found: list[ChunkRow] = []
+        columns = "id, collection, source, position, text, meta"
+        return [
+            ChunkRow(id, collection, source, position, text, json.loads(meta))
+            for id, collection, source, position, text, meta in self._select_where(
+                columns, where, args, among
+            )
+        ]
+
+    def _select_where(
+        self, columns: str, where: str, args: Sequence[str], among: list[str]
+    ) -> list[tuple[Any, ...]]:
+        """`columns` of the chunks matching `where`, whose `{}` is filled with `among`'s
+        placeholders (in slices: SQLite limits how many one statement takes)."""
+        found: list[tuple[Any, ...]] = []
         for start in range(0, len(among), 500):
             part = among[start : start + 500]
-            sql = "SELECT id, collection, source, position, text, meta FROM chunks WHERE "
-            for id, collection, source, position, text, meta in self.db.execute(
-                sql + where.format(",".join("?" * len(part))), [*args, *part]
-            ):
-                found.append(ChunkRow(id, collection, source, position, text, json.loads(meta)))
+            sql = f"SELECT {columns} FROM chunks WHERE " + where.format(",".join("?" * len(part)))
+            found.extend(self.db.execute(sql, [*args, *part]))
         return found
 
     def keyword_search(self, collection: str, query: str, limit: int) -> list[str]:
