@@ -17,10 +17,10 @@ Conversation turns are measured the same way: the first TURNS turns of the conve
 recall set (`bench/recall_sets/conversations.py`), under new session ids each round, through
 `Memory.add_turns` (up to 256 turns in one embedding call, one index transaction per step),
 against the bare embedder on the texts it embeds for them (each with its session's title)
-in one call, and against one `Ingester.put` per
-turn (how turns were stored before). Facts too: FACTS generated statements through
-`Memory.remember_many` (one embedding call, one vector query and write, one index
-transaction), against the bare embedder on the same texts and one `Memory.remember` each.
+in one call, and against one `Ingester.put` per turn (how turns were stored before). Facts
+too: FACTS generated statements through `Memory.remember_many` (one embedding call, an exact
+search of the stored facts' vectors, one index transaction), against the bare embedder on
+the same texts and one `Memory.remember` each.
 
     python -m bench.memory_ingest [--quick]
 """

@@ -1,4 +1,5 @@
-"""The memory's ledger: which version of each source is current, its chunks, keyword search.
+"""The memory's ledger: which version of each source is current, its chunks, keyword search,
+and the facts about the user with their vectors.
 
 A SQLite file beside the vectors. A chunk is *visible* when its row is here: a changed
 document's new chunks go into the vector store first, then one transaction here swaps the
@@ -70,7 +71,8 @@ CREATE TABLE IF NOT EXISTS facts (
     source TEXT NOT NULL,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%SZ', 'now')),
     superseded_by TEXT,
-    superseded_at TEXT
+    superseded_at TEXT,
+    vector BLOB                     -- float32, unit length; the model is in state 'facts_model'
 );
 CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts (rowid, text) VALUES (new.rowid, new.text);
@@ -110,6 +112,17 @@ class ChunkRow:
 
 
 @dataclass(frozen=True)
+class NewFact:
+    """A fact for `Index.add_facts`: with its vector and the ids of the facts it replaces."""
+
+    id: str
+    text: str
+    source: str
+    vector: bytes  # float32, as `fact_vectors` reads it back
+    supersedes: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
 class Swap:
     """A source's new visible version, for `Index.replace_many`."""
 
@@ -138,16 +151,19 @@ class Index:
         self.db.execute("PRAGMA journal_mode=WAL")
         self.db.execute("PRAGMA synchronous=FULL")
         self.db.executescript(SCHEMA)
+        columns = {row[1] for row in self.db.execute("PRAGMA table_info(facts)")}
+        if "vector" not in columns:  # made by an older Rung, whose facts' vectors were in Chroma
+            self.db.execute("ALTER TABLE facts ADD COLUMN vector BLOB")
         # What a search asks every time and only a write changes (how many chunks, how many
         # hold a word: FTS5's vocabulary counts a word's chunks by reading them all), kept
         # until this connection or another one writes.
-        self._cached: dict[tuple[str, str | None], int] = {}
+        self._cached: dict[tuple[str, str | None], Any] = {}
         self._cached_at: tuple[int, int] = (-1, -1)
 
     def close(self) -> None:
         self.db.close()
 
-    def _cache(self) -> dict[tuple[str, str | None], int]:
+    def _cache(self) -> dict[tuple[str, str | None], Any]:
         """The counts cache, emptied when anything was written since it was filled."""
         version = (self.db.execute("PRAGMA data_version").fetchone()[0], self.db.total_changes)
         if version != self._cached_at:
@@ -314,14 +330,15 @@ class Index:
         ]
 
     def _select_where(
-        self, columns: str, where: str, args: Sequence[str], among: list[str]
+        self, columns: str, where: str, args: Sequence[str], among: list[str], table: str = "chunks"
     ) -> list[tuple[Any, ...]]:
-        """`columns` of the chunks matching `where`, whose `{}` is filled with `among`'s
-        placeholders (in slices: SQLite limits how many one statement takes)."""
+        """`columns` of the rows of `table` matching `where`, whose `{}` is filled with
+        `among`'s placeholders (in slices: SQLite limits how many one statement takes)."""
         found: list[tuple[Any, ...]] = []
         for start in range(0, len(among), 500):
             part = among[start : start + 500]
-            sql = f"SELECT {columns} FROM chunks WHERE " + where.format(",".join("?" * len(part)))
+            marks = ",".join("?" * len(part))
+            sql = f"SELECT {columns} FROM {table} WHERE " + where.format(marks)
             found.extend(self.db.execute(sql, [*args, *part]))
         return found
 
@@ -442,36 +459,66 @@ class Index:
 
     # -- facts ------------------------------------------------------------------------
 
-    def add_fact(self, id: str, text: str, source: str, supersedes: Sequence[str]) -> Fact:
-        """Store a fact and mark those it replaces, in one transaction."""
-        return self.add_facts([(id, text, source, supersedes)])[0]
-
-    def add_facts(self, facts: Sequence[tuple[str, str, str, Sequence[str]]]) -> list[Fact]:
-        """Store facts (id, text, source, the ids each replaces) in one transaction."""
+    def add_facts(self, facts: Sequence[NewFact]) -> list[Fact]:
+        """Store facts and mark those each replaces, in one transaction."""
         with self._transaction() as db:
-            for id, text, source, supersedes in facts:
+            for fact in facts:
                 db.execute(
-                    "INSERT INTO facts (id, text, source) VALUES (?, ?, ?)", (id, text, source)
+                    "INSERT INTO facts (id, text, source, vector) VALUES (?, ?, ?, ?)",
+                    (fact.id, fact.text, fact.source, fact.vector),
                 )
                 db.executemany(
                     "UPDATE facts SET superseded_by = ?,"
                     " superseded_at = strftime('%Y-%m-%dT%H:%M:%SZ', 'now') WHERE id = ?",
-                    [(id, old) for old in supersedes],
+                    [(fact.id, old) for old in fact.supersedes],
                 )
-        stored = [self.fact(id) for id, _, _, _ in facts]
-        return [f for f in stored if f is not None]
+        found = self.facts_by_id([f.id for f in facts])
+        return [found[f.id] for f in facts if f.id in found]
 
     def fact(self, id: str) -> Fact | None:
-        row = self.db.execute(f"SELECT {_FACT} FROM facts WHERE id = ?", (id,)).fetchone()
-        return Fact(*row) if row else None
+        return self.facts_by_id([id]).get(id)
+
+    def facts_by_id(self, ids: Sequence[str]) -> dict[str, Fact]:
+        rows = self._select_where(_FACT, "id IN ({})", (), list(ids), table="facts")
+        return {row[0]: Fact(*row) for row in rows}
 
     def facts(self, *, current_only: bool = True) -> list[Fact]:
         where = " WHERE superseded_by IS NULL" if current_only else ""
         rows = self.db.execute(f"SELECT {_FACT} FROM facts{where} ORDER BY created_at, rowid")
         return [Fact(*row) for row in rows]
 
-    def edit_fact(self, id: str, text: str) -> None:
-        self.db.execute("UPDATE facts SET text = ? WHERE id = ?", (text, id))
+    def fact_vectors(self) -> tuple[list[str], Any]:
+        """The current facts that have a vector: their ids, and the vectors as the rows of
+        a float32 matrix (kept until anything writes)."""
+        import numpy as np
+
+        cache = self._cache()
+        if ("fact_vectors", None) not in cache:
+            rows = self.db.execute(
+                "SELECT id, vector FROM facts WHERE superseded_by IS NULL AND vector IS NOT NULL"
+                " ORDER BY rowid"
+            ).fetchall()
+            matrix = np.frombuffer(b"".join(v for _, v in rows), dtype=np.float32)
+            matrix = matrix.reshape(len(rows), -1) if rows else np.zeros((0, 0), np.float32)
+            cache[("fact_vectors", None)] = ([id for id, _ in rows], matrix)
+        ids, matrix = cache[("fact_vectors", None)]
+        return list(ids), matrix
+
+    def facts_without_vector(self) -> list[Fact]:
+        """The current facts that have no vector (yet)."""
+        sql = f"SELECT {_FACT} FROM facts WHERE superseded_by IS NULL AND vector IS NULL"
+        return [Fact(*row) for row in self.db.execute(sql + " ORDER BY rowid")]
+
+    def clear_fact_vectors(self) -> None:
+        self.db.execute("UPDATE facts SET vector = NULL WHERE vector IS NOT NULL")
+
+    def set_fact_vectors(self, vectors: Sequence[tuple[str, bytes]]) -> None:
+        """Give facts (id, vector) their vectors, in one transaction."""
+        with self._transaction() as db:
+            db.executemany("UPDATE facts SET vector = ? WHERE id = ?", [(v, i) for i, v in vectors])
+
+    def edit_fact(self, id: str, text: str, vector: bytes) -> None:
+        self.db.execute("UPDATE facts SET text = ?, vector = ? WHERE id = ?", (text, vector, id))
 
     def delete_fact(self, id: str) -> None:
         self.db.execute("DELETE FROM facts WHERE id = ?", (id,))
@@ -486,7 +533,7 @@ class Index:
                 sql = "SELECT count(*) FROM chunks WHERE collection = ?"
                 found = self.db.execute(sql, (collection,)).fetchone()
             cache[key] = int(found[0])
-        return cache[key]
+        return int(cache[key])
 
 
 def _folded(text: str) -> str:

@@ -5,8 +5,8 @@ Opening is cheap until a vector is needed: the embedder loads in the background 
 One process holds an embedded store, so the parts of one process (the chat, the memory
 tools) share one `Memory.shared(...)` and take turns through its `lock`.
 
-Three collections: documents (`add`), conversations (finished turns, `add_turns`) and
-facts (`remember`).
+Two collections in the vector store: documents (`add`) and conversations (finished turns,
+`add_turns`). Facts (`remember`) are few, and keep their vectors in the index beside them.
 """
 
 from __future__ import annotations
@@ -22,8 +22,8 @@ from rung.config.errors import UserError
 from rung.config.settings import Settings
 from rung.memory.chunking import Chunk, embed_text
 from rung.memory.embedder import Embedder
-from rung.memory.facts import SAME_THING, Fact, new_fact_id, replaces
-from rung.memory.index import ChunkRow, Index
+from rung.memory.facts import Fact, new_fact_id, replaces
+from rung.memory.index import ChunkRow, Index, NewFact
 from rung.memory.ingest import CONTEXT_WEIGHT, Ingester, Put, embed_in_context
 from rung.memory.readers import MAX_BYTES, Document
 from rung.memory.search import Hit, search
@@ -37,6 +37,11 @@ REINDEXING = "reindexing"  # the index's marker while a reindex runs
 # this weight (ingest.CONTEXT_WEIGHT); a memory whose turns were embedded alone (by an older
 # Rung) finds them less well until `rung memory reindex`.
 TURN_CONTEXT = "turn_context"
+# The index's record of the model that made the facts' vectors. Facts are few (hundreds),
+# so their vectors live beside them in the index and are searched exactly: a fact is stored
+# in one transaction, with no vector store query or write (bench/memory_ingest).
+FACTS_MODEL = "facts_model"
+NEAREST_FACTS = 10  # the stored facts a new one is compared with, to see what it replaces
 REINDEX_BATCH = 256
 COMMON_NAME_SHARE = 0.2  # a name in more of the memories than this is left out of the
 # query's embedding (bench/memory_recall: the conversations set)
@@ -333,11 +338,8 @@ class Memory:
                 self._store.add(collection, [r.id for r in part], vectors, metas)
             done += len(batch)
             yield done
-        facts = self.index.facts()
-        if facts:
-            vectors = self.embedder.embed([f.text for f in facts])
-            metas = [{"source": f.source, "version": "fact"} for f in facts]
-            self._store.add(FACTS, [f.id for f in facts], vectors, metas)
+        self.index.set_state(FACTS_MODEL, None)
+        self._fact_vectors()  # every current fact again
         self.index.set_state(TURN_CONTEXT, str(CONTEXT_WEIGHT))
         self.index.set_state(REINDEXING, None)
 
@@ -364,7 +366,7 @@ class Memory:
         self, texts: Sequence[str], source: str = "user"
     ) -> list[tuple[Fact, list[Fact]]]:
         """Store facts in order (a later one may replace an earlier one) with one embedding
-        call, one vector write and one index transaction; each with the facts it replaces."""
+        call and one index transaction; each with the facts it replaces."""
         texts = [" ".join(t.split()) for t in texts]
         if not texts:
             return []
@@ -373,32 +375,26 @@ class Memory:
                 "the fact is empty", hint='rung memory facts add "I live in Lyon"'
             )
         vectors = self.embedder.embed(texts)
+        known, matrix = self._fact_vectors()
+        nearest = _nearest(matrix, vectors, NEAREST_FACTS)  # per new fact: (row, similarity)
+        said = self.index.facts_by_id([known[row] for near in nearest for row, _ in near])
         ids = [new_fact_id() for _ in texts]
-        plans: list[tuple[str, str, str, list[str]]] = []
+        plans: list[NewFact] = []
         taken: set[str] = set()  # replaced already, by an earlier fact of this call
-        nearest = self.store.search_many(FACTS, vectors, 10)
         for n, (text, near) in enumerate(zip(texts, nearest, strict=True)):
-            close: list[tuple[str, float, str | None]] = [
-                (h.id, h.similarity, self._current_text(h.id))
-                for h in near
-                if h.similarity >= SAME_THING  # too far to be replaced: its text not read
-            ]
+            close = [(known[row], similarity, said[known[row]].text) for row, similarity in near]
             close += [(ids[m], float(vectors[n] @ vectors[m]), texts[m]) for m in range(n)]
             old = [
                 id
-                for id, similarity, said in close
-                if said is not None and id not in taken and replaces(text, said, similarity)
+                for id, similarity, earlier in close
+                if id not in taken and replaces(text, earlier, similarity)
             ]
             taken.update(old)
-            plans.append((ids[n], text, source, old))
-        metas = [{"source": source, "version": "fact"} for _ in texts]
-        self.store.add(FACTS, ids, vectors, metas)
+            plans.append(NewFact(ids[n], text, source, _blob(vectors[n]), old))
         facts = self.index.add_facts(plans)
-        if taken:
-            self.store.delete_ids(FACTS, list(taken))
-        replaced = {id: self.index.fact(id) for id in taken}
+        replaced = self.index.facts_by_id(sorted(taken))
         return [
-            (fact, [f for f in (replaced[id] for id in plan[3]) if f is not None])
+            (fact, [replaced[id] for id in plan.supersedes])
             for fact, plan in zip(facts, plans, strict=True)
         ]
 
@@ -410,13 +406,8 @@ class Memory:
         text = " ".join(text.split())
         if not text:
             raise MemoryInputError("the new text is empty", hint=f"rung memory facts forget {id}")
-        self.store.add(
-            FACTS,
-            [fact.id],
-            self.embedder.embed([text]),
-            [{"source": fact.source, "version": "fact"}],
-        )
-        self.index.edit_fact(fact.id, text)
+        self._fact_vectors()  # the others' vectors are of this model before this one is
+        self.index.edit_fact(fact.id, text, _blob(self.embedder.embed([text])[0]))
         edited = self.index.fact(fact.id)
         assert edited is not None
         return edited
@@ -426,7 +417,6 @@ class Memory:
         if fact is None:
             raise MemoryInputError(f"no fact with the id {id!r}", hint="rung memory facts list")
         self.index.delete_fact(id)
-        self.store.delete_ids(FACTS, [id])
         return fact
 
     def recall_facts(
@@ -434,15 +424,31 @@ class Memory:
     ) -> list[tuple[Fact, float]]:
         """The current facts closest to `query` (`vector`: its embedding, if known already),
         with their similarity."""
-        vector = vector if vector is not None else self.query_vector(query)
-        hits = self.store.search(FACTS, vector, limit, None)
-        found = [(self.index.fact(h.id), h.similarity) for h in hits]
-        return [(f, s) for f, s in found if f is not None and f.superseded_by is None]
+        import numpy as np
 
-    def _current_text(self, id: str) -> str | None:
-        """The text of a current fact (None: no such fact, or replaced already)."""
-        fact = self.index.fact(id)
-        return fact.text if fact is not None and fact.superseded_by is None else None
+        vector = vector if vector is not None else self.query_vector(query)
+        known, matrix = self._fact_vectors()
+        [near] = _nearest(matrix, np.asarray([vector], dtype=np.float32), limit)
+        found = self.index.facts_by_id([known[row] for row, _ in near])
+        return [(found[known[r]], similarity) for r, similarity in near if known[r] in found]
+
+    def _fact_vectors(self) -> tuple[list[str], Any]:
+        """The current facts' ids and vectors (one row each), those without a vector of the
+        configured model embedded first: a memory made by an older Rung kept them in Chroma."""
+        made_with = f"{self.config.embedding_model} {self.embedder.dimension}"
+        was = self.index.get_state(FACTS_MODEL)
+        if was != made_with:
+            self.index.clear_fact_vectors()
+            if was is None and self.index.facts(current_only=False):
+                self.store.drop(FACTS)  # where an older Rung kept them
+            self.index.set_state(FACTS_MODEL, made_with)
+        missing = self.index.facts_without_vector()
+        if missing:
+            vectors = self.embedder.embed([f.text for f in missing])
+            self.index.set_fact_vectors(
+                [(f.id, _blob(v)) for f, v in zip(missing, vectors, strict=True)]
+            )
+        return self.index.fact_vectors()
 
     def _current_fact(self, id: str) -> Fact:
         fact = self.index.fact(id)
@@ -454,8 +460,8 @@ class Memory:
 
     def stats(self) -> dict[str, Any]:
         """Counts per collection, the model, and the size on disk."""
-        counts = {c: self.index.count(c) for c in COLLECTIONS if c != FACTS}
-        sources = {c: len(self.index.sources(c)) for c in COLLECTIONS if c != FACTS}
+        counts = {c: self.index.count(c) for c in COLLECTIONS}
+        sources = {c: len(self.index.sources(c)) for c in COLLECTIONS}
         size = sum(f.stat().st_size for f in self.config.folder.rglob("*") if f.is_file())
         return {
             "chunks": counts,
@@ -477,6 +483,29 @@ class Memory:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _blob(vector: Any) -> bytes:
+    """A vector as the index keeps it (float32 bytes)."""
+    import numpy as np
+
+    return np.asarray(vector, dtype=np.float32).tobytes()
+
+
+def _nearest(matrix: Any, vectors: Any, limit: int) -> list[list[tuple[int, float]]]:
+    """For each of `vectors`, the rows of `matrix` most like it (at most `limit`, best
+    first), with their cosine similarity (all are unit length): an exact search."""
+    import numpy as np
+
+    if not len(matrix) or limit < 1:
+        return [[] for _ in vectors]
+    similarities = np.asarray(vectors, dtype=np.float32) @ matrix.T
+    found = []
+    for row in similarities:
+        best = np.argpartition(-row, limit)[:limit] if len(row) > limit else np.arange(len(row))
+        best = best[np.argsort(-row[best], kind="stable")]
+        found.append([(int(i), float(row[i])) for i in best])
+    return found
 
 
 def _turn_put(turn: ConversationTurn, before: str) -> Put:

@@ -22,7 +22,7 @@ from rung.config.errors import RungError
 
 log = logging.getLogger(__name__)
 
-COLLECTIONS = ("documents", "conversations", "facts")
+COLLECTIONS = ("documents", "conversations")  # (the facts' vectors are in the index)
 # How the HNSW graph is built and searched. With Chroma's defaults (100 and 100) a search of
 # a long chat, full of near-duplicate small talk ("Haha, true."), found 62 % of the true 50
 # nearest turns, and the turn that answered often was not among them; with these, 96 %
@@ -206,6 +206,12 @@ class VectorStore:
 
     def count(self, collection: str) -> int:
         return int(self.collection(collection).count())
+
+    def drop(self, name: str) -> None:
+        """Delete a collection, if there is one of that name."""
+        if name in {c.name for c in self.client.list_collections()}:
+            self.client.delete_collection(name)
+        self._collections.pop(name, None)
 
     def drop_all(self) -> None:
         """Delete every collection (reindex starts from the index's texts)."""

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import numpy as np
 import pytest
 
+from rung.memory.embedder import Embedder
 from rung.memory.facts import frame
-from rung.memory.service import Memory, MemoryInputError
+from rung.memory.service import FACTS_MODEL, Memory, MemoryConfig, MemoryInputError
+from rung.memory.store import VectorStore
 
 
 @pytest.mark.parametrize(
@@ -85,3 +92,58 @@ def test_many_facts_at_once_replace_in_order(memory: Memory) -> None:
     with pytest.raises(MemoryInputError):
         memory.remember_many(["I like tea", "  "])
     assert len(memory.facts()) == 2  # nothing of a refused call is stored
+
+
+def test_facts_are_stored_and_recalled_without_the_vector_store(memory: Memory) -> None:
+    memory.remember_many(["My manager is Ana Duarte", "I live in Lyon"])
+    memory.remember("I live in Paris now")
+    assert [f.text for f, _ in memory.recall_facts("where is my home?", limit=1)] == [
+        "I live in Paris now"
+    ]
+    assert memory._store is None  # Chroma was never opened: one SQLite transaction a batch
+
+
+def test_facts_of_an_older_rung_are_embedded_again_and_its_collection_dropped(
+    tmp_path: Path, embedder: Embedder
+) -> None:
+    """An older Rung kept the facts' vectors in a Chroma collection and the facts table had
+    no vector column: the first use embeds them into the index and drops the collection."""
+    folder = tmp_path / "memory"
+    folder.mkdir()
+    with closing(sqlite3.connect(folder / "index.sqlite3")) as db, db:
+        db.execute(
+            "CREATE TABLE facts (id TEXT PRIMARY KEY, text TEXT NOT NULL, source TEXT NOT NULL,"
+            " created_at TEXT NOT NULL DEFAULT '2026-01-01T00:00:00Z', superseded_by TEXT,"
+            " superseded_at TEXT)"
+        )
+        db.executemany(
+            "INSERT INTO facts (id, text, source) VALUES (?, ?, 'user')",
+            [("fact-1", "I live in Lyon"), ("fact-2", "My manager is Ana Duarte")],
+        )
+    store = VectorStore(
+        folder / "chroma", model=MemoryConfig.embedding_model, dimension=embedder.dimension
+    )
+    store.add(
+        "facts",
+        ["fact-1", "fact-2"],
+        embedder.embed(["I live in Lyon", "My manager is Ana Duarte"]),
+        [{"source": "user", "version": "fact"}] * 2,
+    )
+    store.close()
+    with Memory(MemoryConfig(folder=folder), embedder) as memory:
+        [(fact, _)] = memory.recall_facts("who is my boss?", limit=1)
+        assert fact.id == "fact-2"
+        _, replaced = memory.remember("I live in Paris now")
+        assert [f.id for f in replaced] == ["fact-1"]
+        assert "facts" not in {c.name for c in memory.store.client.list_collections()}
+        assert memory.reindex_due() == []
+
+
+def test_facts_embedded_by_another_model_are_embedded_again(memory: Memory) -> None:
+    memory.remember_many(["My manager is Ana Duarte", "I live in Lyon"])
+    ids, _ = memory.index.fact_vectors()
+    zero = np.zeros(memory.embedder.dimension, dtype=np.float32).tobytes()
+    memory.index.set_fact_vectors([(id, zero) for id in ids])  # what no model would make
+    memory.index.set_state(FACTS_MODEL, "another-model 384")
+    [(fact, similarity)] = memory.recall_facts("where is my home?", limit=1)
+    assert fact.text == "I live in Lyon" and similarity > 0.3
