@@ -48,6 +48,7 @@ class RemoteTool:
     name: str
     description: str
     parameters: dict[str, Any]
+    read_only: bool = False  # the server says it changes nothing (MCP's readOnlyHint)
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,12 @@ class ServerLink:
         async with self._calling():
             result = await self._client.list_tools()
         return [
-            RemoteTool(t.name, t.description or "", dict(t.input_schema or {"type": "object"}))
+            RemoteTool(
+                t.name,
+                t.description or "",
+                dict(t.input_schema or {"type": "object"}),
+                bool(t.annotations and t.annotations.read_only_hint),
+            )
             for t in result.tools
         ]
 
