@@ -3,8 +3,10 @@
 The allowed folders are the ``roots`` option (the current directory by default); relative
 paths start at the first root. Every path is resolved first, following ``..`` and
 symbolic links, and refused unless the result lies inside a root, so neither a crafted
-path nor a link leads out. Reads are bounded and text only; writes are atomic (a
-temporary file, then a rename), so a crash never leaves half a file behind.
+path nor a link leads out; hidden files (a dot in the path below the root) are refused the
+same way, also behind a link. A file with more than one hard link is refused too, unless
+allowed: its other name may lie anywhere. Reads are bounded and text only; writes are
+atomic (a temporary file, then a rename), so a crash never leaves half a file behind.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import asyncio
 import fnmatch
 import os
 import secrets
+import stat
+from collections import Counter
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Annotated, Any, BinaryIO
@@ -34,6 +38,10 @@ MAX_SEARCH_FILES = 20_000
 MAX_MATCH_CHARS = 200
 SNIFF_BYTES = 8192
 SKIPPED_DIRS = frozenset({"node_modules", "__pycache__"})
+LINKS_TO = {  # where a symbolic link that is not followed leads (see Roots.barred)
+    "outside": ("outside the allowed folders", "outside the allowed folders"),
+    "hidden": ("a hidden file or folder", "hidden files or folders"),
+}
 
 PathArg = Annotated[
     str, Field(description="Path of the file, relative to the working folder or absolute")
@@ -47,12 +55,17 @@ class FilesOptions(Options):
     roots: list[str] = Field(default_factory=lambda: [os.getcwd()], min_length=1)
     max_read_bytes: int = Field(default=1_000_000, gt=0)
     allow_hidden: bool = False  # dotfiles and dot-folders hold keys, tokens and settings
+    allow_hard_links: bool = False  # a file's other name may lie outside the roots
 
 
 def create(options: Mapping[str, Any] | None = None) -> MCPServer:
     """Build a files server for ``roots`` (folders) with reads capped at ``max_read_bytes``."""
     settings = parse_options(FilesOptions, NAME, options)
-    roots = Roots([_root(root) for root in settings.roots], allow_hidden=settings.allow_hidden)
+    roots = Roots(
+        [_root(root) for root in settings.roots],
+        allow_hidden=settings.allow_hidden,
+        allow_hard_links=settings.allow_hard_links,
+    )
     files = Files(roots, settings.max_read_bytes)
     server = new_server(NAME, f"Files inside {files.roots.listing}.")
     reads = ToolAnnotations(read_only_hint=True, open_world_hint=False)
@@ -73,9 +86,12 @@ def _root(folder: str) -> Path:
 class Roots:
     """The allowed folders, and the check that every path goes through."""
 
-    def __init__(self, roots: list[Path], *, allow_hidden: bool = False) -> None:
+    def __init__(
+        self, roots: list[Path], *, allow_hidden: bool = False, allow_hard_links: bool = False
+    ) -> None:
         self.paths = roots
         self.allow_hidden = allow_hidden
+        self.allow_hard_links = allow_hard_links
         self.listing = ", ".join(str(root) for root in roots)
 
     def resolve(self, path: str) -> Path:
@@ -87,17 +103,36 @@ class Roots:
             real = Path(os.path.realpath(candidate))
         except (OSError, ValueError) as exc:
             raise ToolError(f"bad path {path!r}: {exc}") from None
-        if not self.contains(real):
+        barred = self.barred(real)
+        if barred == "outside":
             raise ToolError(
                 f"{path!r} is outside the folders this tool may use ({self.listing}); "
                 "use a path inside them"
             )
-        if not self.allow_hidden and self.hidden(real):
+        if barred == "hidden":
             raise ToolError(
                 f"{path!r} is hidden (a dotfile or inside a dot-folder); hidden files often "
                 "hold keys and settings, so this tool does not open them"
             )
         return real
+
+    def barred(self, real: Path) -> str | None:
+        """Why a resolved path may not be used ("outside" or "hidden"); None where it may."""
+        if not self.contains(real):
+            return "outside"
+        if not self.allow_hidden and self.hidden(real):
+            return "hidden"
+        return None
+
+    def barred_link(self, path: Path) -> str | None:
+        """For a symbolic link, why its target may not be used (as ``barred``); else None."""
+        if not path.is_symlink():
+            return None
+        return self.barred(Path(os.path.realpath(path)))
+
+    def hard_linked(self, info: os.stat_result) -> bool:
+        """Whether this is a regular file with another name, and such files are refused."""
+        return not self.allow_hard_links and stat.S_ISREG(info.st_mode) and info.st_nlink > 1
 
     def hidden(self, path: Path) -> bool:
         """Whether a part of ``path`` below its root starts with a dot."""
@@ -194,19 +229,26 @@ class Files:
         return f"{shown}/ ({len(entries)} entries)\n" + "\n".join(lines or ["(empty folder)"])
 
     def _entry(self, entry: os.DirEntry[str]) -> str:
-        if entry.is_symlink() and not self.roots.contains(Path(os.path.realpath(entry.path))):
-            return f"{entry.name} (link to outside the allowed folders)"
+        barred = self.roots.barred_link(Path(entry.path)) if entry.is_symlink() else None
+        if barred:
+            return f"{entry.name} (link to {LINKS_TO[barred][0]})"
         if _is_dir(entry):
             return f"{entry.name}/"
         try:
-            return f"{entry.name}  {_size(entry.stat().st_size)}"
+            info = entry.stat()
         except OSError:
             return f"{entry.name}  (unreadable)"
+        if self.roots.hard_linked(info):
+            return f"{entry.name}  {_size(info.st_size)} ({info.st_nlink} hard links: not opened)"
+        return f"{entry.name}  {_size(info.st_size)}"
 
     def _read(self, file: Path, offset: int, max_lines: int) -> str:
         shown = self.roots.show(file)
         try:
             with file.open("rb") as stream:
+                info = os.fstat(stream.fileno())  # the file opened, whatever its path is now
+                if self.roots.hard_linked(info):
+                    raise ToolError(_hard_link_refusal(shown, info.st_nlink, "opened"))
                 if b"\0" in stream.read(SNIFF_BYTES):
                     raise ToolError(f"{shown} is a binary file, not text; read_file reads text")
                 stream.seek(0)
@@ -231,25 +273,31 @@ class Files:
         needle = query.lower()
         glob = any(char in query for char in "*?[")
         results: list[str] = []
+        skipped: Counter[str] = Counter()  # why -> how many: said in the report
         seen = 0
         for path, is_dir in _walk(folder):
             seen += 1
             if seen > MAX_SEARCH_FILES or len(results) > MAX_SEARCH_RESULTS:
                 break
+            barred = self.roots.barred_link(path)
+            if barred:  # a link that read_file would refuse is neither shown nor read
+                skipped[barred] += 1
+                continue
             name = path.name.lower()
             if fnmatch.fnmatch(name, needle) if glob else needle in name:
                 results.append(self.roots.show(path) + ("/" if is_dir else ""))
             if content and not glob and not is_dir:
-                results.extend(self._grep(path, needle))
-        return self._search_report(folder, query, results, seen)
+                results.extend(self._grep(path, needle, skipped))
+        return self._search_report(folder, query, results, seen, skipped)
 
-    def _grep(self, file: Path, needle: str) -> list[str]:
-        if file.is_symlink() and not self.roots.contains(Path(os.path.realpath(file))):
-            return []
+    def _grep(self, file: Path, needle: str, skipped: Counter[str]) -> list[str]:
         if not file.is_file():
             return []
         try:
             with file.open("rb") as stream:
+                if self.roots.hard_linked(os.fstat(stream.fileno())):
+                    skipped["hard link"] += 1
+                    return []
                 data = stream.read(self.max_read_bytes)
         except OSError:
             return []
@@ -263,23 +311,36 @@ class Files:
             if needle in line.lower()
         ][: MAX_SEARCH_RESULTS + 1]
 
-    def _search_report(self, folder: Path, query: str, results: list[str], seen: int) -> str:
+    def _search_report(
+        self, folder: Path, query: str, results: list[str], seen: int, skipped: Counter[str]
+    ) -> str:
         where = self.roots.show(folder)
         if not results:
-            return f"nothing matches {query!r} in {where}"
-        shown = results[:MAX_SEARCH_RESULTS]
-        count = f"{len(shown)} match{'' if len(shown) == 1 else 'es'}"
-        text = f"{count} for {query!r} in {where}:\n" + "\n".join(shown)
+            text = f"nothing matches {query!r} in {where}"
+        else:
+            shown = results[:MAX_SEARCH_RESULTS]
+            count = f"{len(shown)} match{'' if len(shown) == 1 else 'es'}"
+            text = f"{count} for {query!r} in {where}:\n" + "\n".join(shown)
         if len(results) > MAX_SEARCH_RESULTS:
             text += "\n[... more matches not shown: search a narrower folder or query]"
         elif seen > MAX_SEARCH_FILES:
             text += f"\n[... stopped after {MAX_SEARCH_FILES} files: search a narrower folder]"
+        for why, times in skipped.items():
+            text += "\n" + _skipped_note(why, times)
         return text
 
     def _write(self, target: Path, content: str) -> str:
         shown = self.roots.show(target)
         data = content.encode("utf-8")
-        existed = target.exists()
+        try:
+            info: os.stat_result | None = target.stat()
+        except FileNotFoundError:
+            info = None
+        except OSError as exc:
+            raise ToolError(f"cannot write {shown}: {exc.strerror or exc}") from None
+        if info is not None and self.roots.hard_linked(info):
+            raise ToolError(_hard_link_refusal(shown, info.st_nlink, "replaced"))
+        existed = info is not None
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             _replace_atomically(target, data)
@@ -288,6 +349,25 @@ class Files:
         lines = len(content.splitlines())
         done = "replaced" if existed else "created"
         return f"{done} {shown} ({len(data)} bytes, {lines} line{'' if lines == 1 else 's'})"
+
+
+def _hard_link_refusal(shown: str, links: int, verb: str) -> str:
+    return (
+        f"{shown} has {links} hard links (names for the same file), and another name may lie "
+        f"outside the folders this tool may use, so it is not {verb}; to allow such files, set "
+        '"allow_hard_links": true for the files server (builtins.files in mcp.json)'
+    )
+
+
+def _skipped_note(why: str, count: int) -> str:
+    if why == "hard link":
+        files = f"{count} file{'' if count == 1 else 's'}"
+        return (
+            f"[skipped {files} with more than one hard link: another name may lie outside "
+            'the allowed folders; "allow_hard_links": true for the files server searches them]'
+        )
+    one, many = LINKS_TO[why]
+    return f"[skipped {count} link{'' if count == 1 else 's'} to {one if count == 1 else many}]"
 
 
 def _noted(text: str, note: str) -> str:
@@ -391,6 +471,12 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="also open dotfiles and files in dot-folders (off: they hold keys and settings)",
     )
+    parser.add_argument(
+        "--allow-hard-links",
+        action="store_true",
+        help="also open and replace files with more than one hard link (off: another name "
+        "of such a file may lie outside the roots)",
+    )
     args = parser.parse_args(argv)
     options: dict[str, Any] = {}
     if args.root:
@@ -399,6 +485,8 @@ def main(argv: list[str] | None = None) -> None:
         options["max_read_bytes"] = args.max_read_bytes
     if args.allow_hidden:
         options["allow_hidden"] = True
+    if args.allow_hard_links:
+        options["allow_hard_links"] = True
     serve(parser, create, options)
 
 

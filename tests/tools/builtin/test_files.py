@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
+from mcp.client import Client
+from mcp.client.stdio import StdioServerParameters
 from mcp.server.mcpserver import MCPServer
+from mcp.types import TextContent
 
 from rung.tools.builtin import files
 from tests.tools.builtin.helpers import ok, refused
@@ -243,7 +247,9 @@ async def test_search_files_does_not_read_through_links_outside(root: Path, outs
     (root / "linked.txt").symlink_to(outside / "secret.txt")
     (root / "linked-folder").symlink_to(outside)
     text = await ok(server(root), "search_files", query="password")
-    assert text == "nothing matches 'password' in ."
+    assert (
+        text == "nothing matches 'password' in .\n[skipped 2 links to outside the allowed folders]"
+    )
 
 
 async def test_search_files_refuses_an_empty_query(root: Path) -> None:
@@ -297,3 +303,136 @@ async def test_write_file_into_a_read_only_folder_says_why(root: Path) -> None:
     (root / "locked").mkdir(mode=0o500)
     message = await refused(server(root), "write_file", path="locked/x.txt", content="x")
     assert message == "cannot write locked/x.txt: Permission denied"
+
+
+# --- links to hidden files, and hard links -----------------------------------------------
+
+
+@pytest.fixture
+def env_link(root: Path) -> Path:
+    """docs/x.txt -> ../.env and docs/settings -> ../.git: links to hidden things."""
+    (root / ".env").write_text("API_KEY=secret\n")
+    (root / "docs").mkdir()
+    (root / "docs" / "x.txt").symlink_to(Path("..") / ".env")
+    (root / "docs" / "settings").symlink_to(Path("..") / ".git")
+    return root / "docs" / "x.txt"
+
+
+async def test_a_link_to_a_hidden_file_is_not_searched(root: Path, env_link: Path) -> None:
+    assert "is hidden" in await refused(server(root), "read_file", path="docs/x.txt")
+    text = await ok(server(root), "search_files", query="API_KEY")
+    assert text == "nothing matches 'API_KEY' in .\n[skipped 2 links to hidden files or folders]"
+    by_name = await ok(server(root), "search_files", query="x.txt", path="docs", content=False)
+    assert (
+        by_name == "nothing matches 'x.txt' in docs\n[skipped 2 links to hidden files or folders]"
+    )
+    milk = await ok(server(root), "search_files", query="milk-config", content=False)
+    assert milk.endswith("[skipped 2 links to hidden files or folders]") and "settings" not in milk
+
+
+async def test_a_link_to_a_hidden_file_is_listed_as_one(root: Path, env_link: Path) -> None:
+    text = await ok(server(root), "list_directory", path="docs")
+    assert text.splitlines() == [
+        "docs/ (2 entries)",
+        "settings (link to a hidden file or folder)",
+        "x.txt (link to a hidden file or folder)",
+    ]
+
+
+async def test_allow_hidden_opens_links_to_hidden_files_too(root: Path, env_link: Path) -> None:
+    allowed = server(root, allow_hidden=True)
+    assert await ok(allowed, "read_file", path="docs/x.txt") == "API_KEY=secret\n"
+    text = await ok(allowed, "search_files", query="API_KEY", path="docs")
+    assert text.splitlines() == ["1 match for 'API_KEY' in docs:", "docs/x.txt:1: API_KEY=secret"]
+    listed = await ok(allowed, "list_directory", path="docs")
+    assert listed.splitlines()[1:] == ["settings/", "x.txt  15 bytes"]
+
+
+async def test_a_link_to_a_visible_file_inside_is_searched(root: Path) -> None:
+    (root / "todo-link.md").symlink_to(root / "notes" / "todo.md")
+    text = await ok(server(root), "search_files", query="milk")
+    assert text.splitlines()[1:] == ["todo-link.md:1: buy milk", "notes/todo.md:1: buy milk"]
+
+
+HARD_LINK_REFUSAL = (
+    "notes/todo.md has 2 hard links (names for the same file), and another name may lie "
+    "outside the folders this tool may use, so it is not {verb}; to allow such files, set "
+    '"allow_hard_links": true for the files server (builtins.files in mcp.json)'
+)
+
+
+@pytest.fixture
+def hard_link(root: Path, outside: Path) -> Path:
+    """A second name, outside the root, for notes/todo.md."""
+    other = outside / "todo-elsewhere.md"
+    os.link(root / "notes" / "todo.md", other)
+    return other
+
+
+async def test_read_file_refuses_a_file_with_another_name(root: Path, hard_link: Path) -> None:
+    message = await refused(server(root), "read_file", path="notes/todo.md")
+    assert message == HARD_LINK_REFUSAL.format(verb="opened")
+
+
+async def test_write_file_refuses_a_file_with_another_name(root: Path, hard_link: Path) -> None:
+    message = await refused(server(root), "write_file", path="notes/todo.md", content="x")
+    assert message == HARD_LINK_REFUSAL.format(verb="replaced")
+    assert (root / "notes" / "todo.md").read_text() == "buy milk\ncall Alice\nwrite report\n"
+    assert (root / "notes" / "todo.md").stat().st_ino == hard_link.stat().st_ino
+
+
+async def test_search_files_skips_a_file_with_another_name_and_says_so(
+    root: Path, hard_link: Path
+) -> None:
+    text = await ok(server(root), "search_files", query="milk")
+    assert text.splitlines() == [
+        "nothing matches 'milk' in .",
+        "[skipped 1 file with more than one hard link: another name may lie outside the allowed "
+        'folders; "allow_hard_links": true for the files server searches them]',
+    ]
+    assert "notes/todo.md:2: call Alice" not in await ok(server(root), "search_files", query="call")
+
+
+async def test_list_directory_marks_a_file_with_another_name(root: Path, hard_link: Path) -> None:
+    text = await ok(server(root), "list_directory", path="notes")
+    assert text.splitlines()[1:] == [
+        "ideas.txt  21 bytes",
+        "todo.md  33 bytes (2 hard links: not opened)",
+    ]
+
+
+async def test_allow_hard_links_opens_such_files(root: Path, hard_link: Path) -> None:
+    allowed = server(root, allow_hard_links=True)
+    assert await ok(allowed, "read_file", path="notes/todo.md") == hard_link.read_text()
+    found = await ok(allowed, "search_files", query="milk")
+    assert found.splitlines() == ["1 match for 'milk' in .:", "notes/todo.md:1: buy milk"]
+    assert "todo.md  33 bytes" in (await ok(allowed, "list_directory", path="notes")).splitlines()
+    assert await ok(allowed, "write_file", path="notes/todo.md", content="new\n") == (
+        "replaced notes/todo.md (4 bytes, 1 line)"
+    )
+    assert (root / "notes" / "todo.md").read_text() == "new\n"
+
+
+async def test_allow_hard_links_is_a_true_or_false_option(root: Path) -> None:
+    with pytest.raises(ValueError, match="option 'allow_hard_links' of the files server"):
+        server(root, allow_hard_links="yes")
+
+
+async def test_a_folder_or_a_file_with_one_name_is_not_a_hard_link(root: Path) -> None:
+    (root / "notes" / "deeper").mkdir()  # a folder's link count is above 1: not refused
+    assert "deeper/" in await ok(server(root), "list_directory", path="notes")
+    assert await ok(server(root), "read_file", path="notes/ideas.txt") == "A garden on the roof\n"
+
+
+async def test_the_allow_hard_links_flag_over_stdio(root: Path, hard_link: Path) -> None:
+    """The module run as a stdio server: refused without the flag, read with it."""
+    args = ["-m", "rung.tools.builtin.files", "--root", str(root)]
+    texts = []
+    for flags in ([], ["--allow-hard-links"]):
+        params = StdioServerParameters(command=sys.executable, args=[*args, *flags])
+        async with Client(params) as client:
+            result = await client.call_tool("read_file", {"path": "notes/todo.md"})
+        assert isinstance(result.content[0], TextContent)
+        texts.append((result.is_error, result.content[0].text))
+    assert texts[0][0] and 'set "allow_hard_links": true' in texts[0][1]
+    assert texts[1] == (False, "buy milk\ncall Alice\nwrite report\n")
