@@ -337,10 +337,19 @@ def add_tools_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     imports = tsub.add_parser(
         "import",
         parents=[common],
-        help="take the mcpServers of another client's config (shows each command first)",
+        help="take the mcpServers of another client's config (shows every field first)",
     )
     imports.add_argument("file", help="e.g. claude_desktop_config.json or .cursor/mcp.json")
-    imports.add_argument("--yes", action="store_true", help="add them without asking")
+    imports.add_argument(
+        "--yes",
+        action="store_true",
+        help="add them without asking; approval keys are left out unless --keep-approvals",
+    )
+    imports.add_argument(
+        "--keep-approvals",
+        action="store_true",
+        help="also import the servers' approval keys (tools they allow run without asking)",
+    )
     test = tsub.add_parser(
         "test",
         parents=[common],

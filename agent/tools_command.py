@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from rung.agent.chat_tools import terminal_approver
 from rung.config.errors import ConfigError, RungError, UserError
 from rung.config.mcp_file import (
+    APPROVAL_KEYS,
     FOREIGN_KEYS,
     SERVER_KEYS,
     McpFile,
@@ -24,6 +25,7 @@ from rung.config.mcp_file import (
     load_mcp_file,
     parse_server,
     set_approval,
+    variables,
 )
 from rung.config.paths import Paths
 from rung.tools.approvals import (
@@ -52,7 +54,9 @@ def tools_command(args: argparse.Namespace) -> int:
         return asyncio.run(_test(console, paths, args.name, args.tool, args.args))
     file = load_mcp_file(paths.mcp_file, frozenset(BUILTINS))
     if action == "import":
-        return _import(console, file, Path(args.file), yes=args.yes)
+        return _import(
+            console, file, Path(args.file), yes=args.yes, keep_approvals=args.keep_approvals
+        )
     if action == "new":
         _new(console, file, args.name, Path(args.dir))
     elif action == "add":
@@ -137,12 +141,18 @@ def _new(console: Console, file: McpFile, name: str, parent: Path) -> None:
     )
 
 
-def _import(console: Console, file: McpFile, source: Path, *, yes: bool) -> int:
-    """Show every server another client's config would run; add them only on a yes."""
+def _import(
+    console: Console, file: McpFile, source: Path, *, yes: bool, keep_approvals: bool
+) -> int:
+    """Show every field another client's config would write; add the servers only on a yes,
+    and their approval keys only on a yes of their own (or `--keep-approvals`)."""
     from rich.markup import escape
 
     new: dict[str, dict[str, Any]] = {}
-    for name, entry in read_foreign_config(source).items():
+    ignored: dict[str, list[str]] = {}
+    known = {*SERVER_KEYS, *FOREIGN_KEYS}
+    for name, raw in read_foreign_config(source).items():
+        entry = {k: v for k, v in raw.items() if k in known} if isinstance(raw, dict) else raw
         if name in BUILTINS:
             why = f"the name of a built-in server; add it as `rung tools add {name}-mcp -- …`"
         elif name in file.server_entries():
@@ -151,37 +161,123 @@ def _import(console: Console, file: McpFile, source: Path, *, yes: bool) -> int:
             try:
                 parse_server(name, entry, f"in {source}")
                 new[name] = entry
+                ignored[name] = [k for k in raw if k not in known]
                 continue
             except ConfigError as exc:
                 why = exc.message
-        console.print(f"[dim]{escape(name)}: skipped: {escape(why)}[/]")
+        console.print(f"[dim]{escape(_shown(name))}: skipped: {escape(why)}[/]", soft_wrap=True)
     if not new:
         console.print("Nothing to import.")
         return 0
-    console.print(f"{len(new)} server(s) in {source}:")
+    console.print(
+        f"{len(new)} server(s) in {escape(str(source))}, each field as it would be written:",
+        soft_wrap=True,
+    )
     for name, entry in new.items():
-        config = parse_server(name, entry, f"in {source}")
-        console.print(f"  [bold]{escape(name)}[/]  runs: {escape(config.launch_line())}")
-        if config.env:
-            console.print(f"    env: {escape(', '.join(config.env))}")
-        if config.cwd:
-            console.print(f"    in: {escape(config.cwd)}")
+        console.print(f"  [bold]{escape(name)}[/]")
+        for line in _import_fields(name, entry, source):
+            console.print(f"    {escape(line)}", soft_wrap=True)
+        if ignored[name]:
+            left = ", ".join(_shown(k) for k in ignored[name])
+            console.print(f"    [dim]not imported: {escape(left)} (not used by Rung)[/]")
+    approving = [name for name, entry in new.items() if any(k in entry for k in APPROVAL_KEYS)]
     if not yes:
         if not sys.stdin.isatty():
-            console.print("Nothing added: run again with --yes to add them.")
+            keep = " (approval keys only with --keep-approvals)" if approving else ""
+            console.print(f"Nothing added: run again with --yes to add them{keep}.", soft_wrap=True)
             return 1
-        answer = input("Add them to Rung, enabled? [y/N] ").strip().lower()
-        if answer not in ("y", "yes"):
+        if not _confirm("Add them to Rung? [y/N] "):
             console.print("Nothing added.")
             return 1
+        if approving and not keep_approvals:
+            keep_approvals = _confirm(
+                f"Import the approval keys of {', '.join(approving)} too, so that their tools "
+                "run as those keys say (allow: without asking you)? [y/N] "
+            )
+    if approving and keep_approvals:
+        console.print(f"Kept the approval keys of {escape(', '.join(approving))}, as shown.")
+    elif approving:
+        for name in approving:
+            for key in APPROVAL_KEYS:
+                new[name].pop(key, None)
+        how = "" if not yes else "add --keep-approvals to import them, or "
+        console.print(
+            f"Left out the approval keys of {escape(', '.join(approving))}: {how}set "
+            "policies with `rung tools allow|ask|deny SERVER[:TOOL]`.",
+            soft_wrap=True,
+        )
     file.server_entries().update(new)
     file.save()
-    console.print(f"Added {', '.join(new)} to {file.path}; `rung tools list` shows them.")
+    console.print(
+        f"Added {', '.join(new)} to {escape(str(file.path))}; `rung tools list` shows them.",
+        soft_wrap=True,
+    )
     return 0
 
 
-def read_foreign_config(source: Path) -> dict[str, dict[str, Any]]:
-    """The servers block of Claude Desktop's, Cursor's, oterm's or VS Code's config."""
+def _confirm(question: str) -> bool:
+    return input(question).strip().lower() in ("y", "yes")
+
+
+def _import_fields(name: str, entry: Mapping[str, Any], source: Path) -> list[str]:
+    """Every field of a checked `mcpServers` entry, one line each, as the user should read it:
+    values in full, and in words which of the user's variables a `${VAR}` passes."""
+    config = parse_server(name, entry, f"in {source}")
+    lines = []
+    if config.command is not None:
+        words = [config.command, *config.args]
+        if all(word.isprintable() for word in words):
+            run = config.launch_line()
+        else:
+            run = json.dumps(words)
+        lines.append(f"runs: {run}{_passes(*words)}")
+    if config.url is not None:
+        lines.append(f"connects to: {_shown(config.url)}{_passes(config.url)}")
+    for key, value in config.env.items():
+        lines.append(f"env: {_shown(key)}={_shown(value)}{_passes(value)}")
+    for key, value in config.headers.items():
+        lines.append(f"header: {_shown(key)}={_shown(value)}{_passes(value)}")
+    if config.cwd is not None:
+        lines.append(f"in: {_shown(config.cwd)}{_passes(config.cwd)}")
+    shown = {"command", "args", "url", "env", "headers", "cwd", *APPROVAL_KEYS}
+    lines += [f"{k}: {json.dumps(v)}" for k, v in entry.items() if k not in shown]
+    lines += [
+        f"{k}: {json.dumps(entry[k])}  ({_approval_words(k, config.approval)})"
+        for k in APPROVAL_KEYS
+        if k in entry
+    ]
+    return lines
+
+
+def _passes(*texts: str) -> str:
+    """The words "  (passes your X; your Y)" for the `${…}` in `texts`; "" where there are none."""
+    found = {pair: None for text in texts for pair in variables(text)}
+    if not found:
+        return ""
+    parts = [
+        f"your {var}" if default is None else f"your {var}, or {json.dumps(default)} where unset"
+        for var, default in found
+    ]
+    return f"  (passes {'; '.join(parts)})"
+
+
+def _approval_words(key: str, approval: Mapping[str, Policy]) -> str:
+    if key != "approval":
+        return "an approval key of another client; Rung does not read it"
+    allowed = [glob for glob, policy in approval.items() if policy == "allow"]
+    if not allowed:
+        return "an approval key"
+    which = "every tool" if "*" in allowed else "the tools " + ", ".join(allowed)
+    return f"an approval key: {which} would run without asking you"
+
+
+def _shown(text: str) -> str:
+    """A text as it is, or JSON-quoted where it holds control or invisible characters."""
+    return text if text.isprintable() else json.dumps(text)
+
+
+def read_foreign_config(source: Path) -> dict[str, Any]:
+    """The servers block of Claude Desktop's, Cursor's, oterm's or VS Code's config, as written."""
     try:
         raw = json.loads(source.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -195,12 +291,7 @@ def read_foreign_config(source: Path) -> dict[str, dict[str, Any]]:
         raise UserError(
             f"{source} has no mcpServers block", hint="point at the file that holds mcpServers"
         )
-    known = {*SERVER_KEYS, *FOREIGN_KEYS}
-    return {
-        name: {k: v for k, v in entry.items() if k in known}
-        for name, entry in block.items()
-        if isinstance(entry, dict)
-    }
+    return block
 
 
 def _entry(file: McpFile, name: str) -> dict[str, Any]:

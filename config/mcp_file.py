@@ -58,6 +58,9 @@ FOREIGN_KEYS = {
     "transportType",
     "description",
 }
+# Keys that say which tools run without asking (Rung's and other clients'): `rung tools
+# import` takes them only when the user says so.
+APPROVAL_KEYS = ("approval", "autoApprove", "alwaysAllow")
 _TRANSPORTS = {"stdio", "http", "streamable-http", "streamable_http", "streamableHttp"}
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -246,6 +249,14 @@ def expand(text: str, environ: Mapping[str, str], what: str) -> str:
         )
 
     return _VAR.sub(one, text)
+
+
+def variables(text: str) -> list[tuple[str, str | None]]:
+    """The `${VAR}` and `${VAR:-default}` in a text, as (VAR, default or None), once each."""
+    found: dict[tuple[str, str | None], None] = {
+        (match.group(1), match.group(2)): None for match in _VAR.finditer(text)
+    }
+    return list(found)
 
 
 def set_approval(file: McpFile, pattern: str, policy: Policy) -> None:
