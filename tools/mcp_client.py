@@ -4,14 +4,44 @@
 environment is an allowlist plus what the config names), connects to a streamable HTTP
 server, or runs a built-in server in-process, and yields a `ServerLink`: tools, prompts and
 resources in Rung's own types, and `closed`, set the moment the server goes away.
+
+A stdio server dies with the Rung process that started it, however Rung dies (`kill -9`
+included), and so does everything it started that stayed in its process group. Rung holds
+the only write end of a pipe, its *lifeline* (a FIFO in a private temporary folder, since
+the SDK's spawn passes no extra descriptors); the kernel closes it when Rung exits by any
+means. The server is started through `/bin/sh` (`LAUNCHER`): the SDK makes it the leader
+of a new session and process group, it opens the lifeline's read end, leaves behind a
+watcher in that group, and `exec`s the server, which keeps the pid, the pipes, the stderr
+log file and the environment that the SDK gave the shell. The watcher (a forked `sh` of
+under 1 MB, blocked in `read`; shell, forks and FIFO add a few milliseconds to a start, a
+second Python would add ~50 ms and ~12 MB) reads until the pipe ends, then sends SIGKILL to
+its own process group: the server, its children, itself. `kill 0` from inside the group
+cannot hit another group, even after the server has exited (a group lives as long as any
+member). The pipe also ends when the connection closes, so the clean shutdown is unchanged
+(the SDK closes stdin, waits, terminates the group, kills it) and then ends whatever the
+server left behind in its group. The FIFO's name is removed once the server is up (a Rung
+killed while a server starts leaves an empty FIFO in its temporary folder, nothing running).
+
+Why not a parent-death signal (Linux's PR_SET_PDEATHSIG): it reaches only the direct child,
+not what the server forks; it fires when the *thread* that spawned the server ends; it does
+not exist on macOS; and setting it needs a `preexec_fn` the SDK's spawn does not take. The
+lifeline needs only POSIX (a FIFO, `sh`, `kill`), so it works the same on Linux and macOS.
+What it cannot catch: a process that leaves the group on purpose (`setsid`, a daemon), and
+a child Rung forks without exec (it would hold the write end; Rung's subprocesses close it).
+On Windows the SDK puts the server in a Job Object and no launcher is used.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import errno
 import json
 import logging
 import os
+import shutil
+import sys
+import tempfile
 from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
@@ -37,6 +67,18 @@ ENV_ALLOWLIST = (
     "PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "LANGUAGE", "LC_ALL",
     "LC_CTYPE", "LC_MESSAGES", "TZ", "TMPDIR",
 )  # fmt: skip
+
+# How a stdio server is started on POSIX (see the module's docstring): $1 is the lifeline,
+# the rest is the server's command line. The watcher lets go of the server's stdin and
+# stdout, so a server that exits is still seen to go at once; it forks twice, so it is
+# nobody's child but init's (a server never finds an unknown child of its own).
+LAUNCHER = """\
+exec 3<"$1" || exit 125
+shift
+( { read -r _ <&3; kill -s KILL 0; } </dev/null >/dev/null & )
+exec "$@" 3<&-
+"""
+LAUNCHER_NAME = "rung-mcp-launcher"  # the shell's $0: what `ps` and its error lines say
 
 
 class ServerGone(ToolError):
@@ -209,17 +251,25 @@ async def connect(
 
     server: Any
     mode = "legacy"  # the initialize handshake: every server in the wild speaks it
+    lifeline: Lifeline | None = None
     if builtin is not None:
         server = builtin  # in-process, over the SDK's in-memory transport
     elif config.url:
         server = _Watched(_http_transport(config, environ, closed), closed)
     else:
-        server = _Watched(stdio_client(_stdio_parameters(config, environ), errlog=log), closed)
-    client = Client(server, mode=mode, message_handler=notified, cache=None)
+        parameters = _stdio_parameters(config, environ)
+        if sys.platform != "win32":
+            _find_program(config, parameters)
+            lifeline = Lifeline(config.name)
+            parameters = lifeline.launch(parameters)
+        server = _Watched(stdio_client(parameters, errlog=log), closed)
     started = False
     try:
+        client = Client(server, mode=mode, message_handler=notified, cache=None)
         async with client:
             started = True
+            if lifeline is not None:
+                lifeline.unlink()  # the launcher opened it before it became the server
             yield ServerLink(client, closed)
     except Exception as exc:
         if started:
@@ -227,6 +277,71 @@ async def connect(
         raise ToolError(_start_failure(config, exc)) from None
     finally:
         closed.set()
+        if lifeline is not None:
+            lifeline.close()  # after the SDK's shutdown: the watcher ends what is left
+
+
+class Lifeline:
+    """The pipe that ties a stdio server's process group to this process (see the module's
+    docstring): this process holds its only write end, and never writes to it."""
+
+    def __init__(self, name: str) -> None:
+        self._fd: int | None = None
+        self._folder = self.path = ""
+        try:
+            self._folder = tempfile.mkdtemp(prefix="rung-mcp-")
+            self.path = os.path.join(self._folder, "lifeline")
+            os.mkfifo(self.path, 0o600)
+            # A FIFO's write end opens without waiting only while a reader exists.
+            reader = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                self._fd = os.open(self.path, os.O_WRONLY | os.O_NONBLOCK)
+            finally:
+                os.close(reader)
+        except OSError as exc:
+            self.close()
+            where = self._folder or tempfile.gettempdir()
+            raise ToolError(
+                f"cannot make the pipe that ties {name} to Rung's life in {where}: "
+                f"{exc.strerror or exc}"
+            ) from None
+
+    def launch(self, parameters: StdioServerParameters) -> StdioServerParameters:
+        """The same server, started through `LAUNCHER` with this lifeline."""
+        args = ["-c", LAUNCHER, LAUNCHER_NAME, self.path, parameters.command, *parameters.args]
+        return parameters.model_copy(update={"command": "/bin/sh", "args": args})
+
+    def unlink(self) -> None:
+        """Remove the FIFO's name (the launcher has its end open by now)."""
+        if self._folder:
+            with contextlib.suppress(OSError):
+                os.unlink(self.path)
+            with contextlib.suppress(OSError):
+                os.rmdir(self._folder)
+
+    def close(self) -> None:
+        """Let go of the write end: the watcher kills whatever is left of the group."""
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        self.unlink()
+
+
+def _find_program(config: ServerConfig, parameters: StdioServerParameters) -> None:
+    """Fail as the SDK's spawn fails for a command that cannot run: behind the launcher, the
+    shell would start and fail later, its reason only in the server's log."""
+    command = parameters.command
+    error = 0
+    if os.sep in command:  # a path: relative to the server's folder, as exec reads it
+        path = Path(parameters.cwd or ".", command)
+        if not path.is_file():
+            error = errno.ENOENT
+        elif not os.access(path, os.X_OK):
+            error = errno.EACCES
+    elif shutil.which(command, path=(parameters.env or {}).get("PATH", os.defpath)) is None:
+        error = errno.ENOENT
+    if error:
+        raise ToolError(f"cannot start {config.launch_line()}: {os.strerror(error)}")
 
 
 def _start_failure(config: ServerConfig, exc: Exception) -> str:
