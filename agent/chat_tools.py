@@ -14,6 +14,7 @@ import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from rung.agent.prompt import untrusted
 from rung.agent.tiers import tier_rules
 from rung.config.errors import RungError
 from rung.config.paths import Paths
@@ -182,7 +183,7 @@ class ChatTools:
             return None
         text = await hub.read_resource(uri)
         self.console.print(f"Attached {escape(uri)} ({len(text)} characters) to your next message.")
-        return f'<resource uri="{uri}">\n{text}\n</resource>'
+        return untrusted(f"resource {uri}", text)
 
     async def approve(self, request: ApprovalRequest) -> Answer:
         """Ask the person at the terminal, with the streaming view paused meanwhile."""
@@ -222,6 +223,8 @@ async def ask_at_terminal(console: Console, request: ApprovalRequest) -> Answer:
 
     from rung.tools.approvals import parse_answer
 
+    if request.gated:  # why it asks though its policy may allow it
+        console.print(f"[yellow]Careful:[/] {escape(request.gated)}.", soft_wrap=True)
     console.print(
         f"[bold yellow]Allow[/] [bold]{escape(request.tool)}[/] "
         f"from server [cyan]{escape(request.server)}[/]?"

@@ -6,13 +6,21 @@ A call the model wrote as text instead of making it is run too, or corrected onc
 (`tool_text`).
 After ``max_steps`` the model is asked to answer without tools. Policies live elsewhere:
 `ToolRegistry` validates and runs calls, `run_tool_calls` turns failures into results.
+
+What tools return goes back marked as untrusted data (`prompt.untrusted`), cut to
+``max_result_chars``; once any untrusted content is in the context, each call carries a
+`Taint`, and the hub gates the calls that could act on it. The whole turn, model steps and
+tool calls alike, ends at ``timeout`` seconds.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, Sequence
+import contextlib
+import time
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import TypeVar
 
 from rung.agent.messages import (
     TOOL_ERROR,
@@ -29,10 +37,13 @@ from rung.agent.messages import (
     dumps_arguments,
 )
 from rung.agent.model import ChatModel
-from rung.agent.prompt import drop_echo
+from rung.agent.prompt import drop_echo, typed_text, untrusted, untrusted_source
 from rung.agent.tool_text import HoldBack, rescue
-from rung.config.errors import ModelResponseError
+from rung.config.errors import ApprovalDenied, ModelResponseError, ToolFailed, TurnTimeout
+from rung.tools.approvals import Taint, named_hosts
 from rung.tools.base import ToolRegistry
+
+T = TypeVar("T")
 
 REPEATED_PROMPT = (
     "You already have the results of your tool calls above. Do not call any tool again: "
@@ -61,19 +72,25 @@ async def run_turn(
     *,
     max_steps: int = 12,
     lenient: bool = True,
+    max_result_chars: int | None = None,
+    timeout: float | None = None,
 ) -> AsyncGenerator[LoopEvent]:
     """Run one turn over ``history`` (which ends with the user's message).
 
     ``lenient``: a tool call the model wrote as text is run (or corrected once), see
-    `tool_text`.
+    `tool_text`. ``max_result_chars``: a longer tool result is cut, with a note.
+    ``timeout``: seconds for the whole turn, then `TurnTimeout`.
     """
     turn = Turn()
     specs = tools.specs() if tools else None
     sent = history[-1].content if history and history[-1].role == "user" else None
+    deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
+    started = time.monotonic()
     for step in range(max_steps):
         reply = None
         hold = HoldBack() if specs and lenient else None
-        async for event in model.stream([*history, *turn.new_messages], specs):
+        stream = model.stream([*history, *turn.new_messages], specs)
+        async for event in _until(deadline, stream, timeout, started):
             if isinstance(event, ModelDone):
                 reply = event
             elif hold is not None and isinstance(event, TextDelta):
@@ -106,10 +123,18 @@ async def run_turn(
             return
         for call in message.tool_calls:
             yield ToolCallStarted(call)
-        results = await run_tool_calls(message.tool_calls, tools, turn.seen_calls)
+        taint = tainted([*history, *turn.new_messages], sent)
+        results = await _by(
+            deadline,
+            run_tool_calls(message.tool_calls, tools, turn.seen_calls, taint, max_result_chars),
+            timeout,
+            started,
+        )
         for result in results:
             turn.new_messages.append(tool_message(result))
             yield result
+            if result.refused:
+                yield Notice(f"{result.call.name} did not run: {result.refused}.")
         if all(r.content == REPEATED_CALL.format(name=r.call.name) for r in results):
             # A small model that loops on a call it already made: ask for the answer now.
             yield Notice("The model repeated a call it had already made; asking it to answer.")
@@ -119,7 +144,8 @@ async def run_turn(
         yield Notice(f"Reached the limit of {max_steps} tool steps; asking for a final answer.")
         final = STEP_LIMIT_PROMPT.format(n=max_steps)
     limit = Message("system", final)
-    async for event in model.stream([*history, *turn.new_messages, limit], None):
+    stream = model.stream([*history, *turn.new_messages, limit], None)
+    async for event in _until(deadline, stream, timeout, started):
         if isinstance(event, ModelDone):
             answer = Message("assistant", event.message.content, thinking=event.message.thinking)
             turn.usage.add(event.usage)
@@ -131,7 +157,11 @@ async def run_turn(
 
 
 async def run_tool_calls(
-    calls: Sequence[ToolCall], tools: ToolRegistry | None, seen: set[str]
+    calls: Sequence[ToolCall],
+    tools: ToolRegistry | None,
+    seen: set[str],
+    taint: Taint | None = None,
+    max_chars: int | None = None,
 ) -> list[ToolResult]:
     """Run one step's calls concurrently; every failure becomes an error result."""
 
@@ -145,7 +175,12 @@ async def run_tool_calls(
         if tools is None:
             return ToolResult(call, "no tools are available in this conversation", True)
         try:
-            return ToolResult(call, await tools.call(call.name, call.arguments))
+            text = await tools.call(call.name, call.arguments, taint)
+            return ToolResult(call, cut(text, max_chars), untrusted=True)
+        except ApprovalDenied as exc:
+            return ToolResult(call, f"{TOOL_ERROR}{exc}", is_error=True, refused=exc.hint)
+        except ToolFailed as exc:
+            return ToolResult(call, TOOL_ERROR + cut(str(exc), max_chars), True, untrusted=True)
         except Exception as exc:  # a tool's failure is the model's to handle
             return ToolResult(call, f"{TOOL_ERROR}{exc}", is_error=True)
 
@@ -156,7 +191,61 @@ REPEATED_CALL = TOOL_ERROR + (
     "you already called {name} with exactly these arguments in this turn; "
     "its result is above. Use it, try different arguments, or answer."
 )
+CUT_NOTE = (
+    "[Rung cut this result here: {left:,} of its {total:,} characters were left out, to "
+    "keep the context window for the conversation. To see more, ask for a part of it: a "
+    "narrower search, fewer lines, or a read from an offset.]"
+)
+
+
+def cut(text: str, max_chars: int | None) -> str:
+    """`text` within `max_chars` (its start), with a note saying how much was left out."""
+    if max_chars is None or len(text) <= max_chars:
+        return text
+    kept = text[:max_chars]
+    return kept + "\n" + CUT_NOTE.format(left=len(text) - len(kept), total=len(text))
+
+
+def tainted(messages: Sequence[Message], sent: str | None) -> Taint | None:
+    """The taint of a turn whose context is `messages`, if untrusted content is in it; the
+    hosts the user named in their message (`sent`) stay reachable."""
+    source = untrusted_source(messages)
+    if source is None:
+        return None
+    named = named_hosts(typed_text(sent)) if sent is not None else frozenset()
+    return Taint(f"untrusted content ({source})", named)
 
 
 def tool_message(result: ToolResult) -> Message:
-    return Message("tool", result.content, tool_name=result.call.name, tool_call_id=result.call.id)
+    content = untrusted(result.call.name, result.content) if result.untrusted else result.content
+    return Message("tool", content, tool_name=result.call.name, tool_call_id=result.call.id)
+
+
+async def _until(
+    deadline: float | None, stream: AsyncIterator[T], timeout: float | None, started: float
+) -> AsyncGenerator[T]:
+    """`stream`'s items until `deadline` (the event loop's clock), then `TurnTimeout`; the
+    stream is closed either way."""
+    async with contextlib.aclosing(stream):  # type: ignore[type-var]
+        while True:
+            try:
+                item = await _by(deadline, anext(stream), timeout, started)
+            except StopAsyncIteration:
+                return
+            yield item
+
+
+async def _by(
+    deadline: float | None, awaitable: Awaitable[T], timeout: float | None, started: float
+) -> T:
+    """`awaitable`'s result if it comes before `deadline`; else `TurnTimeout`."""
+    try:
+        async with asyncio.timeout_at(deadline):
+            return await awaitable
+    except TimeoutError:
+        raise TurnTimeout(
+            f"the turn was stopped after {time.monotonic() - started:.0f} s: it ran past "
+            f"turn_timeout ({timeout:g} s)",
+            hint="ask for less at once, or raise turn_timeout in the config file "
+            "(`rung config path` says where it is)",
+        ) from None

@@ -124,6 +124,8 @@ class ToolResult:
     call: ToolCall
     content: str
     is_error: bool = False
+    untrusted: bool = False  # the tool's own words (its result, or its failure): data only
+    refused: str = ""  # it did not run, by a rule or a gate: what would let it (for the user)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,14 @@ class ToolError(RungError):
     """A tool failed."""
 
 
+class ToolFailed(ToolError):
+    """A tool ran and said it failed, in its own words (untrusted text, like its results)."""
+
+
+class TurnTimeout(RungError):
+    """A turn ran past `turn_timeout` and was stopped."""
+
+
 class ToolTimeout(ToolError):
     """A tool call ran past its timeout."""
 

@@ -76,6 +76,35 @@ class Settings(BaseModel):
     max_steps: int = Field(
         12, ge=1, le=100, description="Model steps per turn before Rung asks for a final answer."
     )
+    turn_timeout: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds a turn may take in all (model steps and tool calls) before it is "
+        "stopped: a model that drips tokens or loops cannot keep a turn going for ever.",
+    )
+    max_reply_tokens: int | None = Field(
+        None,
+        ge=16,
+        description="The most tokens the model may write in one step (Ollama's num_predict); "
+        "unset: the room kept for the reply, a quarter of num_ctx up to 2048.",
+    )
+    tool_result_share: float = Field(
+        0.25,
+        ge=0.01,
+        le=0.9,
+        description="The largest share of num_ctx one tool result may take; the rest of it "
+        "is cut, with a note saying how much was left out.",
+    )
+    trusted_tools: tuple[str, ...] = Field(
+        (),
+        description='Tools ("server:tool" globs) that may run after untrusted content entered '
+        "a turn without a fresh approval (their policy still applies).",
+    )
+    trusted_hosts: tuple[str, ...] = Field(
+        (),
+        description="Hosts (and their subdomains) fetch may reach after untrusted content "
+        "entered a turn, without a fresh approval.",
+    )
     compact_at: float = Field(
         0.8,
         ge=0.3,
@@ -135,7 +164,7 @@ class Settings(BaseModel):
         """The name of the tier in effect (`default_tier`, or `--tier`)."""
         return self.default_tier
 
-    @field_validator("pinned_tools", mode="before")
+    @field_validator("pinned_tools", "trusted_tools", "trusted_hosts", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         """RUNG_PINNED_TOOLS="clock_*,remember": a list from the environment."""

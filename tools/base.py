@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rung.config.errors import ToolError
+from rung.tools.approvals import Taint
 
 
 @dataclass(frozen=True)
@@ -40,8 +41,9 @@ class Tool(Protocol):
     @property
     def spec(self) -> ToolSpec: ...
 
-    async def call(self, arguments: dict[str, Any]) -> str:
-        """Run the tool; return its result as text. Raise to report a failure."""
+    async def call(self, arguments: dict[str, Any], taint: Taint | None = None) -> str:
+        """Run the tool; return its result as text. Raise to report a failure. `taint`:
+        untrusted content is in the turn (a tool that can act may need a fresh yes)."""
         ...
 
 
@@ -60,7 +62,7 @@ class FunctionTool:
     spec: ToolSpec
     function: Callable[..., Any]
 
-    async def call(self, arguments: dict[str, Any]) -> str:
+    async def call(self, arguments: dict[str, Any], taint: Taint | None = None) -> str:
         result = self.function(**arguments)
         if inspect.isawaitable(result):
             result = await result
@@ -96,10 +98,10 @@ class ToolRegistry:
                 + (", ".join(known) if known else "(none)")
             ) from None
 
-    async def call(self, name: str, arguments: dict[str, Any]) -> str:
+    async def call(self, name: str, arguments: dict[str, Any], taint: Taint | None = None) -> str:
         tool = self.get(name)
         validate_arguments(tool.spec, arguments)
-        return await tool.call(arguments)
+        return await tool.call(arguments, taint)
 
 
 class ToolView(ToolRegistry):
@@ -119,8 +121,8 @@ class ToolView(ToolRegistry):
     def get(self, name: str) -> Tool:
         return self.source.get(name)
 
-    async def call(self, name: str, arguments: dict[str, Any]) -> str:
-        return await self.source.call(name, arguments)
+    async def call(self, name: str, arguments: dict[str, Any], taint: Taint | None = None) -> str:
+        return await self.source.call(name, arguments, taint)
 
 
 def validate_arguments(spec: ToolSpec, arguments: dict[str, Any]) -> None:

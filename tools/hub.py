@@ -22,9 +22,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO, TypeVar
 
-from rung.config.errors import ApprovalDenied, ConfigError, RungError, ToolError, ToolTimeout
+from rung.config.errors import (
+    ApprovalDenied,
+    ConfigError,
+    RungError,
+    ToolError,
+    ToolFailed,
+    ToolTimeout,
+)
 from rung.config.mcp_file import ServerConfig
-from rung.tools.approvals import ApprovalPolicy, ApprovalRequest, Approver, denied_message
+from rung.tools.approvals import (
+    ApprovalPolicy,
+    ApprovalRequest,
+    Approver,
+    Taint,
+    denied_message,
+    exact_pattern,
+    gated_message,
+    no_one_to_ask,
+)
 from rung.tools.base import ToolRegistry, ToolSpec
 from rung.tools.mcp_client import (
     RemotePrompt,
@@ -84,8 +100,8 @@ class HubTool:
         self.hub, self.server, self.remote = hub, server, remote
         self.spec = ToolSpec(name, remote.description, remote.parameters)
 
-    async def call(self, arguments: dict[str, Any]) -> str:
-        return await self.hub.call_remote(self.server, self.remote.name, arguments)
+    async def call(self, arguments: dict[str, Any], taint: Taint | None = None) -> str:
+        return await self.hub.call_remote(self.server, self.remote, arguments, taint)
 
 
 class ToolHub(ToolRegistry):
@@ -169,12 +185,39 @@ class ToolHub(ToolRegistry):
 
     # -- calls ----------------------------------------------------------------------
 
-    async def call_remote(self, server: Server, tool: str, arguments: dict[str, Any]) -> str:
+    async def call_remote(
+        self,
+        server: Server,
+        remote: RemoteTool,
+        arguments: dict[str, Any],
+        taint: Taint | None = None,
+    ) -> str:
+        """Call a server's tool: denied, gated or asked as the policy says, then run under
+        the server's call timeout."""
+        tool, read_only = remote.name, remote.read_only
         policy = self.policy.decide(server.name, tool)
+        rule = exact_pattern(server.name, tool)
         if policy == "deny":
-            raise ApprovalDenied(denied_message(server.name, tool, by_policy=True))
-        if policy == "ask" and not await self._approved(server, tool, arguments):
-            raise ApprovalDenied(denied_message(server.name, tool, by_policy=False))
+            raise ApprovalDenied(
+                denied_message(server.name, tool, by_policy=True),
+                hint=f"the policy denies it (`rung tools ask {rule}` would ask you instead)",
+            )
+        why = self.policy.gate(server.name, tool, arguments, read_only=read_only, taint=taint)
+        # A gated call asks even where the policy allows; elsewhere the policy decides.
+        if why:
+            if not await self._approved(server, tool, arguments, gated=why):
+                asked = self.approver is not no_one_to_ask
+                outcome = "you did not approve it" if asked else "no one could approve it here"
+                raise ApprovalDenied(
+                    gated_message(server.name, tool, why, asked=asked),
+                    hint=f"{why}, and {outcome} "
+                    f"(`rung tools trust {rule}` lets it run after untrusted content)",
+                )
+        elif policy == "ask" and not await self._approved(server, tool, arguments):
+            raise ApprovalDenied(
+                denied_message(server.name, tool, by_policy=False),
+                hint=f"not approved (`rung tools allow {rule}` lets it run without asking)",
+            )
         timeout = server.config.call_timeout
         if server.state not in _CALLABLE:
             raise ToolError(f"the {server.name} server is {server.state}: {server.reason}")
@@ -194,15 +237,19 @@ class ToolHub(ToolRegistry):
                 "it is being restarted, so the call can be tried again"
             ) from None
         if is_error:
-            raise ToolError(text or f"{tool} failed without saying why")
+            raise ToolFailed(text or f"{tool} failed without saying why")
         return text
 
-    async def _approved(self, server: Server, tool: str, arguments: dict[str, Any]) -> bool:
-        always = server.name not in self.policy.always_ask
+    async def _approved(
+        self, server: Server, tool: str, arguments: dict[str, Any], *, gated: str = ""
+    ) -> bool:
+        """Whoever answers approvals says yes (a gated call: for this call only)."""
+        always = server.name not in self.policy.always_ask and not gated
         async with self._asking:
             if always and self.policy.decide(server.name, tool) == "allow":
                 return True  # "always" was answered for it while this call waited its turn
-            answer = await self.approver(ApprovalRequest(server.name, tool, arguments, always))
+            request = ApprovalRequest(server.name, tool, arguments, always, gated)
+            answer = await self.approver(request)
         if answer == "always" and always:
             self.policy.allow(server.name, tool)
             if self.on_allow_always:

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from rung.agent.prompt import unmarked
 from tests.agent.test_chat import Chat
 from tests.conftest import Rung
 from tests.ollama_server import OllamaTestServer, Reply
@@ -47,8 +48,8 @@ def wait_ready(chat: Chat, server: str = "box") -> str:
     raise AssertionError(f"{server} never became ready")
 
 
-def echo_call() -> Reply:
-    return Reply(tool_calls=[{"name": "echo", "arguments": {"text": "ping"}}])
+def echo_call(text: str = "ping") -> Reply:
+    return Reply(tool_calls=[{"name": "echo", "arguments": {"text": text}}])
 
 
 def test_tools_show_their_server_and_state(tool_chat: Chat) -> None:
@@ -69,11 +70,21 @@ def test_allow_always_runs_the_call_and_is_saved(
     tool_chat.say("a")
     screen = tool_chat.prompt()
     assert "allowed from now on" in screen and "It said ping." in screen
-    assert ollama_server.chat_requests[1]["messages"][-1]["content"] == "ping"
+    assert unmarked(ollama_server.chat_requests[1]["messages"][-1]["content"]) == "ping"
     saved = json.loads((isolated_home / "config" / "rung" / "mcp.json").read_text())
     assert saved["approvals"] == {"box:echo": "allow"}
     assert "mcpServers" in saved  # nothing else lost
-    # allowed from now on: the next call does not ask
+    # the echo's result is in the conversation now: a call that can act asks afresh
+    ollama_server.script(echo_call("pong"), Reply(text="Said pong."))
+    tool_chat.say("echo pong")
+    asked = tool_chat.expect("n = no")
+    assert "Careful: untrusted content (echo) entered this turn" in asked
+    assert "a = always" not in asked  # for this call only
+    tool_chat.say("y")
+    assert "Said pong." in tool_chat.prompt()
+    # allowed from now on: in a new conversation the next call does not ask
+    tool_chat.say("/new")
+    tool_chat.prompt()
     ollama_server.script(echo_call(), Reply(text="Again ping."))
     tool_chat.say("once more")
     screen = tool_chat.prompt()
@@ -143,7 +154,8 @@ def test_attach_adds_a_resource_to_the_next_message(
     tool_chat.say("what should I buy?")
     assert "Milk." in tool_chat.prompt()
     sent = ollama_server.chat_requests[0]["messages"][-1]["content"]
-    assert '<resource uri="note://today">\nBuy milk.\n</resource>' in sent
+    assert '<untrusted source="resource note://today" boundary="' in sent  # data, marked
+    assert "\nBuy milk.\n</untrusted " in sent
     assert sent.endswith("what should I buy?")
     tool_chat.say("/attach note://nothing")
     assert "no server has the resource note://nothing" in tool_chat.prompt()
@@ -165,7 +177,7 @@ def test_a_scaffolded_server_is_callable_from_a_chat(
         assert "Allow count_words from server wc?" in chat.expect("a = always")
         chat.say("y")
         assert "Three words." in chat.prompt()
-        assert ollama_server.chat_requests[1]["messages"][-1]["content"] == "3"
+        assert unmarked(ollama_server.chat_requests[1]["messages"][-1]["content"]) == "3"
     finally:
         chat.child.terminate(force=True)
 

@@ -17,6 +17,7 @@ from rung.agent.messages import (
     ToolCallStarted,
     ToolResult,
 )
+from rung.agent.prompt import unmarked
 from rung.agent.testing import ScriptedModel, Step, call
 from rung.config.errors import ModelUnavailable
 from rung.tools.base import FunctionTool, ToolRegistry, ToolSpec
@@ -65,7 +66,8 @@ async def test_tool_call_result_goes_back_to_the_model() -> None:
     results = [e for e in events if isinstance(e, ToolResult)]
     assert [(r.content, r.is_error) for r in results] == [("5", False)]
     second = model.sent[1].messages
-    assert second[-1].role == "tool" and second[-1].content == "5"
+    assert second[-1].role == "tool" and unmarked(second[-1].content) == "5"
+    assert second[-1].content.startswith('<untrusted source="add" boundary="')  # data
     assert second[-1].tool_name == "add"
     assert [t.name for t in model.sent[0].tools or []] == ["add"]
     answer = final(events)

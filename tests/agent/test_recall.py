@@ -62,9 +62,13 @@ async def test_recalled_memories_ride_with_the_message_and_the_history_stays_as_
     assert recalled.summary == "recalled 1 fact"
     sent = model.sent[0].messages
     assert sent[0].role == "system" and "Ana" not in sent[0].content  # the prefix stays put
-    assert sent[-1].content.startswith("<memory>\n")
-    assert "[m1] fact about the user, noted " in sent[-1].content
-    assert sent[-1].content.endswith("</memory>\n\nwho is my manager?")
+    block = re.fullmatch(
+        r'<untrusted source="recalled memories" boundary="(\w+)">\n(.*)\n</untrusted \1>\n\n'
+        r"who is my manager\?",
+        sent[-1].content,
+        re.DOTALL,
+    )
+    assert block is not None and "[m1] fact about the user, noted " in block.group(2)
     assert conversation.history[0].content == sent[-1].content  # the model's view stays
     assert sessions.messages(conversation.session_id)[0].content == "who is my manager?"
 
@@ -126,7 +130,7 @@ def test_documents_are_recalled_with_or_without_a_session(
 async def test_a_busy_memory_means_an_answer_without_it_not_a_failed_turn(
     memory: Memory, sessions: SessionStore, tmp_path: Path, embedder: Embedder
 ) -> None:
-    memory.remember("I live in Lyon")  # this Memory now holds the store's lock
+    assert memory.store.count("documents") == 0  # this Memory now holds the store's lock
     other = Memory(MemoryConfig(folder=tmp_path / "memory"), embedder)
     model = ScriptedModel("Hello.")
     conversation = Conversation(
@@ -192,7 +196,8 @@ def test_rung_ask_in_the_assistant_tier_recalls_and_remembers(
     assert all("Brompton" not in m["text"] for m in data["memories"])  # not relevant: left out
     sent = ollama_server.chat_requests[-1]["messages"]
     assert sent[0]["content"].endswith("- My bike is a green Brompton")  # facts: the prefix
-    assert "<memory>" in sent[-1]["content"] and "02:30" in sent[-1]["content"]
+    assert '<untrusted source="recalled memories"' in sent[-1]["content"]
+    assert "02:30" in sent[-1]["content"]
     assert sent[-1]["content"].endswith("When does the NAS backup run?")
 
     ollama_server.script(Reply(text="A green Brompton [m1]."))
@@ -331,7 +336,7 @@ def test_rung_ask_recalls_the_answer_not_the_small_talk(
     result = rung("ask", "--tier", "assistant", "--json", QUESTION)
     assert result.code == 0, result.err
     sent = ollama_server.chat_requests[-1]["messages"][-1]["content"]
-    block = sent[: sent.index("</memory>")]
+    block = sent[: sent.index("</untrusted ")]
     assert "grade two heart murmur" in block
     assert not [a for _, a in SMALL_TALK if a in block]
     data = json.loads(result.out)

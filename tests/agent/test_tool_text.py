@@ -9,6 +9,7 @@ import pytest
 
 from rung.agent.loop import run_turn
 from rung.agent.messages import FinalAnswer, LoopEvent, Message, Notice, TextDelta, ToolResult
+from rung.agent.prompt import unmarked
 from rung.agent.testing import ScriptedModel, Step
 from rung.agent.tool_text import HoldBack, expected_shape, rescue
 from rung.tools.base import FunctionTool, ToolRegistry, ToolSpec
@@ -144,7 +145,7 @@ async def test_the_loop_runs_a_call_written_as_text_and_never_shows_it() -> None
     assert assistant.tool_calls[0].name == "get_weather" and assistant.content == ""
     # the model sees its call as a real one, with the result, in the next step
     assert model.sent[1].messages[-1].role == "tool"
-    assert model.sent[1].messages[-1].content == "Sunny in Lyon"
+    assert unmarked(model.sent[1].messages[-1].content) == "Sunny in Lyon"
 
 
 async def test_a_wrong_call_is_corrected_once_then_run() -> None:
