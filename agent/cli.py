@@ -327,6 +327,21 @@ def add_tools_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         tsub.add_parser(
             policy, parents=[common], help=f"SERVER[:TOOL]: {text} (TOOL may be a glob)"
         ).add_argument("target", metavar="SERVER[:TOOL]")
+    for action, text in (
+        ("trust", "let it run after untrusted content without a fresh yes (its policy holds)"),
+        ("untrust", "take back a `trust`"),
+    ):
+        trust = tsub.add_parser(
+            action,
+            parents=[common],
+            help=f"SERVER[:TOOL] or --host HOST: {text}",
+            description="Once a tool's result, a document, a web page or a memory is in a "
+            "turn, a call that could send data out or change something needs your yes for "
+            "that call, even where its policy allows it. `trust` lifts that for a tool "
+            "(TOOL may be a glob) or, for fetch, a host and its subdomains.",
+        )
+        trust.add_argument("target", nargs="?", metavar="SERVER[:TOOL]")
+        trust.add_argument("--host", help="a host fetch may reach (and its subdomains)")
     new = tsub.add_parser(
         "new",
         parents=[common],
@@ -368,10 +383,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if handler is None:
         parser.print_help()
         return 0
-    logging.basicConfig(
-        level=logging.DEBUG if args.debug else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-    )
+    output = logging.StreamHandler()
+    form = "%(levelname)s %(name)s: %(message)s"
+    output.setFormatter(logging.Formatter(form) if args.debug else OneLineFormatter(form))
+    logging.basicConfig(level=logging.DEBUG if args.debug else logging.WARNING, handlers=[output])
     from rung.config.errors import RungError
 
     try:
@@ -391,6 +406,26 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+
+
+class OneLineFormatter(logging.Formatter):
+    """A log record as one line: an exception it carries (a background thread's, say) is
+    named with its message after the record's, and its traceback is left to --debug."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        error = record.exc_info[1] if record.exc_info else None
+        plain = logging.makeLogRecord(
+            {**record.__dict__, "exc_info": None, "exc_text": None, "stack_info": None}
+        )
+        line = super().format(plain)
+        if error is None:
+            return line
+        from rung.config.errors import RungError
+
+        if isinstance(error, RungError):
+            return f"{line}: {error.message}" + (f" ({error.hint})" if error.hint else "")
+        text = str(error).strip().splitlines()
+        return f"{line}: {type(error).__name__}" + (f": {text[0]}" if text else "")
 
 
 def load(args: argparse.Namespace) -> LoadedSettings:
