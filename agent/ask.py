@@ -19,7 +19,7 @@ from rung.agent.messages import (
     ToolResult,
 )
 from rung.agent.ollama_model import OllamaChatModel, capped_notice
-from rung.agent.runtime import build_conversation, open_store, tier_of
+from rung.agent.runtime import build_conversation, open_memory, open_store, tier_of
 from rung.agent.tiers import Tier, tier_rules
 from rung.config.errors import UserError
 from rung.config.paths import Paths
@@ -65,23 +65,37 @@ async def _ask(loaded: LoadedSettings, question: str, *, as_json: bool, save: bo
         tier = tier_of(settings)
         await model.check(tools=tier.tools)
         conversation = build_conversation(settings, store=store, model=model)
-        early = [capped_notice(model)] if model.capped_from is not None else []
+        notices: list[str] = []  # every line text mode shows on stderr as [rung]: --json's too
+
+        def notice(text: str) -> None:
+            notices.append(text)
+            if not as_json:
+                print(f"[rung] {text}", file=sys.stderr)
+
+        if model.capped_from is not None:
+            notice(capped_notice(model))
+        # The memory opens while the tool servers start; one that cannot (another Rung
+        # process holds it) is said once, and the answer comes without it.
+        memory = asyncio.ensure_future(open_memory(conversation, settings, Paths.default()))
+        try:
+            if tier.tools:
+                hub, problems = await start_tools(tier)
+                conversation.tools = hub
+                for line in problems:
+                    notice(line)
+        finally:
+            without_memory = await memory
+        if without_memory:
+            notice(without_memory)
         if conversation.recall is not None:
-            conversation.recall.start()  # loads while the tool servers start
-        if tier.tools:
-            hub = conversation.tools = await start_tools(tier, quiet=as_json)
+            conversation.recall.start()  # catches up on past turns in the background
         calls: list[dict[str, Any]] = []
-        notices: list[str] = list(early)
-        if early and not as_json:
-            print(f"[rung] {early[0]}", file=sys.stderr)
         if tier.recall:
             from rung.agent.tool_check import weak_model_warning
 
             warning = weak_model_warning(Paths.default().state_dir, settings.model)
             if warning:
-                notices.append(warning)
-                if not as_json:
-                    print(f"[rung] {warning}", file=sys.stderr)
+                notice(warning)
         memories: tuple[RecalledMemory, ...] = ()
         final: FinalAnswer | None = None
         async for event in conversation.send(question):
@@ -103,9 +117,7 @@ async def _ask(loaded: LoadedSettings, question: str, *, as_json: bool, save: bo
                     }
                 )
             elif isinstance(event, Notice):
-                notices.append(event.text)
-                if not as_json:
-                    print(f"[rung] {event.text}", file=sys.stderr)
+                notice(event.text)
             elif isinstance(event, Recalled):
                 memories = event.memories
                 if not as_json:
@@ -146,8 +158,9 @@ def _line(text: str, width: int = 100) -> str:
     return line if len(line) <= width else line[: width - 1] + "…"
 
 
-async def start_tools(tier: Tier, *, quiet: bool) -> ToolHub:
-    """Every enabled tool server, started and settled (ready or failed) before the question."""
+async def start_tools(tier: Tier) -> tuple[ToolHub, list[str]]:
+    """Every enabled tool server, started and settled (ready or failed) before the question;
+    and a line for each entry that was skipped and each server that failed, with why."""
     from rung.agent.chat_tools import terminal_approver
     from rung.tools.catalog import open_hub
 
@@ -165,7 +178,4 @@ async def start_tools(tier: Tier, *, quiet: bool) -> ToolHub:
         for s in hub.servers.values()
         if s.state != "ready"
     ]
-    if not quiet:
-        for line in [*problems, *failures]:
-            print(f"[rung] {line}", file=sys.stderr)
-    return hub
+    return hub, [*problems, *failures]

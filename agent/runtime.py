@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -12,6 +13,7 @@ from rung.agent.ollama_model import OllamaChatModel
 from rung.agent.prompt import read_markdown, system_parts
 from rung.agent.sessions import SessionStore
 from rung.agent.tiers import Tier
+from rung.config.errors import RungError
 from rung.config.paths import Paths
 from rung.config.settings import Settings
 from rung.tools.base import ToolRegistry
@@ -74,6 +76,8 @@ def build_conversation(
         store=store,
         session_id=session_id,
         compact_at=settings.compact_at,
+        turn_timeout=settings.turn_timeout,
+        tool_result_share=settings.tool_result_share,
     )
     use_tier(conversation, settings, paths or Paths.default())
     return conversation
@@ -95,6 +99,30 @@ def use_tier(conversation: Conversation, settings: Settings, paths: Paths) -> Re
     conversation.system = system_builder(tier, paths, recall)
     conversation.clock = local_now if tier.recall else None
     return old
+
+
+async def open_memory(conversation: Conversation, settings: Settings, paths: Paths) -> str | None:
+    """Open the conversation's memory before its first use: the embedded store takes its
+    one-process lock here (`StoreBusy` while another Rung process has it). A memory that
+    cannot be opened is let go of and the conversation goes on without it (the model, the
+    tools and the sessions still work): returns the one line that says so, else None."""
+    recall = conversation.recall
+    if recall is None:
+        return None
+    try:
+        await asyncio.to_thread(_open_store, recall)
+    except RungError as exc:
+        conversation.recall = None
+        conversation.system = system_builder(tier_of(settings), paths, None)
+        await asyncio.to_thread(recall.close)
+        hint = f"; {exc.hint}" if exc.hint else ""
+        return f"Answering without memory: {exc.message}{hint}"
+    return None
+
+
+def _open_store(recall: Recall) -> None:
+    with recall.memory.lock:
+        _ = recall.memory.store  # opened (and locked) once, for this process
 
 
 def system_builder(tier: Tier, paths: Paths, recall: Recall | None) -> Callable[[], dict[str, str]]:
