@@ -463,7 +463,9 @@ def main(argv: list[str] | None = None) -> None:
         "command line with /bin/sh in a bubblewrap sandbox. Give it only to clients that ask "
         "before each command.",
     )
-    parser.add_argument("--cwd", metavar="DIR", help="the writable folder commands run in")
+    parser.add_argument(
+        "--cwd", metavar="DIR", help="the writable folder commands run in (default: here)"
+    )
     parser.add_argument(
         "--timeout", type=float, metavar="S", help="seconds a command may run (default: 60)"
     )
