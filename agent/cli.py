@@ -327,6 +327,21 @@ def add_tools_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         tsub.add_parser(
             policy, parents=[common], help=f"SERVER[:TOOL]: {text} (TOOL may be a glob)"
         ).add_argument("target", metavar="SERVER[:TOOL]")
+    for action, text in (
+        ("trust", "let it run after untrusted content without a fresh yes (its policy holds)"),
+        ("untrust", "take back a `trust`"),
+    ):
+        trust = tsub.add_parser(
+            action,
+            parents=[common],
+            help=f"SERVER[:TOOL] or --host HOST: {text}",
+            description="Once a tool's result, a document, a web page or a memory is in a "
+            "turn, a call that could send data out or change something needs your yes for "
+            "that call, even where its policy allows it. `trust` lifts that for a tool "
+            "(TOOL may be a glob) or, for fetch, a host and its subdomains.",
+        )
+        trust.add_argument("target", nargs="?", metavar="SERVER[:TOOL]")
+        trust.add_argument("--host", help="a host fetch may reach (and its subdomains)")
     new = tsub.add_parser(
         "new",
         parents=[common],

@@ -42,7 +42,7 @@ from rung.agent.model import ChatModel
 from rung.agent.phantom import phantom, worth_saving
 from rung.agent.prompt import DEFAULT_PERSONA, join, turn_message
 from rung.agent.sessions import SessionStore
-from rung.config.errors import RungError, UserError
+from rung.config.errors import RungError, TurnTimeout, UserError
 from rung.tools.base import ToolRegistry
 
 if TYPE_CHECKING:
@@ -79,6 +79,8 @@ class Conversation:
         system: Callable[[], dict[str, str]] = lambda: {"persona": DEFAULT_PERSONA},
         clock: Callable[[], datetime] | None = None,
         compact_at: float | None = 0.8,
+        turn_timeout: float | None = 600.0,
+        tool_result_share: float = 0.25,
     ) -> None:
         self.model = model
         self.num_ctx = num_ctx
@@ -91,6 +93,8 @@ class Conversation:
         self.chooser = chooser  # picks the tools to offer when there are many
         self.system = system  # the system message's parts, built each turn (see `prompt`)
         self.compact_at = compact_at  # share of num_ctx that triggers a compaction; None: never
+        self.turn_timeout = turn_timeout  # seconds for a whole turn; None: no limit
+        self.tool_result_share = tool_result_share  # of num_ctx, for one tool result
         self.calibration = 1.0  # Ollama's prompt tokens over Rung's estimate, once it was low
         self.clock = clock  # when set, each message is sent with the current time
         self.history: list[Message] = []
@@ -155,7 +159,12 @@ class Conversation:
         committed = False
         try:
             async for event in run_turn(
-                self.model, fitted.messages, tools, max_steps=self.max_steps
+                self.model,
+                fitted.messages,
+                tools,
+                max_steps=self.max_steps,
+                max_result_chars=int(self.num_ctx * self.tool_result_share * CHARS_PER_TOKEN),
+                timeout=self.turn_timeout,
             ):
                 if isinstance(event, TextDelta):
                     partial.append(event.text)
@@ -172,7 +181,7 @@ class Conversation:
                 elif not isinstance(event, Notice):
                     partial.clear()  # text before a tool call belongs to that step
                 yield event
-        except (asyncio.CancelledError, KeyboardInterrupt):
+        except (asyncio.CancelledError, KeyboardInterrupt, TurnTimeout):
             if not committed:  # stopped after the answer was stored: nothing more to keep
                 stopped = Message("assistant", "".join(partial), interrupted=True)
                 self._commit(user, sent, [stopped])

@@ -101,6 +101,8 @@ async def run_turn(
         if reply is None:
             raise ModelResponseError(f"the model {model.name!r} ended a step without a reply")
         turn.usage.add(reply.usage)
+        if reply.cut:
+            yield Notice(CUT_REPLY)
         message = reply.message
         if sent is not None:
             message = replace(message, content=drop_echo(message.content, sent))
@@ -187,6 +189,10 @@ async def run_tool_calls(
     return list(await asyncio.gather(*(run_one(call) for call in calls)))
 
 
+CUT_REPLY = (
+    "The model's reply reached the output cap and was cut there (max_reply_tokens in the "
+    "config file sets it)."
+)
 REPEATED_CALL = TOOL_ERROR + (
     "you already called {name} with exactly these arguments in this turn; "
     "its result is above. Use it, try different arguments, or answer."

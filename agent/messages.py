@@ -106,6 +106,7 @@ class ModelDone:
 
     message: Message
     usage: Usage
+    cut: bool = False  # the model stopped at the output cap (num_predict), mid-reply
 
 
 ModelEvent = TextDelta | ThinkingDelta | ModelDone

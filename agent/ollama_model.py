@@ -13,6 +13,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, cast
 
+from rung.agent.context import reply_reserve
 from rung.agent.messages import (
     TOOL_ERROR,
     Message,
@@ -87,6 +88,7 @@ class OllamaChatModel:
         temperature: float | None = None,
         connect_timeout: float = 5.0,
         read_timeout: float = 300.0,
+        max_reply_tokens: int | None = None,
     ) -> None:
         self.model = model
         self.host = host
@@ -96,6 +98,7 @@ class OllamaChatModel:
         self.temperature = temperature
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
+        self.max_reply_tokens = max_reply_tokens  # None: the room kept for the reply
         self._client: ollama.AsyncClient | None = None
         self._details: ModelDetails | None = None
         self.capped_from: int | None = None  # the num_ctx asked for, when it was too large
@@ -111,11 +114,17 @@ class OllamaChatModel:
             temperature=settings.temperature,
             connect_timeout=settings.connect_timeout,
             read_timeout=settings.read_timeout,
+            max_reply_tokens=settings.max_reply_tokens,
         )
 
     @property
     def name(self) -> str:
         return self.model
+
+    @property
+    def num_predict(self) -> int:
+        """The most tokens one step may write: a model that never stops is cut here."""
+        return self.max_reply_tokens or reply_reserve(self.num_ctx)
 
     @property
     def client(self) -> ollama.AsyncClient:
@@ -176,7 +185,7 @@ class OllamaChatModel:
     async def stream(
         self, messages: Sequence[Message], tools: Sequence[ToolSpec] | None = None
     ) -> AsyncIterator[ModelEvent]:
-        options: dict[str, Any] = {"num_ctx": self.num_ctx}
+        options: dict[str, Any] = {"num_ctx": self.num_ctx, "num_predict": self.num_predict}
         if self.temperature is not None:
             options["temperature"] = self.temperature
         started = time.perf_counter()
@@ -185,6 +194,7 @@ class OllamaChatModel:
         thinking: list[str] = []
         calls: list[ToolCall] = []
         usage: Usage | None = None
+        cut = False
         async with self._errors():
             chunks = await self.client.chat(
                 self.model,
@@ -210,6 +220,7 @@ class OllamaChatModel:
                         name, args = call.function.name, dict(call.function.arguments)
                         calls.append(ToolCall(f"call_{next(_call_ids)}", name, args))
                     if chunk.done:
+                        cut = chunk.done_reason == "length"
                         usage = Usage(
                             prompt_tokens=chunk.prompt_eval_count or 0,
                             completion_tokens=chunk.eval_count or 0,
@@ -227,7 +238,7 @@ class OllamaChatModel:
             message = Message(
                 "assistant", "".join(text), tool_calls=calls, thinking="".join(thinking)
             )
-            yield ModelDone(message, usage)
+            yield ModelDone(message, usage, cut)
             return
         raise ModelResponseError(
             f"the reply from Ollama at {self.host} ended before it was complete",

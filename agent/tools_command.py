@@ -25,6 +25,7 @@ from rung.config.mcp_file import (
     load_mcp_file,
     parse_server,
     set_approval,
+    set_trust,
     variables,
 )
 from rung.config.paths import Paths
@@ -72,6 +73,8 @@ def tools_command(args: argparse.Namespace) -> int:
         del entries[args.name]
         _drop_rules(console, file, f"{args.name}:")
         console.print(f"Removed {args.name}.")
+    elif action in ("trust", "untrust"):
+        _trust(console, file, args, on=action == "trust")
     elif action in ("enable", "disable"):
         _entry(file, args.name)["enabled"] = action == "enable"
         _entry(file, args.name).pop("disabled", None)
@@ -86,6 +89,30 @@ def tools_command(args: argparse.Namespace) -> int:
             console.print(f"[yellow]note: {pattern.partition(':')[0]} asks before every call[/]")
     file.save()
     return 0
+
+
+def _trust(console: Console, file: McpFile, args: argparse.Namespace, *, on: bool) -> None:
+    """`rung tools trust|untrust SERVER[:TOOL] | --host HOST`."""
+    if (args.target is None) == (args.host is None):
+        raise UserError(
+            f"{args.action} takes SERVER[:TOOL] or --host HOST, one of them",
+            hint=f"rung tools {args.action} notes:search, or rung tools {args.action} "
+            "--host docs.python.org",
+        )
+    if args.host is not None:
+        kind, value = "hosts", args.host.strip().lower().rstrip(".")
+        if not value or "/" in value or " " in value:
+            raise UserError(
+                f"{args.host!r} is not a host name", hint="a name like docs.python.org, no URL"
+            )
+    else:
+        kind, value = "tools", _pattern(file, args.target)
+    changed = set_trust(file, kind, value, on=on)
+    what = f"fetch to {value}" if kind == "hosts" else value
+    if on:
+        console.print(f"{what}: trusted after untrusted content{'' if changed else ' (already)'}")
+    else:
+        console.print(f"{what}: {'no longer trusted' if changed else 'was not trusted'}")
 
 
 def _drop_rules(console: Console, file: McpFile, prefix: str) -> None:

@@ -9,7 +9,8 @@ A block pasted from Claude Desktop, Cursor or oterm works as it is:
 
 Rung's own keys sit beside them in a server's entry (`enabled`, `tools.include` /
 `tools.exclude`, `startup_timeout`, `call_timeout`, `approval`); `builtins` configures the
-built-in servers and `approvals` holds the policies set with `rung tools allow|ask|deny`.
+built-in servers, `approvals` holds the policies set with `rung tools allow|ask|deny`, and
+`trusted` the tools and hosts `rung tools trust` exempts from the untrusted-content gate.
 `${VAR}` and `${VAR:-default}` are expanded when a server starts, not when the file is read,
 so one server's missing variable never stops the others.
 """
@@ -108,6 +109,8 @@ class McpFile:
     builtins: dict[str, ServerConfig]
     approvals: dict[str, Policy]  # "server:tool" glob -> policy
     problems: dict[str, ConfigError] = field(default_factory=dict)  # server skipped -> why
+    trusted_tools: list[str] = field(default_factory=list)  # "server:tool" globs never gated
+    trusted_hosts: list[str] = field(default_factory=list)  # fetch may reach them after all
 
     def save(self) -> None:
         """Write `raw` back atomically (temp file, fsync, rename); 0600, it may hold secrets."""
@@ -174,7 +177,23 @@ def load_mcp_file(path: Path, builtin_names: frozenset[str] = frozenset()) -> Mc
         pattern: _policy(value, f"approvals.{pattern}", where)
         for pattern, value in _object(raw.get("approvals", {}), "approvals", where).items()
     }
-    return McpFile(path, raw, servers, builtins, approvals, problems)
+    trusted = _object(raw.get("trusted", {}), "trusted", where)
+    unknown = sorted(set(trusted) - set(TRUST_KINDS))
+    if unknown:
+        raise ConfigError(
+            f"trusted.{unknown[0]} {where}: not a kind of trust",
+            hint='"trusted" holds "tools" (server:tool globs) and "hosts"',
+        )
+    return McpFile(
+        path,
+        raw,
+        servers,
+        builtins,
+        approvals,
+        problems,
+        _texts(trusted.get("tools", []), "trusted.tools", where),
+        _texts(trusted.get("hosts", []), "trusted.hosts", where),
+    )
 
 
 def parse_server(name: str, entry: Any, where: str) -> ServerConfig:
@@ -257,6 +276,27 @@ def variables(text: str) -> list[tuple[str, str | None]]:
         (match.group(1), match.group(2)): None for match in _VAR.finditer(text)
     }
     return list(found)
+
+
+TRUST_KINDS = ("tools", "hosts")
+
+
+def set_trust(file: McpFile, kind: str, value: str, *, on: bool = True) -> bool:
+    """Trust (or no longer) a tool glob or a host; whether anything changed."""
+    listed = file.trusted_tools if kind == "tools" else file.trusted_hosts
+    if (value in listed) == on:
+        return False
+    if on:
+        listed.append(value)
+    else:
+        listed.remove(value)
+    trusted = file.raw.setdefault("trusted", {})
+    trusted[kind] = list(listed)
+    if not trusted[kind]:
+        del trusted[kind]
+    if not trusted:
+        del file.raw["trusted"]
+    return True
 
 
 def set_approval(file: McpFile, pattern: str, policy: Policy) -> None:

@@ -95,16 +95,6 @@ class Settings(BaseModel):
         description="The largest share of num_ctx one tool result may take; the rest of it "
         "is cut, with a note saying how much was left out.",
     )
-    trusted_tools: tuple[str, ...] = Field(
-        (),
-        description='Tools ("server:tool" globs) that may run after untrusted content entered '
-        "a turn without a fresh approval (their policy still applies).",
-    )
-    trusted_hosts: tuple[str, ...] = Field(
-        (),
-        description="Hosts (and their subdomains) fetch may reach after untrusted content "
-        "entered a turn, without a fresh approval.",
-    )
     compact_at: float = Field(
         0.8,
         ge=0.3,
@@ -164,7 +154,7 @@ class Settings(BaseModel):
         """The name of the tier in effect (`default_tier`, or `--tier`)."""
         return self.default_tier
 
-    @field_validator("pinned_tools", "trusted_tools", "trusted_hosts", mode="before")
+    @field_validator("pinned_tools", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         """RUNG_PINNED_TOOLS="clock_*,remember": a list from the environment."""

@@ -209,9 +209,13 @@ class _Handler(ProtocolHandler):
         if eval_tokens is None:
             eval_tokens = len(thinking) + len(chunks) + (1 if reply.tool_calls else 0)
         tool_calls = [{"function": call} for call in reply.tool_calls]
+        cap = (body.get("options") or {}).get("num_predict")
+        cut = isinstance(cap, int) and 0 < cap < len(chunks)  # as Ollama: a token a chunk here
+        if cut:
+            chunks, eval_tokens = chunks[:cap], cap
         final = {
             "done": True,
-            "done_reason": "stop",
+            "done_reason": "length" if cut else "stop",
             "total_duration": 1_000_000 + prompt_tokens * 1_000_000 + eval_tokens * 10_000_000,
             "load_duration": 1_000_000,
             "prompt_eval_count": prompt_tokens,

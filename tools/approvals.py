@@ -146,16 +146,17 @@ def _within(host: str, hosts: Iterable[str]) -> bool:
     )
 
 
-HOST = re.compile(
-    r"(?:https?://)?((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}|localhost|"
-    r"\d{1,3}(?:\.\d{1,3}){3}|\[[0-9a-f:]+\])",
-    re.IGNORECASE,
+URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s<>\"']+", re.IGNORECASE)
+BARE_HOST = re.compile(
+    r"(?<![\w./@-])((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,})(?![\w-])", re.IGNORECASE
 )
 
 
 def named_hosts(text: str) -> frozenset[str]:
-    """The hosts a message names (in URLs or as bare names like example.com)."""
-    return frozenset(m.group(1).lower().strip("[]") for m in HOST.finditer(text))
+    """The hosts a message names: in URLs, or bare like example.com."""
+    hosts = {urlsplit(m.group(0)).hostname or "" for m in URL.finditer(text)}
+    hosts |= {m.group(1) for m in BARE_HOST.finditer(URL.sub(" ", text))}
+    return frozenset(h.lower() for h in hosts if h)
 
 
 def gated_message(server: str, tool: str, why: str, *, asked: bool) -> str:

@@ -78,6 +78,8 @@ def policy_for(catalog: Catalog) -> ApprovalPolicy:
         server_rules={s.name: s.approval for s in catalog.servers if s.approval},
         read_only=read_only_tools(catalog),
         always_ask=ALWAYS_ASK,
+        trusted_tools=tuple(catalog.file.trusted_tools),
+        trusted_hosts=tuple(catalog.file.trusted_hosts),
     )
 
 

@@ -56,7 +56,7 @@ async def test_the_estimate_is_scaled_within_reason() -> None:
 async def test_tool_results_that_outgrow_the_window_are_told() -> None:
     page = "word " * 4000  # a tool result far larger than the window
     model = ScriptedModel(
-        Step(tool_calls=[call("fetch")]),
+        Step(tool_calls=[call("fetch", part=1), call("fetch", part=2)]),
         Step(text="done", usage=Usage(prompt_tokens=1900)),
         name="double",
     )
@@ -64,11 +64,14 @@ async def test_tool_results_that_outgrow_the_window_are_told() -> None:
         [
             FunctionTool(
                 ToolSpec("fetch", "Fetch a page.", {"type": "object", "properties": {}}),
-                lambda: page,
+                lambda part: page,
             )
         ]
     )
-    conversation = Conversation(model, num_ctx=2048, tier="agent", tools=tools)
+    # each result is cut to 0.6 of the window, but two at once outgrow it
+    conversation = Conversation(
+        model, num_ctx=2048, tier="agent", tools=tools, tool_result_share=0.6
+    )
     told = [e.text for e in [e async for e in conversation.send("get it")] if isinstance(e, Notice)]
     assert any(t.startswith("The last request to the model (about ") for t in told), told
     assert "was larger than num_ctx=2048: Ollama cut its start" in told[-1]

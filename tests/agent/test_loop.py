@@ -210,3 +210,14 @@ async def test_a_copy_of_the_time_and_memories_is_dropped_from_the_reply(
         assert shown == "You live in Lyon [m1]."
     else:  # already on the screen; the history still gets the answer alone
         assert shown == preamble + "You live in Lyon [m1]."
+
+
+async def test_a_huge_tool_result_is_cut_with_a_note_saying_how_much() -> None:
+    huge = "x" * 20_000_000  # 20 MB
+    model = ScriptedModel(Step(tool_calls=[call("dump")]), "It was long.")
+    events = await collect(model, registry(dump=lambda: huge), max_result_chars=10_000)
+    [result] = [e for e in events if isinstance(e, ToolResult)]
+    assert result.content.startswith("x" * 10_000) and len(result.content) < 10_500
+    assert "19,990,000 of its 20,000,000 characters were left out" in result.content
+    sent = unmarked(model.sent[1].messages[-1].content)
+    assert sent == result.content  # what the model gets is the cut text, marked as data

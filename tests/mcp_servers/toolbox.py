@@ -2,9 +2,10 @@
 
     python -m tests.mcp_servers.toolbox [--http PORT] [--noise] [--never-ready] [--name N]
 
-Tools: `echo`, `add`, `crash` (the process dies mid-call), `hang` (never returns), `noise`
-(writes a non-protocol line on the wire, then answers), `env` (reads a variable of the
-server's environment), `grow` (adds a tool and tells the client the list changed), `pid`.
+Tools: `echo`, `add` (marked read-only), `crash` (the process dies mid-call), `hang` (never
+returns), `noise` (writes a non-protocol line on the wire, then answers), `env` (reads a
+variable of the server's environment), `grow` (adds a tool and tells the client the list
+changed), `pid`.
 A prompt `greet` and a resource `note://today`. `--noise` writes junk on stdout before the
 handshake; `--never-ready` reads stdin and never answers (a server stuck starting).
 """
@@ -17,6 +18,7 @@ import os
 import sys
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.types import ToolAnnotations
 
 
 def build(name: str) -> MCPServer:
@@ -28,9 +30,9 @@ def build(name: str) -> MCPServer:
         """Return the text unchanged."""
         return text
 
-    @app.tool()
+    @app.tool(annotations=ToolAnnotations(read_only_hint=True))
     def add(a: int, b: int) -> int:
-        """Add two integers."""
+        """Add two integers (marked read-only: it changes nothing)."""
         return a + b
 
     @app.tool()

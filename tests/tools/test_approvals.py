@@ -8,8 +8,10 @@ from rung.config.mcp_file import Policy
 from rung.tools.approvals import (
     ApprovalPolicy,
     ApprovalRequest,
+    Taint,
     denied_message,
     exact_pattern,
+    named_hosts,
     no_one_to_ask,
     parse_answer,
 )
@@ -125,3 +127,58 @@ def test_parse_answer() -> None:
     assert parse_answer("a", always_offered=False) == "deny"
     assert parse_answer("", always_offered=True) == "deny"
     assert parse_answer("no", always_offered=True) == "deny"
+
+
+@pytest.mark.parametrize(
+    ("text", "hosts"),
+    [
+        ("summarise https://docs.python.org/3/library/re.html", {"docs.python.org"}),
+        ("is example.com up? and http://127.0.0.1:8000/x", {"example.com", "127.0.0.1"}),
+        ("read notes about the trip", set()),
+        ("fetch HTTPS://Wiki.Example.ORG/Page", {"wiki.example.org"}),
+    ],
+)
+def test_the_hosts_a_message_names(text: str, hosts: set[str]) -> None:
+    assert named_hosts(text) == hosts
+
+
+FETCH_TAINT = Taint("untrusted content (read_file)", frozenset({"example.com"}))
+
+
+@pytest.mark.parametrize(
+    ("url", "trusted", "gated"),
+    [
+        ("https://example.com/page", (), False),  # the user named it
+        ("https://docs.example.com/page", (), False),  # a subdomain of a named host
+        ("https://evil.test/collect?d=hunter2", (), True),
+        ("https://example.com.evil.test/x", (), True),  # not a subdomain of example.com
+        ("https://api.github.com/x", ("github.com",), False),  # trusted by the user
+        ("not a url", (), True),
+    ],
+)
+def test_fetch_after_untrusted_content_reaches_only_named_or_trusted_hosts(
+    url: str, trusted: tuple[str, ...], gated: bool
+) -> None:
+    policy = ApprovalPolicy(trusted_hosts=trusted)
+    why = policy.gate("fetch", "fetch", {"url": url}, read_only=True, taint=FETCH_TAINT)
+    assert bool(why) == gated
+    if gated:
+        assert why.startswith("untrusted content (read_file) entered this turn")
+
+
+@pytest.mark.parametrize(
+    ("tool", "read_only", "trusted", "taint", "gated"),
+    [
+        ("write_file", False, (), FETCH_TAINT, True),
+        ("read_file", True, (), FETCH_TAINT, False),
+        ("write_file", False, ("files:write_*",), FETCH_TAINT, False),
+        ("write_file", False, ("other:*",), FETCH_TAINT, True),
+        ("write_file", False, (), None, False),  # nothing untrusted in the turn: the policy
+    ],
+)
+def test_a_call_that_can_act_is_gated_after_untrusted_content(
+    tool: str, read_only: bool, trusted: tuple[str, ...], taint: Taint | None, gated: bool
+) -> None:
+    policy = ApprovalPolicy(rules={"*": "allow"}, trusted_tools=trusted)
+    why = policy.gate("files", tool, {}, read_only=read_only, taint=taint)
+    assert bool(why) == gated
