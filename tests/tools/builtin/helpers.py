@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+import os
+import tempfile
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 from mcp.client import Client
 from mcp.server.mcpserver import MCPServer
 from mcp.types import TextContent
@@ -38,3 +42,22 @@ async def refused(server: MCPServer, tool: str, **arguments: Any) -> str:
     assert "Traceback" not in reply.text
     assert reply.text.startswith(f"Error executing tool {tool}: ")
     return reply.text.removeprefix(f"Error executing tool {tool}: ")
+
+
+@functools.cache
+def sandbox_problem() -> str | None:
+    """Why the shell's sandbox (bubblewrap) cannot run here, or None."""
+    from rung.tools.builtin import shell
+
+    try:
+        shell.Shell(shell.ShellOptions(cwd=tempfile.gettempdir()), os.environ).check_sandbox()
+    except shell.SandboxUnavailable as exc:
+        return exc.message
+    return None
+
+
+def skip_without_bubblewrap() -> None:
+    """Skip the test, saying why, where the shell's sandbox cannot run."""
+    problem = sandbox_problem()
+    if problem:
+        pytest.skip(f"needs bubblewrap (the Debian package bubblewrap): {problem}")

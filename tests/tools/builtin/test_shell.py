@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import gc
 import os
 import shutil
@@ -27,27 +26,15 @@ from mcp.server.mcpserver import MCPServer
 
 from rung.config.errors import RungError
 from rung.tools.builtin import shell
-from tests.tools.builtin.helpers import ok, refused
+from tests.tools.builtin.helpers import ok, refused, sandbox_problem, skip_without_bubblewrap
 
 NOBODY = 65534
-
-
-@functools.cache
-def sandbox_problem() -> str | None:
-    """Why the sandbox cannot run here, or None."""
-    try:
-        shell.Shell(shell.ShellOptions(cwd=tempfile.gettempdir()), os.environ).check_sandbox()
-    except shell.SandboxUnavailable as exc:
-        return exc.message
-    return None
 
 
 @pytest.fixture
 def sandboxed() -> None:
     """Skip, saying why, where bubblewrap cannot run."""
-    problem = sandbox_problem()
-    if problem:
-        pytest.skip(f"needs bubblewrap (the Debian package bubblewrap): {problem}")
+    skip_without_bubblewrap()
 
 
 def server(tmp_path: Path, **options: object) -> MCPServer:
