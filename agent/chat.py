@@ -27,7 +27,7 @@ from rung.agent.messages import (
     ToolResult,
 )
 from rung.agent.ollama_model import OllamaChatModel, capped_notice
-from rung.agent.runtime import build_conversation, open_store, tier_of, use_tier
+from rung.agent.runtime import build_conversation, open_memory, open_store, tier_of, use_tier
 from rung.config.errors import ModelNotFound, RungError
 from rung.config.paths import Paths
 from rung.config.settings import LoadedSettings, Settings
@@ -80,6 +80,7 @@ class ChatApp:
         self.ready = False  # the model was checked (present, tools if needed)
         self.tools = ChatTools(self.console, self.paths)
         self.attached: list[str] = []  # resources that go with the next message
+        self.memory_opening: asyncio.Future[None] | None = None  # see `open_memory`
         self.handlers: dict[str, Callable[[str], Awaitable[None]]] = {
             "/help": self.cmd_help,
             "/new": self.cmd_new,
@@ -131,6 +132,8 @@ class ChatApp:
                     self.error(exc)
             return 0
         finally:
+            if self.memory_opening is not None:
+                await asyncio.gather(self.memory_opening, return_exceptions=True)
             await self.tools.stop()
             await self.model.aclose()
             self.conversation.close()
@@ -143,10 +146,18 @@ class ChatApp:
         def once(_: object) -> None:
             session.app.after_render -= once
             self.tools.start(self.tier)
-            if self.conversation.recall is not None:
-                self.conversation.recall.start()
+            self.memory_opening = asyncio.ensure_future(self.open_memory())
 
         session.app.after_render += once
+
+    async def open_memory(self) -> None:
+        """Open the tier's memory (another Rung process may hold it: then the chat goes on
+        without it, said once), then let it catch up on past turns in the background."""
+        line = await open_memory(self.conversation, self.settings, self.paths)
+        if line:
+            self.tools.tell(line)
+        if self.conversation.recall is not None:
+            self.conversation.recall.start()
 
     def banner(self) -> None:
         s = self.settings
@@ -216,10 +227,12 @@ class ChatApp:
 
     async def checked_reply(self, text: str) -> None:
         if await self.ensure_ready():
+            if self.memory_opening is not None:  # the turn recalls from it, or goes without
+                await asyncio.shield(self.memory_opening)
             if self.tier.tools:
                 hub = await self.tools.started()  # a hub with no tools yet is still the hub
                 self.conversation.tools = hub if hub is not None else ToolRegistry()
-                self.tools.show_news()
+            self.tools.show_news()
             if self.attached:
                 text = "\n\n".join([*self.attached, text])
                 self.attached.clear()
@@ -397,10 +410,9 @@ class ChatApp:
         self.settings = self.settings.model_copy(update={"default_tier": tier.name})
         old, self.tier = self.tier, tier
         old_recall = use_tier(self.conversation, self.settings, self.paths)
-        if self.conversation.recall is not None:
-            self.conversation.recall.start()
         if old_recall is not None:
-            await asyncio.to_thread(old_recall.close)
+            await asyncio.to_thread(old_recall.close)  # its store's lock, before the new one
+        self.memory_opening = asyncio.ensure_future(self.open_memory())
         if (old.tools, old.servers, old.approvals) != (tier.tools, tier.servers, tier.approvals):
             await self.tools.stop()  # the servers and approval rules are the tier's
             if tier.tools:

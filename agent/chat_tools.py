@@ -90,6 +90,11 @@ class ChatTools:
             )
         self.invalidate()
 
+    def tell(self, line: str) -> None:
+        """Something to show before the next prompt or reply."""
+        self._news.append(line)
+        self.invalidate()
+
     def show_news(self) -> None:
         from rich.markup import escape
 

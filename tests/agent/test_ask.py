@@ -14,6 +14,7 @@ import pytest
 
 from rung.config.paths import Paths
 from rung.memory.embedder import Embedder
+from tests.agent.test_chat import Chat
 from tests.conftest import Rung
 from tests.ollama_server import OllamaTestServer, Reply
 
@@ -75,7 +76,7 @@ def test_a_memory_in_use_by_another_rung_is_one_line_and_the_answer_comes_withou
     assert text.out == "Hello without memory.\n"
     assert text.err == f"[rung] {said}\n"  # once, no traceback, no other line
     sent = ollama_server.chat_requests[-1]["messages"]
-    assert "<memory>" not in sent[-1]["content"]
+    assert "<untrusted" not in sent[-1]["content"]  # nothing recalled
 
     ollama_server.script(Reply(text="Hello without memory."))
     result = rung("ask", "--tier", "assistant", "--json", "hello")
@@ -83,3 +84,20 @@ def test_a_memory_in_use_by_another_rung_is_one_line_and_the_answer_comes_withou
     data = json.loads(result.out)
     assert data["notices"] == [said] and data["memories"] == []
     assert result.err == ""
+
+
+def test_a_chat_whose_memory_is_in_use_says_so_once_and_answers(
+    rung: Rung, ollama_server: OllamaTestServer, held_memory: Path
+) -> None:
+    ollama_server.script(Reply(text="First answer."), Reply(text="Second answer."))
+    chat = Chat(rung, "--tier", "assistant")
+    try:
+        chat.say("hello")
+        screen = chat.prompt()
+        chat.say("again")
+        screen += chat.prompt()
+    finally:
+        chat.close()
+    assert "First answer." in screen and "Second answer." in screen
+    assert screen.count("Answering without memory") == 1  # said once, not every turn
+    assert f"is in use by {HOLDER}" in screen and "Traceback" not in screen
