@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from rung.agent.cli import build_parser
+from rung.agent.prompt import unmarked
 from tests.conftest import Rung
 from tests.ollama_server import OllamaTestServer, Reply
 
@@ -99,4 +100,4 @@ def test_write_your_own_tool_in_five_minutes(
         if line.startswith("rung tools test"):
             assert done.stdout.rstrip().endswith("quick")
     assert "The longest word is ccc." in done.stdout
-    assert ollama_server.chat_requests[1]["messages"][-1]["content"] == "ccc"
+    assert unmarked(ollama_server.chat_requests[1]["messages"][-1]["content"]) == "ccc"
