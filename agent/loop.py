@@ -37,10 +37,10 @@ from rung.agent.messages import (
     dumps_arguments,
 )
 from rung.agent.model import ChatModel
-from rung.agent.prompt import drop_echo, typed_text, untrusted, untrusted_source
+from rung.agent.prompt import drop_echo, typed_text, untrusted, untrusted_blocks
 from rung.agent.tool_text import HoldBack, rescue
 from rung.config.errors import ApprovalDenied, ModelResponseError, ToolFailed, TurnTimeout
-from rung.tools.approvals import Taint, named_hosts
+from rung.tools.approvals import FETCH, Taint, named_hosts, words
 from rung.tools.base import ToolRegistry
 
 T = TypeVar("T")
@@ -213,13 +213,17 @@ def cut(text: str, max_chars: int | None) -> str:
 
 
 def tainted(messages: Sequence[Message], sent: str | None) -> Taint | None:
-    """The taint of a turn whose context is `messages`, if untrusted content is in it; the
-    hosts the user named in their message (`sent`) stay reachable."""
-    source = untrusted_source(messages)
-    if source is None:
+    """The taint of a turn whose context is `messages`, if untrusted content is in it: the
+    hosts the user named in their message (`sent`) stay reachable, but not with words read
+    from files, tools or memory (web pages are public) that the user did not write."""
+    blocks = untrusted_blocks(messages)
+    if not blocks:
         return None
-    named = named_hosts(typed_text(sent)) if sent is not None else frozenset()
-    return Taint(f"untrusted content ({source})", named)
+    typed = typed_text(sent) if sent is not None else ""
+    read = set().union(*(words(text) for source, text in blocks if source != FETCH))
+    return Taint(
+        f"untrusted content ({blocks[0][0]})", named_hosts(typed), frozenset(read - words(typed))
+    )
 
 
 def tool_message(result: ToolResult) -> Message:

@@ -146,12 +146,17 @@ def unmarked(text: str) -> str:
     return text[block.end() : -len(end)] if block and text.endswith(end) else text
 
 
-def untrusted_source(messages: Sequence[Message]) -> str | None:
-    """Where the first untrusted block among `messages` came from (None: there is none)."""
+def untrusted_blocks(messages: Sequence[Message]) -> list[tuple[str, str]]:
+    """Every untrusted block among `messages`: its source and its content."""
+    found = []
     for message in messages:
-        if message.role != "system" and (found := _UNTRUSTED.search(message.content)):
-            return found.group(1)
-    return None
+        if message.role == "system":
+            continue
+        for block in _UNTRUSTED.finditer(message.content):
+            end = message.content.find(f"\n</untrusted {block.group(2)}>", block.end())
+            if end >= 0:
+                found.append((block.group(1), message.content[block.end() : end]))
+    return found
 
 
 def turn_message(

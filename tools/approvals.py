@@ -23,7 +23,7 @@ import re
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from rung.config.mcp_file import Policy
 
@@ -44,8 +44,9 @@ class Taint:
     """Untrusted content has entered the turn: where from (for the user and the model), and
     the hosts the user named in their own message (fetch may still reach those)."""
 
-    source: str  # "the result of read_file", "recalled memories"
+    source: str  # "untrusted content (read_file)"
     named_hosts: frozenset[str] = frozenset()
+    read: frozenset[str] = frozenset()  # `words` read from files, tools, memory, not typed
 
 
 Approver = Callable[[ApprovalRequest], Awaitable[Answer]]
@@ -104,13 +105,22 @@ class ApprovalPolicy:
         ):
             return ""
         if server == FETCH and tool == FETCH:
-            host = urlsplit(str(arguments.get("url", "")).strip()).hostname or ""
-            if _within(host, [*taint.named_hosts, *self.trusted_hosts]):
+            url = urlsplit(str(arguments.get("url", "")).strip())
+            host = url.hostname or ""
+            if _within(host, self.trusted_hosts):
                 return ""
-            return (
-                f"{taint.source} entered this turn, and this call would send data to "
-                f"{host or 'a host'}, which you did not name"
-            )
+            if not _within(host, taint.named_hosts):
+                return (
+                    f"{taint.source} entered this turn, and this call would send data to "
+                    f"{host or 'a host'}, which you did not name"
+                )
+            copied = sorted(words(unquote(f"{url.path} {url.query}")) & taint.read)
+            if copied:
+                return (
+                    f"{taint.source} entered this turn, and this call would send "
+                    f"{copied[0]!r}, read from a file, a tool or memory, to {host}"
+                )
+            return ""
         if read_only:
             return ""
         return f"{taint.source} entered this turn, and {tool} can change things or send data out"
@@ -150,6 +160,14 @@ URL = re.compile(r"\b[a-z][a-z0-9+.-]*://[^\s<>\"']+", re.IGNORECASE)
 BARE_HOST = re.compile(
     r"(?<![\w./@-])((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,})(?![\w-])", re.IGNORECASE
 )
+
+
+WORD = re.compile(r"[^\W_]{5,}")  # long enough to be a secret's, not a connective's
+
+
+def words(text: str) -> frozenset[str]:
+    """The words of `text` that could carry data out (five letters or digits and more)."""
+    return frozenset(w.lower() for w in WORD.findall(text))
 
 
 def named_hosts(text: str) -> frozenset[str]:

@@ -182,3 +182,26 @@ def test_a_call_that_can_act_is_gated_after_untrusted_content(
     policy = ApprovalPolicy(rules={"*": "allow"}, trusted_tools=trusted)
     why = policy.gate("files", tool, {}, read_only=read_only, taint=taint)
     assert bool(why) == gated
+
+
+def test_a_named_host_still_gets_no_words_read_from_files_or_memory() -> None:
+    taint = Taint(
+        "untrusted content (read_file)",
+        frozenset({"blog.example"}),
+        frozenset({"hunter2", "password"}),  # read from config.yaml this turn
+    )
+    policy = ApprovalPolicy()
+    page = policy.gate(
+        "fetch", "fetch", {"url": "https://blog.example/post/2"}, read_only=True, taint=taint
+    )
+    assert page == ""  # another page of the host the user named
+    leak = policy.gate(
+        "fetch",
+        "fetch",
+        {"url": "https://blog.example/c?d=Hunter2%21"},  # percent-encoded, other case
+        read_only=True,
+        taint=taint,
+    )
+    assert leak.endswith(
+        "would send 'hunter2', read from a file, a tool or memory, to blog.example"
+    )
