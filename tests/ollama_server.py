@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ class Reply:
     release: threading.Event | None = None  # hold the first byte until this is set
     pause_after: int | None = None  # stream this many content chunks, then wait for `resume`
     resume: threading.Event | None = None
+    drip: float = 0.0  # seconds between content chunks (a model that writes very slowly)
 
     def content_chunks(self) -> list[str]:
         return list(self.chunks) if self.chunks is not None else split_words(self.text)
@@ -250,6 +252,8 @@ class _Handler(ProtocolHandler):
                 except _Aborted:
                     self.close_connection = True
                     return None
+            if reply.drip and i:
+                time.sleep(reply.drip)  # the simulated model's own pace
             self._chunk(message(content=piece) | {"done": False})
         if drop:
             return self._drop()

@@ -133,3 +133,12 @@ def test_the_output_cap_is_sent_and_a_cut_reply_is_said(
     ollama_server.script(Reply(text="short"))
     assert rung("ask", "--tier", "chatbot", "hi").code == 0
     assert ollama_server.chat_requests[-1]["options"]["num_predict"] == 2048  # num_ctx / 4
+
+
+def test_a_dripping_model_ends_at_turn_timeout(rung: Rung, ollama_server: OllamaTestServer) -> None:
+    ollama_server.script(Reply(text=" ".join(["drip"] * 400), drip=0.02))  # 8 s in all
+    result = Rung({**rung.env, "RUNG_TURN_TIMEOUT": "1"})("ask", "--tier", "chatbot", "hi")
+    assert result.code == 1
+    assert result.out.startswith("drip drip")  # what came before the deadline was shown
+    assert len(result.out.split()) < 400
+    assert "ran past turn_timeout (1 s)" in result.err and "Traceback" not in result.err
