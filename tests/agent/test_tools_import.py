@@ -144,6 +144,18 @@ def test_help_names_the_flags_as_they_work(rung: Rung) -> None:
     assert "--keep-approvals also import the servers' approval keys" in text
 
 
+def import_in_a_terminal(rung: Rung, other: Path) -> pexpect.spawn:
+    """`rung tools import OTHER` in a real terminal (a pty), for its questions."""
+    return pexpect.spawn(
+        sys.executable,
+        ["-m", "rung.agent.cli", "tools", "import", str(other)],
+        env=rung.env,
+        encoding="utf-8",
+        dimensions=(40, 200),
+        timeout=30,
+    )
+
+
 @pytest.mark.parametrize(
     ("answer", "expected", "said"),
     [
@@ -155,14 +167,7 @@ def test_help_names_the_flags_as_they_work(rung: Rung) -> None:
 def test_in_a_terminal_approval_keys_are_a_second_question(
     rung: Rung, isolated_home: Path, other: Path, answer: str, expected: object, said: str
 ) -> None:
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "rung.agent.cli", "tools", "import", str(other)],
-        env=rung.env,
-        encoding="utf-8",
-        dimensions=(40, 200),
-        timeout=30,
-    )
+    child = import_in_a_terminal(rung, other)
     try:
         child.expect_exact("Add them to Rung? [y/N] ")
         assert "passes your AWS_SECRET_ACCESS_KEY" in str(child.before)
@@ -179,14 +184,7 @@ def test_in_a_terminal_approval_keys_are_a_second_question(
 
 
 def test_in_a_terminal_a_no_adds_nothing(rung: Rung, isolated_home: Path, other: Path) -> None:
-    child = pexpect.spawn(
-        sys.executable,
-        ["-m", "rung.agent.cli", "tools", "import", str(other)],
-        env=rung.env,
-        encoding="utf-8",
-        dimensions=(40, 200),
-        timeout=30,
-    )
+    child = import_in_a_terminal(rung, other)
     try:
         child.expect_exact("Add them to Rung? [y/N] ")
         child.send("\r")
