@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 APP = "rung"
+PINS_FILE = "pins.json"  # beside mcp.json: the definitions of its servers' tools, as trusted
 
 
 @dataclass(frozen=True)
 class Paths:
-    config_dir: Path  # config.toml, mcp.json, persona.md, profile.md
+    config_dir: Path  # config.toml, mcp.json, pins.json, persona.md, profile.md
     data_dir: Path  # sessions, memory
-    state_dir: Path  # logs, input history
+    state_dir: Path  # logs, the audit log, input history
 
     @property
     def runtime_dir(self) -> Path:
@@ -34,6 +35,11 @@ class Paths:
         return self.config_dir / "mcp.json"
 
     @property
+    def pins_file(self) -> Path:
+        """Each MCP server's tools as the user trusted them (rung tools diff|approve)."""
+        return self.config_dir / PINS_FILE
+
+    @property
     def persona_file(self) -> Path:
         """Who the assistant is, its tone, its rules (every tier); Markdown the user edits."""
         return self.config_dir / "persona.md"
@@ -47,6 +53,11 @@ class Paths:
     def server_logs(self) -> Path:
         """One log file per MCP server: its stderr, never the chat screen."""
         return self.state_dir / "logs" / "mcp"
+
+    @property
+    def audit_log(self) -> Path:
+        """Every tool call Rung made, one JSON line each (`rung audit`)."""
+        return self.state_dir / "audit.jsonl"
 
     @property
     def memory_dir(self) -> Path:

@@ -20,6 +20,7 @@ from rung.config.mcp_file import (
     load_mcp_file,
     set_approval,
 )
+from rung.config.paths import PINS_FILE
 from rung.tools.approvals import ApprovalPolicy, Approver, exact_pattern
 from rung.tools.builtin import BUILTINS, ENABLED_BY_DEFAULT
 
@@ -90,12 +91,17 @@ def open_hub(
     *,
     use: Callable[[str], bool] | None = None,
     rules: Mapping[str, Policy] | None = None,
+    audit: Path | None = None,
 ) -> tuple[ToolHub, list[str]]:
     """A hub for every enabled server ("allow always" answers are saved to mcp.json), and
     the entries of mcp.json that had to be skipped, each with why. A tier narrows it:
     `use(name)` says which servers it uses, `rules` adds its approval rules (the user's
-    own rule for the same pattern wins; a deny anywhere still wins)."""
+    own rule for the same pattern wins; a deny anywhere still wins). The servers' tools are
+    checked against their pins (`pins.json` beside mcp.json); `audit` is the audit log's
+    path (None: calls are not logged)."""
+    from rung.tools.audit import AuditLog
     from rung.tools.hub import ToolHub
+    from rung.tools.pins import PinStore
 
     catalog = load_catalog(mcp_path)
     if use is not None:
@@ -114,5 +120,7 @@ def open_hub(
         approver=approver,
         log_dir=log_dir,
         on_allow_always=remember,
+        pins=PinStore(mcp_path.with_name(PINS_FILE)),
+        audit=AuditLog(audit),
     )
     return hub, catalog.problems()

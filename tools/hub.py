@@ -6,6 +6,12 @@ and its tools come back. `start()` returns at once: a chat never waits for a slo
 whose tools join when it is ready. A call goes through the approval policy first, then
 runs under the server's `call_timeout`. The hub is a `ToolRegistry`, so the loop needs
 nothing else.
+
+Each listing of a server's tools is checked against their pins (`pins`): a tool whose
+definition changed, or that is new on a pinned server, is blocked. It keeps its name but is
+not offered to the model (its new description may carry the very instruction the pin
+guards against), and a call to it (the model may still hold the old list) is refused with
+a reason. Every call, refused or run, leaves one line in the audit log (`audit`).
 """
 
 from __future__ import annotations
@@ -17,8 +23,9 @@ import importlib
 import os
 import re
 import time
+from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, TextIO, TypeVar
 
@@ -30,8 +37,9 @@ from rung.config.errors import (
     ToolFailed,
     ToolTimeout,
 )
-from rung.config.mcp_file import ServerConfig
+from rung.config.mcp_file import Policy, ServerConfig
 from rung.tools.approvals import (
+    Answer,
     ApprovalPolicy,
     ApprovalRequest,
     Approver,
@@ -41,6 +49,7 @@ from rung.tools.approvals import (
     gated_message,
     no_one_to_ask,
 )
+from rung.tools.audit import AuditLog, Decision
 from rung.tools.base import ToolRegistry, ToolSpec
 from rung.tools.mcp_client import (
     RemotePrompt,
@@ -52,12 +61,17 @@ from rung.tools.mcp_client import (
     describe_error,
     quiet_sdk_logs,
 )
+from rung.tools.pins import PinStore, blocked_line, blocked_message
 
 T = TypeVar("T")
 State = Literal["starting", "ready", "restarting", "failed", "stopped"]
 BACKOFF = (0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0)  # seconds before restart n
 MAX_RESTARTS = len(BACKOFF)  # crashes in a row (each within STABLE_S of its start) before giving up
 STABLE_S = 60.0  # up this long and the crash count starts again
+BLOCKED = {  # why a tool is blocked, for the user
+    "changed": "its definition changed since it was pinned",
+    "new": "it is new since its server's tools were pinned",
+}
 _SETTLED = ("ready", "failed", "stopped")
 _CALLABLE = ("ready", "restarting")  # a restarting server's calls wait for it
 
@@ -77,13 +91,16 @@ class Server:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     settled: asyncio.Event = field(default_factory=asyncio.Event)  # ready, failed or stopped
     relist: asyncio.Event = field(default_factory=asyncio.Event)
+    blocked: dict[str, str] = field(default_factory=dict)  # tool -> changed, new, unverified
+    pin_problem: str = ""  # why its pins could not be read
+    told: set[str] = field(default_factory=set)  # the blocked tools the user was told of
 
     @property
     def name(self) -> str:
         return self.config.name
 
-    def offered(self) -> list[RemoteTool]:
-        """The tools the config lets through (include, then exclude)."""
+    def listed(self) -> list[RemoteTool]:
+        """The tools the config lets through (include, then exclude), blocked ones too."""
         cfg = self.config
         return [
             t
@@ -91,6 +108,18 @@ class Server:
             if (not cfg.include or any(fnmatch.fnmatchcase(t.name, p) for p in cfg.include))
             and not any(fnmatch.fnmatchcase(t.name, p) for p in cfg.exclude)
         ]
+
+    def offered(self) -> list[RemoteTool]:
+        """The tools the model is offered: those the config lets through, less the blocked."""
+        return [t for t in self.listed() if t.name not in self.blocked]
+
+    def pin_notice(self) -> str | None:
+        """One line for the user on the tools blocked since the last one (None: no news)."""
+        untold = {t: why for t, why in self.blocked.items() if t not in self.told}
+        if not untold:
+            return None
+        self.told |= set(untold)
+        return blocked_line(self.name, untold, self.pin_problem)
 
 
 class HubTool:
@@ -114,9 +143,15 @@ class ToolHub(ToolRegistry):
         log_dir: Path,
         environ: Mapping[str, str] | None = None,
         on_allow_always: Callable[[str, str], None] | None = None,
+        pins: PinStore | None = None,
+        audit: AuditLog | None = None,
     ) -> None:
         super().__init__()
         self.policy, self.approver = policy, approver
+        self.pins = pins  # None: nothing is pinned or blocked
+        self.audit = audit if audit is not None else AuditLog(None)
+        self._blocked: dict[str, HubTool] = {}  # by the model's name for them
+        self._pins_seen: tuple[int, int, int] | None = None
         self.on_allow_always = on_allow_always
         self.on_change: Callable[[Server], None] = lambda server: None  # for the UI
         self.environ = dict(os.environ if environ is None else environ)
@@ -160,7 +195,7 @@ class ToolHub(ToolRegistry):
     def name_for(self, server: str, tool: str) -> str | None:
         """The name the model sees for `server`'s `tool` (qualified only on a clash)."""
         return next(
-            (n for n, t in self._tools.items() if isinstance(t, HubTool)
+            (n for n, t in [*self._tools.items(), *self._blocked.items()] if isinstance(t, HubTool)
              and t.server.name == server and t.remote.name == tool),
             None,
         )  # fmt: skip
@@ -185,6 +220,16 @@ class ToolHub(ToolRegistry):
 
     # -- calls ----------------------------------------------------------------------
 
+    def specs(self) -> list[ToolSpec]:
+        self._recheck_pins()
+        return super().specs()
+
+    async def call(self, name: str, arguments: dict[str, Any], taint: Taint | None = None) -> str:
+        blocked = self._blocked.get(name)
+        if blocked is not None:  # refused with its reason, before its new schema is read
+            return await blocked.call(arguments, taint)
+        return await super().call(name, arguments, taint)
+
     async def call_remote(
         self,
         server: Server,
@@ -192,32 +237,84 @@ class ToolHub(ToolRegistry):
         arguments: dict[str, Any],
         taint: Taint | None = None,
     ) -> str:
-        """Call a server's tool: denied, gated or asked as the policy says, then run under
-        the server's call timeout."""
-        tool, read_only = remote.name, remote.read_only
-        policy = self.policy.decide(server.name, tool)
-        rule = exact_pattern(server.name, tool)
+        """Call a server's tool: blocked, denied, gated or asked as its pin and the policy
+        say, then run under the server's call timeout; the audit log gets a line either way."""
+        with self.audit.call(server.name, remote.name, arguments) as entry:
+            entry.decision = await self._decide(server, remote, arguments, taint)
+            if entry.decision.refusal is not None:
+                raise entry.decision.refusal
+            return await entry.run(self._run(server, remote.name, arguments))
+
+    async def _decide(
+        self, server: Server, remote: RemoteTool, arguments: dict[str, Any], taint: Taint | None
+    ) -> Decision:
+        """Whether the call may run, and who said so: its pin, the policy, the gate on calls
+        after untrusted content, or whoever answers approvals."""
+        name, tool = server.name, remote.name
+        rule = exact_pattern(name, tool)
+        if tool in server.blocked:
+            why = BLOCKED.get(server.blocked[tool])
+            review = (
+                f"`rung tools diff {name}` shows it, `rung tools approve {name} {tool}` lets it run"
+            )
+            hint = f"{why} ({review})" if why else server.pin_problem
+            refusal = ApprovalDenied(blocked_message(name, tool), hint=hint)
+            return Decision("blocked", "pin", refusal=refusal)
+        policy = self.policy.decide(name, tool)
         if policy == "deny":
-            raise ApprovalDenied(
-                denied_message(server.name, tool, by_policy=True),
+            refusal = ApprovalDenied(
+                denied_message(name, tool, by_policy=True),
                 hint=f"the policy denies it (`rung tools ask {rule}` would ask you instead)",
             )
-        why = self.policy.gate(server.name, tool, arguments, read_only=read_only, taint=taint)
+            return Decision("denied", "policy", policy, refusal=refusal)
+        why = self.policy.gate(name, tool, arguments, read_only=remote.read_only, taint=taint)
         # A gated call asks even where the policy allows; elsewhere the policy decides.
         if why:
-            if not await self._approved(server, tool, arguments, gated=why):
-                asked = self.approver is not no_one_to_ask
-                outcome = "you did not approve it" if asked else "no one could approve it here"
-                raise ApprovalDenied(
-                    gated_message(server.name, tool, why, asked=asked),
-                    hint=f"{why}, and {outcome} "
-                    f"(`rung tools trust {rule}` lets it run after untrusted content)",
-                )
-        elif policy == "ask" and not await self._approved(server, tool, arguments):
-            raise ApprovalDenied(
-                denied_message(server.name, tool, by_policy=False),
+            answer = await self._ask(server, tool, arguments, gated=why)
+            if answer in ("once", "always"):
+                return Decision("allowed", "user", policy, answer, why)
+            asked = self.approver is not no_one_to_ask
+            outcome = "you did not approve it" if asked else "no one could approve it here"
+            refusal = ApprovalDenied(
+                gated_message(name, tool, why, asked=asked),
+                hint=f"{why}, and {outcome} "
+                f"(`rung tools trust {rule}` lets it run after untrusted content)",
+            )
+            return self._unapproved(answer, policy, refusal, gate=why)
+        if policy == "ask":
+            answer = await self._ask(server, tool, arguments)
+            if answer is None:  # "always" was answered for it while this call waited its turn
+                return Decision("allowed", "policy", "allow")
+            if answer != "deny":
+                return Decision("allowed", "user", policy, answer)
+            refusal = ApprovalDenied(
+                denied_message(name, tool, by_policy=False),
                 hint=f"not approved (`rung tools allow {rule}` lets it run without asking)",
             )
+            return self._unapproved(answer, policy, refusal)
+        trusted = taint is not None and self._gated_but_for_trust(server, remote, arguments, taint)
+        return Decision("allowed", "trust" if trusted else "policy", policy)
+
+    def _unapproved(
+        self, answer: Answer | None, policy: Policy, refusal: ApprovalDenied, *, gate: str = ""
+    ) -> Decision:
+        if self.approver is no_one_to_ask:
+            return Decision("refused", "no one", policy, None, gate, refusal)
+        return Decision("denied", "user", policy, answer, gate, refusal)
+
+    def _gated_but_for_trust(
+        self, server: Server, remote: RemoteTool, arguments: dict[str, Any], taint: Taint
+    ) -> bool:
+        """The gate would have asked for this call if the user did not trust the tool or host."""
+        untrusting = replace(self.policy, trusted_tools=(), trusted_hosts=())
+        return bool(
+            untrusting.gate(
+                server.name, remote.name, arguments, read_only=remote.read_only, taint=taint
+            )
+        )
+
+    async def _run(self, server: Server, tool: str, arguments: dict[str, Any]) -> str:
+        """The call itself, under the server's call timeout."""
         timeout = server.config.call_timeout
         if server.state not in _CALLABLE:
             raise ToolError(f"the {server.name} server is {server.state}: {server.reason}")
@@ -240,21 +337,22 @@ class ToolHub(ToolRegistry):
             raise ToolFailed(text or f"{tool} failed without saying why")
         return text
 
-    async def _approved(
+    async def _ask(
         self, server: Server, tool: str, arguments: dict[str, Any], *, gated: str = ""
-    ) -> bool:
-        """Whoever answers approvals says yes (a gated call: for this call only)."""
+    ) -> Answer | None:
+        """Whoever answers approvals: their answer (a gated call's yes is for this call only);
+        None when an "always" for the tool came while this call waited its turn."""
         always = server.name not in self.policy.always_ask and not gated
         async with self._asking:
             if always and self.policy.decide(server.name, tool) == "allow":
-                return True  # "always" was answered for it while this call waited its turn
+                return None
             request = ApprovalRequest(server.name, tool, arguments, always, gated)
             answer = await self.approver(request)
         if answer == "always" and always:
             self.policy.allow(server.name, tool)
             if self.on_allow_always:
                 self.on_allow_always(server.name, tool)
-        return answer in ("once", "always")
+        return answer
 
     # -- prompts and resources ----------------------------------------------------
 
@@ -344,6 +442,7 @@ class ToolHub(ToolRegistry):
                     async with asyncio.timeout(cfg.startup_timeout):
                         link = await stack.enter_async_context(self._connect(server, log))
                         server.tools = await link.list_tools()
+                    self._pin(server)
                     up_since = time.monotonic()
                     server.started_s, server.link = up_since - started, link
                     self._set(server, "ready")
@@ -375,6 +474,7 @@ class ToolHub(ToolRegistry):
                 server.relist.clear()
                 with contextlib.suppress(ToolError):
                     server.tools = await link.list_tools()
+                    self._pin(server)
                     self._set(server, "ready")
 
     def _connect(
@@ -413,18 +513,48 @@ class ToolHub(ToolRegistry):
         self._rebuild()
         self.on_change(server)
 
+    def _pin(self, server: Server) -> None:
+        """Block the tools that differ from their pins; a server's first listing pins them.
+        Pins that cannot be read block every tool of the server: nothing can be checked."""
+        if self.pins is None or server.config.builtin:  # built-ins change only with Rung
+            return
+        listed = {t.name for t in server.listed()}  # the config keeps the rest off anyway
+        try:
+            changes: Mapping[str, str] = self.pins.check(server.name, server.tools)
+            server.pin_problem = ""
+        except ConfigError as exc:
+            changes = dict.fromkeys(listed, "unverified")
+            server.pin_problem = f"{exc.message}; {exc.hint}" if exc.hint else exc.message
+        server.blocked = {tool: why for tool, why in changes.items() if tool in listed}
+        server.told &= set(server.blocked)
+
+    def _recheck_pins(self) -> None:
+        """Check again when the pins file changed (an approval in another terminal)."""
+        stamp = self.pins.stamp() if self.pins is not None else None
+        if stamp == self._pins_seen:
+            return
+        self._pins_seen = stamp
+        changed = []
+        for server in self._ready():
+            before = dict(server.blocked)
+            self._pin(server)
+            if server.blocked != before:
+                changed.append(server)
+        if changed:
+            self._rebuild()
+            for server in changed:
+                self.on_change(server)
+
     def _rebuild(self) -> None:
-        """The model's tool names: short where unique, `server_tool` on a clash."""
-        offered = [
-            (s, t) for s in self.servers.values() if s.state in _CALLABLE for t in s.offered()
-        ]
-        counts: dict[str, int] = {}
-        for _, tool in offered:
-            counts[tool.name] = counts.get(tool.name, 0) + 1
-        self._tools = {}
-        for server, tool in offered:
+        """The model's tool names: short where unique, `server_tool` on a clash. A blocked
+        tool is named too (so that blocking it renames no other), but not offered."""
+        listed = [(s, t) for s in self.servers.values() if s.state in _CALLABLE for t in s.listed()]
+        counts = Counter(tool.name for _, tool in listed)
+        self._tools, self._blocked = {}, {}
+        for server, tool in listed:
             name = tool.name if counts[tool.name] == 1 else f"{_file_name(server.name)}_{tool.name}"
-            self._tools[name] = HubTool(self, server, tool, name)
+            into = self._blocked if tool.name in server.blocked else self._tools
+            into[name] = HubTool(self, server, tool, name)
 
     def tool_server(self, name: str) -> str | None:
         """Which server a tool the model named comes from (for the UI)."""

@@ -1,13 +1,16 @@
 """A test MCP server (a test double for a user's server), run as a real process.
 
     python -m tests.mcp_servers.toolbox [--http PORT] [--noise] [--never-ready] [--name N]
+        [--describe TEXT]
 
 Tools: `echo`, `add` (marked read-only), `crash` (the process dies mid-call), `hang` (never
 returns), `noise` (writes a non-protocol line on the wire, then answers), `env` (reads a
 variable of the server's environment), `grow` (adds a tool and tells the client the list
 changed), `pid`.
 A prompt `greet` and a resource `note://today`. `--noise` writes junk on stdout before the
-handshake; `--never-ready` reads stdin and never answers (a server stuck starting).
+handshake; `--never-ready` reads stdin and never answers (a server stuck starting);
+`--describe TEXT` gives `echo` that description instead of its own (a server that changes a
+tool between two runs: a rug pull).
 """
 
 from __future__ import annotations
@@ -21,11 +24,11 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.types import ToolAnnotations
 
 
-def build(name: str) -> MCPServer:
+def build(name: str, describe: str | None = None) -> MCPServer:
     app = MCPServer(name)
     wire = os.dup(1)  # the pipe the client reads, before the SDK diverts stray prints
 
-    @app.tool()
+    @app.tool(description=describe)
     def echo(text: str) -> str:
         """Return the text unchanged."""
         return text
@@ -106,6 +109,7 @@ def main() -> None:
     parser.add_argument("--noise", action="store_true")
     parser.add_argument("--never-ready", action="store_true")
     parser.add_argument("--name", default="toolbox")
+    parser.add_argument("--describe", metavar="TEXT", help="echo's description")
     args = parser.parse_args()
     print("toolbox starting", file=sys.stderr, flush=True)
     if args.never_ready:
@@ -114,7 +118,7 @@ def main() -> None:
         return
     if args.noise:
         print("Welcome! (not JSON-RPC)", flush=True)
-    app = build(args.name)
+    app = build(args.name, args.describe)
     if args.http:
         app.run("streamable-http", host="127.0.0.1", port=args.http)
     else:
