@@ -160,7 +160,8 @@ def _line(text: str, width: int = 100) -> str:
 
 async def start_tools(tier: Tier) -> tuple[ToolHub, list[str]]:
     """Every enabled tool server, started and settled (ready or failed) before the question;
-    and a line for each entry that was skipped and each server that failed, with why."""
+    and a line for each entry that was skipped, each server that failed, with why, and each
+    server with tools blocked by their pins."""
     from rung.agent.chat_tools import terminal_approver
     from rung.tools.catalog import open_hub
 
@@ -171,6 +172,7 @@ async def start_tools(tier: Tier) -> tuple[ToolHub, list[str]]:
         terminal_approver(stderr=True),
         use=tier.uses_server,
         rules=tier_rules(tier),
+        audit=paths.audit_log,
     )
     await hub.start_and_wait()
     failures = [
@@ -178,4 +180,5 @@ async def start_tools(tier: Tier) -> tuple[ToolHub, list[str]]:
         for s in hub.servers.values()
         if s.state != "ready"
     ]
-    return hub, [*problems, *failures]
+    blocked = [line for s in hub.servers.values() if (line := s.pin_notice())]
+    return hub, [*problems, *failures, *blocked]

@@ -71,6 +71,7 @@ class ChatTools:
                     self.approve,
                     use=tier.uses_server,
                     rules=tier_rules(tier),
+                    audit=self.paths.audit_log,
                 )
             )
             hub.on_change = self._changed
@@ -88,6 +89,8 @@ class ChatTools:
             self._news.append(
                 f"tool server {server.name} failed: {server.reason} (log: {server.log_path})"
             )
+        if blocked := server.pin_notice():
+            self._news.append(blocked)
         self.invalidate()
 
     def tell(self, line: str) -> None:
@@ -132,6 +135,10 @@ class ChatTools:
             if server.state == "ready":
                 names = ", ".join(t.name for t in server.offered()) or "(no tools)"
                 self.console.print(f"  {escape(names)}")
+                if server.blocked:
+                    held = ", ".join(f"{t} ({why})" for t, why in server.blocked.items())
+                    diff = f"rung tools diff {server.name}"
+                    self.console.print(f"  [red]blocked:[/] {escape(held)} · {escape(diff)}")
             elif server.reason:
                 self.console.print(
                     f"  [dim]{escape(server.reason)} · log: {escape(str(server.log_path))}[/]",

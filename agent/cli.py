@@ -195,6 +195,7 @@ def build_parser() -> argparse.ArgumentParser:
     config.set_defaults(handler=_config)
     add_tools_parser(sub, common)
     add_memory_parser(sub, common)
+    add_audit_parser(sub, common)
     return parser
 
 
@@ -291,7 +292,7 @@ def add_tools_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     tools = sub.add_parser(
         "tools",
         parents=[common],
-        help="MCP tool servers: list, add, remove, enable, disable, test, policies",
+        help="MCP tool servers: list, add, remove, enable, disable, test, policies, pins",
         description="Manage the MCP servers in mcp.json (and the built-in ones) and the "
         "approval policy of their tools.",
     )
@@ -373,7 +374,58 @@ def add_tools_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     test.add_argument("name")
     test.add_argument("tool", nargs="?")
     test.add_argument("--args", default="{}", metavar="JSON", help="the tool's arguments")
+    pinning = (
+        "The first time Rung lists a server's tools it pins them: a digest of each tool's name, "
+        "description, input schema and read-only flag, kept in pins.json beside mcp.json. A "
+        "tool whose definition changes later, or a new tool on a pinned server, is not "
+        "offered to the model until you approve it. Built-in servers are not pinned."
+    )
+    diff = tsub.add_parser(
+        "diff",
+        parents=[common],
+        help="start a server and show how its tools differ from their pins (blocked until "
+        "approved)",
+        description=f"{pinning} `diff` starts the server and shows each changed or new tool as "
+        "a unified diff of its description and schema. Exit code 1 when something differs.",
+    )
+    diff.add_argument("name", metavar="SERVER")
+    approve = tsub.add_parser(
+        "approve",
+        parents=[common],
+        help="SERVER [TOOL]: pin the changed or new tools as they are now, after `diff`",
+        description=f"{pinning} `approve` starts the server, shows the same diff as `diff` "
+        "and pins exactly what it showed: every changed or new tool, or only TOOL.",
+    )
+    approve.add_argument("name", metavar="SERVER")
+    approve.add_argument("tool", nargs="?", metavar="TOOL")
     tools.set_defaults(handler=_tools)
+
+
+def add_audit_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    audit = sub.add_parser(
+        "audit",
+        parents=[common],
+        help="every tool call Rung made: what ran, who decided, how long it took",
+        description="The audit log: one line for every tool call Rung made (in the state dir, "
+        "audit.jsonl, and audit.jsonl.1 once it passed 10 MB): the server and tool, the "
+        "arguments, the decision (allowed, denied, refused where no one could answer, "
+        "blocked by its pin) and who made it (the policy, you, your trust, no one, the pin; "
+        "'gate' when untrusted content in the turn asked for a fresh yes), how long it ran, "
+        "its result's size, and whether it failed. Newest last.",
+    )
+    audit.add_argument(
+        "--since",
+        metavar="WHEN",
+        help="only calls since then: a date (2026-11-01), a time (2026-11-01T09:30), "
+        "'today', 'yesterday', or an age (30m, 12h, 3d, 2w)",
+    )
+    audit.add_argument("--tool", metavar="GLOB", help="only these tools (TOOL or SERVER:TOOL)")
+    audit.add_argument("--server", metavar="NAME", help="only this server's calls (a glob)")
+    audit.add_argument("--json", action="store_true", help="the records as JSON, in full")
+    audit.add_argument(
+        "-n", "--limit", type=_count, default=50, metavar="N", help="the last N (default 50)"
+    )
+    audit.set_defaults(handler=_audit)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -499,6 +551,12 @@ def _tools(args: argparse.Namespace) -> int:
     from rung.agent.tools_command import tools_command
 
     return tools_command(args)
+
+
+def _audit(args: argparse.Namespace) -> int:
+    from rung.agent.audit_command import audit_command
+
+    return audit_command(args)
 
 
 def _memory(args: argparse.Namespace) -> int:

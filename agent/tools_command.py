@@ -22,6 +22,7 @@ from rung.config.mcp_file import (
     SERVER_KEYS,
     McpFile,
     Policy,
+    ServerConfig,
     load_mcp_file,
     parse_server,
     set_approval,
@@ -40,7 +41,7 @@ from rung.tools.catalog import ALWAYS_ASK, Catalog, load_catalog, policy_for
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from rung.tools.hub import ToolHub
+    from rung.tools.hub import Server, ToolHub
 
 
 def tools_command(args: argparse.Namespace) -> int:
@@ -53,7 +54,11 @@ def tools_command(args: argparse.Namespace) -> int:
         return asyncio.run(_list(console, paths, verbose=args.verbose))
     if action == "test":
         return asyncio.run(_test(console, paths, args.name, args.tool, args.args))
+    if action in ("diff", "approve"):
+        tool = getattr(args, "tool", None)
+        return asyncio.run(_review(console, paths, args.name, tool, approve=action == "approve"))
     file = load_mcp_file(paths.mcp_file, frozenset(BUILTINS))
+    replaced = None  # a server added or removed: its pins go with it
     if action == "import":
         return _import(
             console, file, Path(args.file), yes=args.yes, keep_approvals=args.keep_approvals
@@ -63,6 +68,7 @@ def tools_command(args: argparse.Namespace) -> int:
     elif action == "add":
         _add(file, args)
         _drop_rules(console, file, f"{args.name}:")  # a replaced server inherits nothing
+        replaced = args.name
         console.print(f"Added {args.name} to {file.path}; `rung tools test {args.name}` checks it.")
     elif action == "remove":
         if args.name in BUILTINS:
@@ -72,6 +78,7 @@ def tools_command(args: argparse.Namespace) -> int:
             raise UserError(f"no server named {args.name!r} in {file.path}", hint=_names(file))
         del entries[args.name]
         _drop_rules(console, file, f"{args.name}:")
+        replaced = args.name
         console.print(f"Removed {args.name}.")
     elif action in ("trust", "untrust"):
         _trust(console, file, args, on=action == "trust")
@@ -88,7 +95,22 @@ def tools_command(args: argparse.Namespace) -> int:
         if action == "allow" and pattern.partition(":")[0] in ALWAYS_ASK:
             console.print(f"[yellow]note: {pattern.partition(':')[0]} asks before every call[/]")
     file.save()
+    if replaced is not None:
+        _drop_pins(console, paths, replaced)
     return 0
+
+
+def _drop_pins(console: Console, paths: Paths, name: str) -> None:
+    """Forget a server's pins: one added (or replaced) is pinned afresh when first listed."""
+    from rich.markup import escape
+
+    from rung.tools.pins import PinStore
+
+    try:
+        if PinStore(paths.pins_file).forget(name):
+            console.print(f"[dim]dropped the pins of {escape(name)}'s tools[/]")
+    except ConfigError as exc:
+        console.print(f"[yellow]{escape(exc.message)}[/]", soft_wrap=True)
 
 
 def _trust(console: Console, file: McpFile, args: argparse.Namespace, *, on: bool) -> None:
@@ -351,9 +373,14 @@ def _pairs(items: list[str], flag: str) -> dict[str, str]:
     return pairs
 
 
-async def _started(catalog: Catalog, paths: Paths, names: list[str] | None = None) -> ToolHub:
-    """A hub of every enabled server, or of the `names` given (enabled or not), settled."""
+async def _started(
+    catalog: Catalog, paths: Paths, names: list[str] | None = None, *, pinned: bool = True
+) -> ToolHub:
+    """A hub of every enabled server, or of the `names` given (enabled or not), settled;
+    `pinned`: their tools checked against their pins (and pinned on first use)."""
+    from rung.tools.audit import AuditLog
     from rung.tools.hub import ToolHub
+    from rung.tools.pins import PinStore
 
     approver: Approver = no_one_to_ask
     if names is None:
@@ -362,7 +389,14 @@ async def _started(catalog: Catalog, paths: Paths, names: list[str] | None = Non
     else:  # the doctor: disabled servers too
         servers = [replace(s, enabled=True) for s in catalog.servers if s.name in names]
         policy, approver = _doctor_policy(catalog), terminal_approver()
-    hub = ToolHub(servers, policy=policy, approver=approver, log_dir=paths.server_logs)
+    hub = ToolHub(
+        servers,
+        policy=policy,
+        approver=approver,
+        log_dir=paths.server_logs,
+        pins=PinStore(paths.pins_file) if pinned else None,
+        audit=AuditLog(paths.audit_log),
+    )
     await hub.start_and_wait()
     return hub
 
@@ -401,7 +435,12 @@ async def _list(console: Console, paths: Paths, *, verbose: bool) -> int:
                     f"  [red]{escape(server.reason)}[/] [dim]log: {log}[/]",
                     soft_wrap=True,  # a path broken across lines cannot be copied
                 )
-            for tool in server.offered():
+            if server.pin_problem:
+                console.print(f"  [red]{escape(server.pin_problem)}[/]", soft_wrap=True)
+            for tool in server.listed():
+                if tool.name in server.blocked:  # its new description is not shown here either
+                    console.print(f"  {escape(tool.name):<24} {_blocked(server, tool.name)}")
+                    continue
                 decision = policy.decide(config.name, tool.name)
                 about = escape(_first(tool.description))
                 console.print(f"  {escape(tool.name):<24} [dim]{decision:<5}[/] {about}")
@@ -415,15 +454,20 @@ async def _list(console: Console, paths: Paths, *, verbose: bool) -> int:
     return 0
 
 
-async def _test(console: Console, paths: Paths, name: str, tool: str | None, raw: str) -> int:
-    from rich.markup import escape
-
-    catalog = load_catalog(paths.mcp_file)
+def _server(catalog: Catalog, name: str) -> ServerConfig:
     config = catalog.get(name)
     if config is None and name in catalog.file.problems:
         raise catalog.file.problems[name]
     if config is None:
         raise UserError(f"no server named {name!r}", hint=_names(catalog.file))
+    return config
+
+
+async def _test(console: Console, paths: Paths, name: str, tool: str | None, raw: str) -> int:
+    from rich.markup import escape
+
+    catalog = load_catalog(paths.mcp_file)
+    config = _server(catalog, name)
     try:
         arguments = json.loads(raw)
     except json.JSONDecodeError as exc:
@@ -435,18 +479,16 @@ async def _test(console: Console, paths: Paths, name: str, tool: str | None, raw
     try:
         server = hub.servers[name]
         if server.state != "ready":
-            console.print(f"[red]✗ {escape(server.reason)}[/]")
-            tail = log_tail(server.log_path)
-            if tail:
-                console.print("  its last words (stderr):")
-                for line in tail:
-                    console.print(f"  [dim]│ {escape(line)}[/]")
-            console.print(f"  log: {server.log_path}", markup=False, soft_wrap=True)
-            return 1
+            return _failed(console, server)
         console.print(
             f"[green]✓[/] ready in {server.started_s * 1000:.0f} ms, {len(server.tools)} tools:"
         )
+        if server.pin_problem:
+            console.print(f"  [red]{escape(server.pin_problem)}[/]", soft_wrap=True)
         for remote in server.tools:
+            if remote.name in server.blocked:
+                console.print(f"  {escape(remote.name):<24} {_blocked(server, remote.name)}")
+                continue
             console.print(f"  {escape(remote.name):<24} {escape(_first(remote.description))}")
         if tool is None:
             return 0
@@ -455,12 +497,111 @@ async def _test(console: Console, paths: Paths, name: str, tool: str | None, raw
             result = await hub.call(hub.name_for(name, tool) or tool, arguments)
         except RungError as exc:
             console.print(f"[red]✗ {escape(tool)} failed: {escape(exc.message)}[/]")
+            if exc.hint:
+                console.print(f"  hint: {escape(exc.hint)}")
             return 1
         console.print(
             f"[green]✓[/] {escape(tool)} answered in {(time.perf_counter() - start) * 1000:.1f} ms:"
         )
         console.print(escape(result))
         return 0
+    finally:
+        await hub.aclose()
+
+
+def _failed(console: Console, server: Server) -> int:
+    """A server that did not start: why, its last words, its log; the exit code."""
+    from rich.markup import escape
+
+    console.print(f"[red]✗ {escape(server.reason)}[/]")
+    tail = log_tail(server.log_path)
+    if tail:
+        console.print("  its last words (stderr):")
+        for line in tail:
+            console.print(f"  [dim]│ {escape(line)}[/]")
+    console.print(f"  log: {server.log_path}", markup=False, soft_wrap=True)
+    return 1
+
+
+def _blocked(server: Server, tool: str) -> str:
+    """What `list` and `test` say of a blocked tool (its new description is not shown)."""
+    from rich.markup import escape
+
+    why = server.blocked[tool]
+    if why == "unverified":
+        return "[red]blocked[/] its pins cannot be read (above)"
+    since = "changed since it was pinned" if why == "changed" else "new since the server was pinned"
+    return f"[red]blocked[/] {since}: {escape(f'rung tools diff {server.name}')}"
+
+
+DIFF_STYLES = {"+++": "bold", "---": "bold", "@@": "cyan", "+": "green", "-": "red"}
+
+
+async def _review(
+    console: Console, paths: Paths, name: str, tool: str | None, *, approve: bool
+) -> int:
+    """`rung tools diff|approve SERVER [TOOL]`: start the server and show how its tools
+    differ from their pins; `approve` then pins exactly what it showed. Exit code 1 when
+    `diff` found a difference (or the server did not start)."""
+    from rich.markup import escape
+
+    from rung.tools.pins import PinStore, compare, diff
+
+    catalog = load_catalog(paths.mcp_file)
+    config = _server(catalog, name)
+    if config.builtin:
+        raise UserError(
+            f"{name} is built in: Rung's own tools are not pinned",
+            hint="they change only when Rung itself is updated",
+        )
+    store = PinStore(paths.pins_file)
+    pinned = store.read().get(name)  # a file that cannot be read is said before anything starts
+    console.print(f"starting [bold]{escape(name)}[/]: {escape(config.launch_line())}")
+    hub = await _started(catalog, paths, [name], pinned=False)
+    try:
+        server = hub.servers[name]
+        if server.state != "ready":
+            return _failed(console, server)
+        now = {t.name: t for t in server.tools}
+        if tool is not None and tool not in now:
+            raise UserError(
+                f"{name} offers no tool named {tool!r}", hint=f"its tools: {', '.join(now)}"
+            )
+        if pinned is None and not approve:
+            console.print(
+                f"{escape(name)} is not pinned yet: its {len(now)} tools are pinned as they are "
+                f"the first time Rung lists them (or now: rung tools approve {escape(name)})."
+            )
+            return 0
+        changes = {
+            t: why for t, why in compare(pinned or {}, server.tools).items() if tool in (None, t)
+        }
+        for changed in changes:
+            for line in diff(changed, (pinned or {}).get(changed), now[changed]):
+                style = next((s for p, s in DIFF_STYLES.items() if line.startswith(p)), "")
+                console.print(line, style=style, markup=False, highlight=False, soft_wrap=True)
+        gone = sorted(set(pinned or {}) - set(now)) if tool is None else []
+        if gone:
+            console.print(f"[dim]no longer offered: {escape(', '.join(gone))} (pins kept)[/]")
+        if not changes:
+            what = f"{tool} is" if tool else f"its {len(now)} tools are"
+            console.print(f"{escape(name)}: {escape(what)} as pinned; nothing to approve.")
+            return 0
+        if approve:
+            store.approve(name, [now[t] for t in changes])
+            console.print(
+                f"[green]✓[/] pinned {escape(', '.join(changes))} of {escape(name)} as shown "
+                "above: offered to the model from now on."
+            )
+            return 0
+        one = f" (or one of them: rung tools approve {name} TOOL)" if len(changes) > 1 else ""
+        console.print(
+            f"{len(changes)} of {escape(name)}'s tools differ from their pins and are not "
+            f"offered to the model. Once you have read the change: rung tools approve "
+            f"{escape(name)}{escape(one)}",
+            soft_wrap=True,
+        )
+        return 1
     finally:
         await hub.aclose()
 
