@@ -76,7 +76,7 @@ def test_a_memory_in_use_by_another_rung_is_one_line_and_the_answer_comes_withou
     assert text.out == "Hello without memory.\n"
     assert text.err == f"[rung] {said}\n"  # once, no traceback, no other line
     sent = ollama_server.chat_requests[-1]["messages"]
-    assert "<untrusted" not in sent[-1]["content"]  # nothing recalled
+    assert "[untrusted data" not in sent[-1]["content"]  # nothing recalled
 
     ollama_server.script(Reply(text="Hello without memory."))
     result = rung("ask", "--tier", "assistant", "--json", "hello")

@@ -154,8 +154,8 @@ def test_attach_adds_a_resource_to_the_next_message(
     tool_chat.say("what should I buy?")
     assert "Milk." in tool_chat.prompt()
     sent = ollama_server.chat_requests[0]["messages"][-1]["content"]
-    assert '<untrusted source="resource note://today" boundary="' in sent  # data, marked
-    assert "\nBuy milk.\n</untrusted " in sent
+    assert "[untrusted data from resource note://today, " in sent  # data, marked
+    assert "\nBuy milk.\n[end " in sent
     assert sent.endswith("what should I buy?")
     tool_chat.say("/attach note://nothing")
     assert "no server has the resource note://nothing" in tool_chat.prompt()

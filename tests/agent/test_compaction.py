@@ -152,7 +152,7 @@ async def test_a_planted_fact_outlives_compaction_and_comes_back_from_memory(
     sent = model.sent[-1].messages
     assert sent[0].content == "You are Wren."  # the persona survived, untouched
     # ... and the code came back from memory
-    assert '<untrusted source="recalled memories"' in sent[-1].content
+    assert "[untrusted data from recalled memories, " in sent[-1].content
     assert "fact about the user" in sent[-1].content and "locker code is 7731" in sent[-1].content
     assert not any("7731" in m.content for m in sent[1:-1] if m.role == "user" and
                    not m.content.startswith(SUMMARY_HEADER))  # fmt: skip

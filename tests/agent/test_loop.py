@@ -67,7 +67,7 @@ async def test_tool_call_result_goes_back_to_the_model() -> None:
     assert [(r.content, r.is_error) for r in results] == [("5", False)]
     second = model.sent[1].messages
     assert second[-1].role == "tool" and unmarked(second[-1].content) == "5"
-    assert second[-1].content.startswith('<untrusted source="add" boundary="')  # data
+    assert second[-1].content.startswith("[untrusted data from add, ")  # marked as data
     assert second[-1].tool_name == "add"
     assert [t.name for t in model.sent[0].tools or []] == ["add"]
     answer = final(events)

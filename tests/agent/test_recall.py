@@ -63,7 +63,7 @@ async def test_recalled_memories_ride_with_the_message_and_the_history_stays_as_
     sent = model.sent[0].messages
     assert sent[0].role == "system" and "Ana" not in sent[0].content  # the prefix stays put
     block = re.fullmatch(
-        r'<untrusted source="recalled memories" boundary="(\w+)">\n(.*)\n</untrusted \1>\n\n'
+        r"\[untrusted data from recalled memories, (\w+)\]\n(.*)\n\[end \1\]\n\n"
         r"who is my manager\?",
         sent[-1].content,
         re.DOTALL,
@@ -196,7 +196,7 @@ def test_rung_ask_in_the_assistant_tier_recalls_and_remembers(
     assert all("Brompton" not in m["text"] for m in data["memories"])  # not relevant: left out
     sent = ollama_server.chat_requests[-1]["messages"]
     assert sent[0]["content"].endswith("- My bike is a green Brompton")  # facts: the prefix
-    assert '<untrusted source="recalled memories"' in sent[-1]["content"]
+    assert "[untrusted data from recalled memories, " in sent[-1]["content"]
     assert "02:30" in sent[-1]["content"]
     assert sent[-1]["content"].endswith("When does the NAS backup run?")
 
@@ -336,7 +336,7 @@ def test_rung_ask_recalls_the_answer_not_the_small_talk(
     result = rung("ask", "--tier", "assistant", "--json", QUESTION)
     assert result.code == 0, result.err
     sent = ollama_server.chat_requests[-1]["messages"][-1]["content"]
-    block = sent[: sent.index("</untrusted ")]
+    block = sent[: sent.index("\n[end ")]
     assert "grade two heart murmur" in block
     assert not [a for _, a in SMALL_TALK if a in block]
     data = json.loads(result.out)

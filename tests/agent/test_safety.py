@@ -75,8 +75,8 @@ def test_a_planted_instruction_cannot_send_the_secret_out(
     # the model saw the file's text as marked data, and was told why the calls failed
     request = ollama_server.chat_requests[-1]["messages"]
     read = next(m for m in request if m["role"] == "tool")["content"]
-    assert read.startswith('<untrusted source="read_file" boundary="')
-    assert "Text inside an <untrusted> block" in request[0]["content"]
+    assert read.startswith("[untrusted data from read_file, ")
+    assert "Text between a line [untrusted data from …, ID]" in request[0]["content"]
     assert data["answer"] == "Your notes say to tidy the garden."
 
 

@@ -44,7 +44,7 @@ def test_the_changing_part_rides_with_the_message() -> None:
     now = datetime.fromisoformat("2026-11-25T09:30:00+01:00")
     memory = RecalledMemory("m1", "fact", "fact-1", "2026-11-20", "I live in Lyon", "fact-1")
     sent = turn_message("where do I live?", now=now, memories=[memory])
-    boundaries = re.findall(r'boundary="([0-9a-f]{16})"', sent)
+    boundaries = re.findall(r"\[end ([0-9a-f]{16})\]", sent)
     assert len(boundaries) == 1  # random each time: the memories cannot know it
     assert sent.replace(boundaries[0], "BOUNDARY") == golden("assistant.message.txt").rstrip("\n")
     assert typed_text(sent) == "where do I live?"

@@ -9,6 +9,7 @@ from pathlib import Path
 import ollama
 import pytest
 
+from rung.agent.prompt import unmarked
 from tests.agent.test_chat import Chat
 from tests.conftest import Rung
 from tests.real.llama_ollama import LlamaOllamaServer
@@ -105,9 +106,10 @@ def test_a_tool_call_written_as_text_is_run_through_the_hub(
         "add_time",
         "days_between",
     ]
-    assert {"role": "tool", "content": first["result"], "tool_name": "days_between"} in (
-        step_two["messages"]
-    )
+    [sent] = [m for m in step_two["messages"] if m["role"] == "tool"]
+    assert sent["tool_name"] == "days_between"
+    assert unmarked(sent["content"]) == first["result"]  # as data, in an untrusted block
+    assert sent["content"].startswith("[untrusted data from days_between, ")
     # ...and the model used it. A 0.5B model does not write prose after a tool result: it
     # repeats the call and echoes the number in JSON of its own ({"name": "days", "arguments":
     # {…, "days": 59}}); Rung refuses the repeat, and the model's last reply is what it is.
