@@ -96,7 +96,7 @@ class Rung:
     def _here(self, args: Sequence[str], data: bytes) -> Result:
         """`main(args)` with stdin from `data` and stdout, stderr captured, under `env`
         (restored afterwards). No timeout of its own: pytest-timeout's is the limit."""
-        from rung.agent.cli import main
+        from rung.agent.cli.main import main
 
         streams = sys.stdin, sys.stdout, sys.stderr
         environ = dict(os.environ)

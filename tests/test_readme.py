@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from rung.agent.cli import build_parser
+from rung.agent.cli.main import build_parser
 from rung.agent.prompt import unmarked
 from tests.conftest import Rung
 from tests.ollama_server import OllamaTestServer, Reply
@@ -41,7 +41,7 @@ def test_readme_command_parses(command: str) -> None:
 
 
 def test_readme_slash_commands_match_the_chat() -> None:
-    from rung.agent.chat import COMMANDS
+    from rung.agent.cli.chat import COMMANDS
 
     text = README.read_text(encoding="utf-8")
     documented = set(re.findall(r"^\| `(/\w+)", text, re.M))

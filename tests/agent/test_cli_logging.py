@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from rung.agent.cli import OneLineFormatter
+from rung.agent.cli.main import OneLineFormatter
 from rung.memory.store import StoreBusy
 
 FORM = "%(levelname)s %(name)s: %(message)s"

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from rung.agent.cli.memory_command import parse_when
 from rung.agent.conversation import Conversation
-from rung.agent.memory_command import parse_when
 from rung.agent.messages import LoopEvent, Message, Notice, Recalled, ToolCall
 from rung.agent.recall import MIN_SIMILARITY, Recall, as_memory
 from rung.agent.sessions import SessionStore

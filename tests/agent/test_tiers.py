@@ -78,7 +78,7 @@ def test_the_chatbot_tier_offers_no_tools_starts_no_server_and_loads_no_embedder
     probe = textwrap.dedent(
         """
         import sys
-        from rung.agent.cli import main
+        from rung.agent.cli.main import main
         code = main(["ask", "--tier", "chatbot", "hello"])
         heavy = ("sentence_transformers", "torch", "chromadb", "mcp")
         heavy = [m for m in heavy if m in sys.modules]

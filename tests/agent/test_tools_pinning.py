@@ -12,7 +12,7 @@ from typing import Any
 
 from rich.console import Console
 
-from rung.agent.chat_tools import ChatTools
+from rung.agent.cli.chat_tools import ChatTools
 from rung.agent.tiers import AGENT
 from rung.config.paths import Paths
 from rung.tools.mcp_client import RemoteTool

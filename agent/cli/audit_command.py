@@ -22,7 +22,7 @@ def audit_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markup import escape
 
-    from rung.agent.memory_command import parse_when
+    from rung.agent.cli.memory_command import parse_when
 
     path = Paths.default().audit_log
     since = parse_when(args.since, "--since") if args.since else None

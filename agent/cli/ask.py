@@ -162,7 +162,7 @@ async def start_tools(tier: Tier) -> tuple[ToolHub, list[str]]:
     """Every enabled tool server, started and settled (ready or failed) before the question;
     and a line for each entry that was skipped, each server that failed, with why, and each
     server with tools blocked by their pins."""
-    from rung.agent.chat_tools import terminal_approver
+    from rung.agent.cli.chat_tools import terminal_approver
     from rung.tools.catalog import open_hub
 
     paths = Paths.default()

@@ -123,7 +123,7 @@ class Doctor:
         if not self.tier.tools:
             note(Finding("tool servers", "ok", f"none in the {self.tier.name} tier"))
             return
-        from rung.agent.chat_tools import terminal_approver
+        from rung.agent.cli.chat_tools import terminal_approver
         from rung.tools.catalog import open_hub
 
         try:

@@ -492,7 +492,7 @@ def load(args: argparse.Namespace) -> LoadedSettings:
 
 
 def _init(args: argparse.Namespace) -> int:
-    from rung.agent.init_command import init_command
+    from rung.agent.cli.init_command import init_command
 
     return init_command(
         load(args),
@@ -504,19 +504,19 @@ def _init(args: argparse.Namespace) -> int:
 
 
 def _chat(args: argparse.Namespace) -> int:
-    from rung.agent.chat import run_chat
+    from rung.agent.cli.chat import run_chat
 
     return run_chat(load(args), resume=args.resume, debug=args.debug)
 
 
 def _ask(args: argparse.Namespace) -> int:
-    from rung.agent.ask import run_ask
+    from rung.agent.cli.ask import run_ask
 
     return run_ask(load(args), args.question, as_json=args.json, save=not args.no_save)
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from rung.agent.doctor import doctor_command
+    from rung.agent.cli.doctor import doctor_command
 
     if args.check_model:
         args.model = args.check_model  # read by load() like the --model setting flag
@@ -530,37 +530,37 @@ def _doctor(args: argparse.Namespace) -> int:
 
 
 def _tiers(args: argparse.Namespace) -> int:
-    from rung.agent.commands import tiers_command
+    from rung.agent.cli.commands import tiers_command
 
     return tiers_command(args, load)
 
 
 def _sessions(args: argparse.Namespace) -> int:
-    from rung.agent.commands import sessions_command
+    from rung.agent.cli.commands import sessions_command
 
     return sessions_command(args)
 
 
 def _config(args: argparse.Namespace) -> int:
-    from rung.agent.commands import config_command
+    from rung.agent.cli.commands import config_command
 
     return config_command(args, load)
 
 
 def _tools(args: argparse.Namespace) -> int:
-    from rung.agent.tools_command import tools_command
+    from rung.agent.cli.tools_command import tools_command
 
     return tools_command(args)
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from rung.agent.audit_command import audit_command
+    from rung.agent.cli.audit_command import audit_command
 
     return audit_command(args)
 
 
 def _memory(args: argparse.Namespace) -> int:
-    from rung.agent.memory_command import memory_command
+    from rung.agent.cli.memory_command import memory_command
 
     return memory_command(args, load(args).settings)
 

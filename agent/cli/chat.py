@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from rung.agent import tiers
-from rung.agent.chat_tools import ChatTools
+from rung.agent.cli.chat_tools import ChatTools
 from rung.agent.conversation import Conversation
 from rung.agent.messages import (
     FinalAnswer,

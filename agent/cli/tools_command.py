@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from rung.agent.chat_tools import terminal_approver
+from rung.agent.cli.chat_tools import terminal_approver
 from rung.config.errors import ConfigError, RungError, UserError
 from rung.config.mcp_file import (
     APPROVAL_KEYS,
