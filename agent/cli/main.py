@@ -292,7 +292,7 @@ def add_tools_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     tools = sub.add_parser(
         "tools",
         parents=[common],
-        help="MCP tool servers: list, add, remove, enable, disable, test, policies, pins",
+        help="MCP tool servers: list, add, remove, enable, disable, test, policies, trust, pins",
         description="Manage the MCP servers in mcp.json (and the built-in ones) and the "
         "approval policy of their tools.",
     )
