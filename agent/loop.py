@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -84,13 +83,11 @@ async def run_turn(
     turn = Turn()
     specs = tools.specs() if tools else None
     sent = history[-1].content if history and history[-1].role == "user" else None
-    deadline = None if timeout is None else asyncio.get_running_loop().time() + timeout
-    started = time.monotonic()
+    deadline = Deadline.after(timeout)
     for step in range(max_steps):
         reply = None
         hold = HoldBack() if specs and lenient else None
-        stream = model.stream([*history, *turn.new_messages], specs)
-        async for event in _until(deadline, stream, timeout, started):
+        async for event in deadline.until(model.stream([*history, *turn.new_messages], specs)):
             if isinstance(event, ModelDone):
                 reply = event
             elif hold is not None and isinstance(event, TextDelta):
@@ -126,11 +123,8 @@ async def run_turn(
         for call in message.tool_calls:
             yield ToolCallStarted(call)
         taint = tainted([*history, *turn.new_messages], sent)
-        results = await _by(
-            deadline,
-            run_tool_calls(message.tool_calls, tools, turn.seen_calls, taint, max_result_chars),
-            timeout,
-            started,
+        results = await deadline.by(
+            run_tool_calls(message.tool_calls, tools, turn.seen_calls, taint, max_result_chars)
         )
         for result in results:
             turn.new_messages.append(tool_message(result))
@@ -146,8 +140,7 @@ async def run_turn(
         yield Notice(f"Reached the limit of {max_steps} tool steps; asking for a final answer.")
         final = STEP_LIMIT_PROMPT.format(n=max_steps)
     limit = Message("system", final)
-    stream = model.stream([*history, *turn.new_messages, limit], None)
-    async for event in _until(deadline, stream, timeout, started):
+    async for event in deadline.until(model.stream([*history, *turn.new_messages, limit], None)):
         if isinstance(event, ModelDone):
             answer = Message("assistant", event.message.content, thinking=event.message.thinking)
             turn.usage.add(event.usage)
@@ -231,31 +224,40 @@ def tool_message(result: ToolResult) -> Message:
     return Message("tool", content, tool_name=result.call.name, tool_call_id=result.call.id)
 
 
-async def _until(
-    deadline: float | None, stream: AsyncIterator[T], timeout: float | None, started: float
-) -> AsyncGenerator[T]:
-    """`stream`'s items until `deadline` (the event loop's clock), then `TurnTimeout`; the
-    stream is closed either way."""
-    async with contextlib.aclosing(stream):  # type: ignore[type-var]
-        while True:
-            try:
-                item = await _by(deadline, anext(stream), timeout, started)
-            except StopAsyncIteration:
-                return
-            yield item
+@dataclass(frozen=True)
+class Deadline:
+    """When a turn must end (`at`, on the event loop's clock; None: never): what it awaits
+    past then ends in `TurnTimeout`."""
 
+    at: float | None
+    timeout: float | None
+    started: float
 
-async def _by(
-    deadline: float | None, awaitable: Awaitable[T], timeout: float | None, started: float
-) -> T:
-    """`awaitable`'s result if it comes before `deadline`; else `TurnTimeout`."""
-    try:
-        async with asyncio.timeout_at(deadline):
-            return await awaitable
-    except TimeoutError:
-        raise TurnTimeout(
-            f"the turn was stopped after {time.monotonic() - started:.0f} s: it ran past "
-            f"turn_timeout ({timeout:g} s)",
-            hint="ask for less at once, or raise turn_timeout in the config file "
-            "(`rung config path` says where it is)",
-        ) from None
+    @classmethod
+    def after(cls, timeout: float | None) -> Deadline:
+        now = asyncio.get_running_loop().time()
+        return cls(None if timeout is None else now + timeout, timeout, now)
+
+    async def until(self, stream: AsyncIterator[T]) -> AsyncGenerator[T]:
+        """`stream`'s items until the deadline; the stream is closed either way."""
+        async with contextlib.aclosing(stream):  # type: ignore[type-var]
+            while True:
+                try:
+                    item = await self.by(anext(stream))
+                except StopAsyncIteration:
+                    return
+                yield item
+
+    async def by(self, awaitable: Awaitable[T]) -> T:
+        """`awaitable`'s result if it comes before the deadline."""
+        try:
+            async with asyncio.timeout_at(self.at):
+                return await awaitable
+        except TimeoutError:
+            took = asyncio.get_running_loop().time() - self.started
+            raise TurnTimeout(
+                f"the turn was stopped after {took:.0f} s: it ran past "
+                f"turn_timeout ({self.timeout:g} s)",
+                hint="ask for less at once, or raise turn_timeout in the config file "
+                "(`rung config path` says where it is)",
+            ) from None
