@@ -86,3 +86,25 @@ class ApprovalDenied(ToolError):
 
 class SessionError(RungError):
     """A session cannot be found, read or written."""
+
+
+class DaemonError(RungError):
+    """The background daemon cannot be started, reached or stopped as asked."""
+
+
+class DaemonNotRunning(DaemonError):
+    """No daemon answers on the socket."""
+
+    exit_code = 3  # as `systemctl status` says of a unit that is not running
+
+
+class DaemonRunning(DaemonError):
+    """A daemon already runs for this user (it holds the lock)."""
+
+    def __init__(self, pid: int | None) -> None:
+        which = f"pid {pid}" if pid else "its pid not written yet"
+        super().__init__(
+            f"a rung daemon already runs ({which})",
+            hint="`rung daemon status` shows it, `rung daemon stop` stops it",
+        )
+        self.pid = pid

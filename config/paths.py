@@ -27,6 +27,26 @@ class Paths:
         return Path(platformdirs.user_runtime_dir(APP, appauthor=False))
 
     @property
+    def daemon_socket(self) -> Path:
+        """The daemon's local API: HTTP over this unix socket (0600, in a 0700 folder)."""
+        return self.runtime_dir / "daemon.sock"
+
+    @property
+    def daemon_token(self) -> Path:
+        """The random token every request to the daemon carries; a new one at each start."""
+        return self.runtime_dir / "token"
+
+    @property
+    def daemon_lock(self) -> Path:
+        """Held (flock) by the one running daemon, with its pid inside."""
+        return self.runtime_dir / "daemon.lock"
+
+    @property
+    def daemon_log(self) -> Path:
+        """What a daemon started by `rung daemon start` writes (`rung daemon logs`)."""
+        return self.state_dir / "logs" / "daemon.log"
+
+    @property
     def config_file(self) -> Path:
         return self.config_dir / "config.toml"
 

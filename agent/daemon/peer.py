@@ -1,0 +1,61 @@
+"""Who is on the other end of the socket: the peer's uid from the kernel (SO_PEERCRED),
+checked on every connection before a byte of it is read.
+
+The check sits in uvicorn's HTTP protocol (`Config(http=…)` takes a protocol class):
+`connection_made` is the one place that holds the accepted socket, and it runs before any
+request is parsed. uvicorn passes no socket to the ASGI app (its scope's `client` is empty
+for a unix socket), so a middleware could not do it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import struct
+from typing import ClassVar, Protocol
+
+from uvicorn.protocols.http.h11_impl import H11Protocol
+
+log = logging.getLogger(__name__)
+
+_UCRED = struct.Struct("3i")  # struct ucred: pid, uid, gid
+
+
+class Connected(Protocol):
+    """A connected socket: socket.socket, or asyncio's TransportSocket that wraps one."""
+
+    def getsockopt(self, level: int, option: int, buflen: int) -> bytes: ...
+
+
+def peer_credentials(sock: Connected) -> tuple[int, int, int] | None:
+    """(pid, uid, gid) of the process that connected `sock`, as the kernel recorded them at
+    connect(); None where the platform has no SO_PEERCRED."""
+    option = getattr(socket, "SO_PEERCRED", None)
+    if option is None:
+        return None
+    pid, uid, gid = _UCRED.unpack(sock.getsockopt(socket.SOL_SOCKET, option, _UCRED.size))
+    return pid, uid, gid
+
+
+class PeerCheckedProtocol(H11Protocol):
+    """uvicorn's h11 protocol that drops a connection from any other uid than `owner_uid`
+    (None: the uid the daemon runs as). h11 rather than httptools: one known protocol class
+    to extend, and the API's requests are small."""
+
+    owner_uid: ClassVar[int | None] = None
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        super().connection_made(transport)
+        sock = transport.get_extra_info("socket")
+        owner = os.getuid() if self.owner_uid is None else self.owner_uid
+        credentials = peer_credentials(sock) if sock is not None else None
+        if credentials is None:
+            # macOS and others: the 0600 socket in a 0700 folder and the token remain
+            return
+        pid, uid, _ = credentials
+        if uid != owner:
+            log.warning(
+                "refused a connection from uid %d (pid %d): not the daemon's user", uid, pid
+            )
+            transport.close()

@@ -1,0 +1,80 @@
+"""Fixtures for the daemon's tests: a short runtime dir (a unix socket's path holds about
+100 bytes; pytest's tmp_path can be longer), real daemon processes stopped by pid in the
+teardown even when a test fails, and a way to wait on a condition without a fixed sleep."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TypeVar
+
+import pytest
+
+from rung.agent.daemon.client import DaemonClient
+from rung.agent.daemon.lock import lock_holder
+from rung.config.errors import DaemonError
+from rung.config.paths import Paths
+
+T = TypeVar("T")
+
+
+def wait_for(condition: Callable[[], T | None], what: str, timeout: float = 15.0) -> T:
+    """Poll `condition` until it returns something other than None (or False)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value is not None and value is not False:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def answering(paths: Paths) -> int | None:
+    """The pid the daemon's /v1/health gives, or None while nothing answers."""
+    # httpcore leaves the socket of a refused connect to the garbage collector (a
+    # ResourceWarning, an error here): poll with a socket of our own until one is accepted
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
+        try:
+            probe.connect(str(paths.daemon_socket))
+        except OSError:
+            return None
+    try:
+        pid = DaemonClient(paths, timeout=2).health()["pid"]
+    except DaemonError:
+        return None
+    assert isinstance(pid, int)
+    return pid
+
+
+@pytest.fixture
+def paths(isolated_home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Paths]:
+    """The isolated home's paths, with a runtime dir short enough for a socket."""
+    runtime = tempfile.mkdtemp(prefix="rung-", dir="/tmp")
+    monkeypatch.setenv("XDG_RUNTIME_DIR", runtime)
+    try:
+        yield Paths.default()
+    finally:
+        shutil.rmtree(runtime, ignore_errors=True)
+
+
+@pytest.fixture
+def lock_holders(paths: Paths) -> Iterator[None]:
+    """Kills (by pid) whichever daemon holds the lock when the test ends: one started
+    detached by `rung daemon start` is no child of ours."""
+    try:
+        yield
+    finally:
+        pid = lock_holder(paths.daemon_lock)
+        if pid is not None and pid != os.getpid():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
