@@ -22,6 +22,7 @@ Rung: a local-first personal AI agent on top of Ollama.
   rung tiers                chatbot, agent, assistant (and plugins): what each turns on
   rung sessions list        past conversations (show, export, delete)
   rung config show          settings in effect and where each came from
+  rung daemon start         the background daemon (stop, status, logs, run)
 """
 
 EPILOG = "Settings come from defaults <- config.toml <- RUNG_* variables <- flags. \
@@ -196,6 +197,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_tools_parser(sub, common)
     add_memory_parser(sub, common)
     add_audit_parser(sub, common)
+    add_daemon_parser(sub, common, settings_flags)
     return parser
 
 
@@ -428,6 +430,72 @@ def add_audit_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     audit.set_defaults(handler=_audit)
 
 
+def _seconds(text: str) -> float:
+    """A number of seconds above 0, for a flag."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = 0.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds above 0")
+    return value
+
+
+def add_daemon_parser(
+    sub: Any, common: argparse.ArgumentParser, settings_flags: argparse.ArgumentParser
+) -> None:
+    daemon = sub.add_parser(
+        "daemon",
+        parents=[common],
+        help="the background daemon: start, stop, status, logs, run",
+        description="The daemon: one background process per user that serves Rung's local "
+        "API on a unix socket in $XDG_RUNTIME_DIR/rung/ (the folder 0700, the socket 0600; "
+        "only your uid is let in, and every request carries the token from the token file "
+        "beside it).",
+    )
+    dsub = daemon.add_subparsers(dest="action", metavar="ACTION", required=True)
+    dsub.add_parser(
+        "run",
+        parents=[common, settings_flags],
+        help="run the daemon in the foreground (for a service manager; sd_notify aware)",
+        description="Run the daemon in this process until SIGTERM, SIGINT or `rung daemon "
+        "stop`; its log goes to stderr. Under systemd (Type=notify) it says READY=1 once it "
+        "answers and STOPPING=1 when it stops. Exit code 1 when a daemon already runs.",
+    )
+    start = dsub.add_parser(
+        "start",
+        parents=[common, settings_flags],
+        help="start the daemon in the background; returns once it answers",
+        description="Start the daemon detached from this terminal (its output goes to its "
+        "log, `rung daemon logs`) and return once its API answers. Says so when one "
+        "already runs.",
+    )
+    start.add_argument(
+        "--timeout", type=_seconds, default=30.0, metavar="S", help="wait this long (default 30)"
+    )
+    stop = dsub.add_parser(
+        "stop",
+        parents=[common],
+        help="stop the daemon gracefully (SIGTERM if it does not answer)",
+        description="Ask the daemon to stop through its API and wait until it has exited; "
+        "when it does not answer, or has not stopped after --timeout, send it SIGTERM.",
+    )
+    stop.add_argument(
+        "--timeout", type=_seconds, default=15.0, metavar="S", help="wait this long (default 15)"
+    )
+    status = dsub.add_parser(
+        "status",
+        parents=[common],
+        help="is it running: pid, uptime, memory, model, version (exit code 3: not running)",
+    )
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    logs = dsub.add_parser("logs", parents=[common], help="the end of the daemon's log")
+    logs.add_argument(
+        "-n", "--lines", type=_count, default=50, metavar="N", help="the last N lines (default 50)"
+    )
+    daemon.set_defaults(handler=_daemon)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -563,6 +631,13 @@ def _memory(args: argparse.Namespace) -> int:
     from rung.agent.cli.memory_command import memory_command
 
     return memory_command(args, load(args).settings)
+
+
+def _daemon(args: argparse.Namespace) -> int:
+    from rung.agent.cli.daemon_command import daemon_command
+
+    flags = [(names, dest) for names, dest, _ in SETTING_FLAGS]
+    return daemon_command(args, load, _version(), flags)
 
 
 def _version() -> str:
