@@ -191,6 +191,20 @@ LoopEvent = (
 )
 
 
+@dataclass(frozen=True)
+class TurnBegun:
+    """A one-shot turn is set up (`agent/turn.py`): the model answered its check, the memory
+    and the tools are up. Comes before the turn's own events."""
+
+    session_id: str | None  # where the turn is stored; None when it is not
+    tier: str
+    model: str
+    servers: dict[str, str] = field(default_factory=dict)  # tool name -> its server
+
+
+TurnEvent = LoopEvent | TurnBegun
+
+
 def dumps_arguments(arguments: dict[str, Any]) -> str:
     """Arguments as compact, stable JSON (for display and for the repeated-call guard)."""
     return json.dumps(arguments, sort_keys=True, ensure_ascii=False, separators=(",", ":"))

@@ -53,8 +53,18 @@ Approver = Callable[[ApprovalRequest], Awaitable[Answer]]
 
 
 async def no_one_to_ask(request: ApprovalRequest) -> Answer:
-    """Where no one can answer (`rung ask` without a terminal, the daemon): ask means no."""
+    """Where no one can answer (`rung ask` without a terminal, a job): ask means no."""
     return "deny"
+
+
+def someone_to_ask(approver: Approver) -> bool:
+    """Whether a person answers `approver`'s questions now: not `no_one_to_ask`, and, for
+    an approver that routes each question to whoever started the call (the daemon's),
+    its `present()` says so."""
+    if approver is no_one_to_ask:
+        return False
+    present = getattr(approver, "present", None)
+    return bool(present()) if callable(present) else True
 
 
 @dataclass

@@ -47,7 +47,7 @@ from rung.tools.approvals import (
     denied_message,
     exact_pattern,
     gated_message,
-    no_one_to_ask,
+    someone_to_ask,
 )
 from rung.tools.audit import AuditLog, Decision
 from rung.tools.base import ToolRegistry, ToolSpec
@@ -273,7 +273,7 @@ class ToolHub(ToolRegistry):
             answer = await self._ask(server, tool, arguments, gated=why)
             if answer in ("once", "always"):
                 return Decision("allowed", "user", policy, answer, why)
-            asked = self.approver is not no_one_to_ask
+            asked = someone_to_ask(self.approver)
             outcome = "you did not approve it" if asked else "no one could approve it here"
             refusal = ApprovalDenied(
                 gated_message(name, tool, why, asked=asked),
@@ -298,7 +298,7 @@ class ToolHub(ToolRegistry):
     def _unapproved(
         self, answer: Answer | None, policy: Policy, refusal: ApprovalDenied, *, gate: str = ""
     ) -> Decision:
-        if self.approver is no_one_to_ask:
+        if not someone_to_ask(self.approver):
             return Decision("refused", "no one", policy, None, gate, refusal)
         return Decision("denied", "user", policy, answer, gate, refusal)
 

@@ -183,9 +183,21 @@ def _status(args: argparse.Namespace, paths: Paths) -> int:
         ("version", f"{data['version']} (API {data['api']})"),
         ("socket", data["socket"]),
         ("log", str(paths.daemon_log)),
+        ("turns", _turns(data.get("turns"))),
     ):
         print(f"  {label:<8} {value}")
+    for server in data.get("servers") or []:
+        why = f" ({server['reason']})" if server.get("reason") else ""
+        print(f"  {'server':<8} {server['name']} [{server['tier']}]: {server['state']}{why}")
+    for line in data.get("last_errors") or []:
+        print(f"  {'error':<8} {line}")
     return 0
+
+
+def _turns(turns: Any) -> str:
+    if not isinstance(turns, dict):
+        return "unknown"
+    return f"{turns.get('served', 0)} served, {turns.get('failed', 0)} failed"
 
 
 def _duration(seconds: float) -> str:

@@ -123,6 +123,11 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question", nargs="*", help="the question (default: read stdin)")
     ask.add_argument("--json", action="store_true", help="print a JSON result instead of text")
     ask.add_argument("--no-save", action="store_true", help="do not store this as a session")
+    ask.add_argument(
+        "--local",
+        action="store_true",
+        help="answer in this process even while the daemon runs (it answers otherwise)",
+    )
     ask.set_defaults(handler=_ask)
 
     doctor = sub.add_parser(
@@ -486,7 +491,8 @@ def add_daemon_parser(
     status = dsub.add_parser(
         "status",
         parents=[common],
-        help="is it running: pid, uptime, memory, model, version (exit code 3: not running)",
+        help="is it running: pid, uptime, memory, model, turns, tool servers, last errors "
+        "(exit code 3: not running)",
     )
     status.add_argument("--json", action="store_true", help="machine-readable output")
     logs = dsub.add_parser("logs", parents=[common], help="the end of the daemon's log")
@@ -580,7 +586,9 @@ def _chat(args: argparse.Namespace) -> int:
 def _ask(args: argparse.Namespace) -> int:
     from rung.agent.cli.ask import run_ask
 
-    return run_ask(load(args), args.question, as_json=args.json, save=not args.no_save)
+    return run_ask(
+        load(args), args.question, as_json=args.json, save=not args.no_save, local=args.local
+    )
 
 
 def _doctor(args: argparse.Namespace) -> int:

@@ -6,21 +6,28 @@ connection (`peer.py`)."""
 
 from __future__ import annotations
 
+import contextlib
 import hmac
 import os
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from rung.agent.daemon.host import Host, TurnRequest
+from rung.config.settings import Settings
+
 API_VERSION = "v1"
+NDJSON = "application/x-ndjson"
+ANSWERS = ("once", "always", "deny")
 
 
 @dataclass(frozen=True)
@@ -71,14 +78,16 @@ def rss_bytes() -> int | None:
         return None
 
 
-def create_app(info: DaemonInfo, token: str, stop: Callable[[], None]) -> Starlette:
-    """The API. `stop` asks the server to shut down gracefully (it is called once the
-    response to /v1/shutdown has been sent)."""
+def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Host) -> Starlette:
+    """The API over `host`, which it starts and closes with itself (its lifespan). `stop`
+    asks the server to shut down gracefully (it is called once the response to
+    /v1/shutdown has been sent)."""
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True, "pid": info.pid})
 
     async def status(request: Request) -> JSONResponse:
+        counters = host.counters
         return JSONResponse(
             {
                 "pid": info.pid,
@@ -89,8 +98,33 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None]) -> Starle
                 "version": info.version,
                 "api": API_VERSION,
                 "socket": info.socket,
+                "turns": {"served": counters.served, "failed": counters.failed},
+                "last_errors": counters.last_errors,
+                "servers": host.servers(),
             }
         )
+
+    async def turns(request: Request) -> Response:
+        try:
+            turn = _turn_request(await request.json())
+        except (ValueError, ValidationError) as exc:
+            return _bad_request(f"not a turn: {_first_line(exc)}")
+        return StreamingResponse(host.turn(turn), media_type=NDJSON)
+
+    async def approval(request: Request) -> JSONResponse:
+        try:
+            body = await request.json()
+            answer = body["answer"] if isinstance(body, dict) else None
+        except (ValueError, KeyError):
+            answer = None
+        if answer not in ANSWERS:
+            return _bad_request('the body must be {"answer": "once" | "always" | "deny"}')
+        if not host.approvals.answer(request.path_params["key"], answer):
+            return JSONResponse(
+                {"error": "no call waits for that approval (it timed out or was answered)"},
+                status_code=404,
+            )
+        return JSONResponse({"ok": True})
 
     async def shutdown(request: Request) -> JSONResponse:
         return JSONResponse({"stopping": True, "pid": info.pid}, background=BackgroundTask(stop))
@@ -98,16 +132,52 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None]) -> Starle
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(openapi_document(info.version))
 
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        await host.start()
+        try:
+            yield
+        finally:
+            await host.close()
+
     app = Starlette(
         routes=[
             Route("/v1/health", health, methods=["GET"]),
             Route("/v1/status", status, methods=["GET"]),
+            Route("/v1/turns", turns, methods=["POST"]),
+            Route("/v1/approvals/{key}", approval, methods=["POST"]),
             Route("/v1/shutdown", shutdown, methods=["POST"]),
             Route("/v1/openapi.json", openapi, methods=["GET"]),
-        ]
+        ],
+        lifespan=lifespan,
     )
     app.add_middleware(TokenMiddleware, token=token)
     return app
+
+
+def _turn_request(body: Any) -> TurnRequest:
+    if not isinstance(body, dict):
+        raise ValueError("the body must be a JSON object")
+    question = body.get("question")
+    if not isinstance(question, str) or not question.strip():
+        raise ValueError("`question` must be a non-empty string")
+    flags = {key: body.get(key, False) for key in ("save", "interactive")}
+    if not all(isinstance(value, bool) for value in flags.values()):
+        raise ValueError("`save` and `interactive` must be true or false")
+    settings = Settings.model_validate(body.get("settings") or {})
+    return TurnRequest(question, settings, **flags)
+
+
+def _bad_request(error: str) -> JSONResponse:
+    return JSONResponse({"error": error}, status_code=400)
+
+
+def _first_line(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        return f"settings.{where}: {first['msg']}"
+    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
 
 
 def openapi_document(version: str) -> dict[str, Any]:
@@ -146,6 +216,47 @@ def openapi_document(version: str) -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/turns": {
+                "post": {
+                    "summary": "Answer a question in a new session: the turn's events as NDJSON",
+                    "description": "One JSON object per line, each with its `type`: `notice` "
+                    "(a line for the user), `begun` (session_id, tier, model, and the server "
+                    "of each tool), `text` and `thinking` (the reply as it streams), "
+                    "`recalled` (the memories put into the prompt), `tool_call`, "
+                    "`tool_result`, `approval` (a call waits: POST the answer to "
+                    "/v1/approvals/{id} within timeout_s, or it is denied), then `final` "
+                    "(the answer, the messages added, the usage) or `error` (message, hint, "
+                    "exit_code). Closing the connection stops the turn; what was said is "
+                    "kept, marked as interrupted.",
+                    "requestBody": {"required": True, "content": _json(_ref("TurnRequest"))},
+                    "responses": {
+                        "200": {
+                            "description": "the turn's events, one per line",
+                            "content": {NDJSON: {"schema": _ref("Event")}},
+                        },
+                        "400": {
+                            "description": "not a turn",
+                            "content": _json({"$ref": "#/components/schemas/Error"}),
+                        },
+                        "401": error,
+                    },
+                }
+            },
+            "/v1/approvals/{key}": {
+                "post": {
+                    "summary": "Answer the approval a turn's call waits for",
+                    "parameters": [
+                        {"name": "key", "in": "path", "required": True, "schema": _string()}
+                    ],
+                    "requestBody": {"required": True, "content": _json(_ref("ApprovalAnswer"))},
+                    "responses": {
+                        "200": {"description": "taken", "content": _json(_ref("Health"))},
+                        "400": {"description": "not an answer"},
+                        "401": error,
+                        "404": {"description": "no call waits for it (timed out or answered)"},
+                    },
+                }
+            },
             "/v1/shutdown": {
                 "post": {
                     "summary": "Stop gracefully, once this response is sent",
@@ -167,6 +278,46 @@ def openapi_document(version: str) -> dict[str, Any]:
             "schemas": {
                 "Error": _object({"error": {"type": "string"}}),
                 "Health": _object({"ok": {"type": "boolean"}, "pid": {"type": "integer"}}),
+                "TurnRequest": {
+                    "type": "object",
+                    "properties": {
+                        "question": _string(),
+                        "settings": {
+                            "type": "object",
+                            "description": "Rung's settings for this turn (`rung config show`); "
+                            "those left out take their defaults",
+                        },
+                        "save": {"type": "boolean", "default": False},
+                        "interactive": {
+                            "type": "boolean",
+                            "default": False,
+                            "description": "the client answers approvals; if false, a call "
+                            "that needs one is refused",
+                        },
+                    },
+                    "required": ["question"],
+                },
+                "Event": {
+                    "type": "object",
+                    "properties": {
+                        "type": {
+                            "enum": [
+                                "notice",
+                                "begun",
+                                "text",
+                                "thinking",
+                                "recalled",
+                                "tool_call",
+                                "tool_result",
+                                "approval",
+                                "final",
+                                "error",
+                            ]
+                        }
+                    },
+                    "required": ["type"],
+                },
+                "ApprovalAnswer": _object({"answer": {"enum": list(ANSWERS)}}),
                 "Stopping": _object({"stopping": {"type": "boolean"}, "pid": {"type": "integer"}}),
                 "Status": _object(
                     {
@@ -181,6 +332,26 @@ def openapi_document(version: str) -> dict[str, Any]:
                         "version": {"type": "string", "description": "Rung's version"},
                         "api": {"type": "string", "const": API_VERSION},
                         "socket": {"type": "string"},
+                        "turns": _object(
+                            {"served": {"type": "integer"}, "failed": {"type": "integer"}}
+                        ),
+                        "last_errors": {
+                            "type": "array",
+                            "items": _string(),
+                            "description": "the last five turns' errors",
+                        },
+                        "servers": {
+                            "type": "array",
+                            "description": "each tier's tool servers, started at its first turn",
+                            "items": _object(
+                                {
+                                    "tier": _string(),
+                                    "name": _string(),
+                                    "state": _string(),
+                                    "reason": {"type": ["string", "null"]},
+                                }
+                            ),
+                        },
                     }
                 ),
             },
@@ -190,6 +361,10 @@ def openapi_document(version: str) -> dict[str, Any]:
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
+
+
+def _string() -> dict[str, Any]:
+    return {"type": "string"}
 
 
 def _ref(name: str) -> dict[str, Any]:

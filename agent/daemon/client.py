@@ -6,14 +6,19 @@ Light on purpose (httpx and the standard library): `rung daemon status` starts a
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
 from rung.agent.daemon.files import read_token
 from rung.agent.daemon.lock import lock_holder
+from rung.agent.daemon.wire import ApprovalAsked, RemoteError, TurnFailed, decode
+from rung.agent.messages import TurnEvent
 from rung.config.errors import DaemonError, DaemonNotRunning
 from rung.config.paths import Paths
+from rung.config.settings import Settings
+from rung.tools.approvals import Answer, Approver, someone_to_ask
 
 RESTART = "`rung daemon stop` then `rung daemon start`"
 
@@ -35,6 +40,61 @@ class DaemonClient:
     def shutdown(self) -> dict[str, Any]:
         return self._call("POST", "/v1/shutdown")
 
+    async def turn(
+        self,
+        question: str,
+        settings: Settings,
+        *,
+        save: bool,
+        approver: Approver,
+    ) -> AsyncIterator[TurnEvent]:
+        """Run one turn in the daemon: its events as they come, decoded into the engine's own
+        (`TurnBegun`, `TextDelta`, …, `FinalAnswer`). The daemon's questions for approval
+        are put to `approver` and answered. Raises `RemoteError` for the error the turn
+        ended with, `DaemonError` when the daemon cannot be reached or goes away."""
+        body = {
+            "question": question,
+            "settings": settings.model_dump(mode="json"),
+            "save": save,
+            "interactive": someone_to_ask(approver),
+        }
+        async with self._async_client(read_timeout=None) as client:
+            try:
+                async with client.stream("POST", "/v1/turns", json=body) as response:
+                    if response.status_code != 200:
+                        await response.aread()
+                        self._check(response, "/v1/turns")
+                    async for line in response.aiter_lines():
+                        if not line.strip():
+                            continue
+                        event = self._event(line)
+                        if isinstance(event, ApprovalAsked):
+                            answer = await approver(event.request)
+                            await self._answer(client, event.id, answer)
+                        elif isinstance(event, TurnFailed):
+                            raise RemoteError(event)
+                        else:
+                            yield event
+            except httpx.TransportError as exc:
+                raise self._transport_error(exc, during="the turn") from None
+
+    @staticmethod
+    def _event(line: str) -> TurnEvent | ApprovalAsked | TurnFailed:
+        try:
+            return decode(line)
+        except ValueError as exc:
+            raise DaemonError(
+                f"the daemon sent something that is not an event of a turn ({exc})",
+                hint=f"is it an older or newer Rung? {RESTART}",
+            ) from None
+
+    @staticmethod
+    async def _answer(client: httpx.AsyncClient, key: str, answer: Answer) -> None:
+        response = await client.post(f"/v1/approvals/{key}", json={"answer": answer})
+        if response.status_code == 404:  # it timed out meanwhile: the turn says what happened
+            return
+        DaemonClient._check(response, "/v1/approvals")
+
     def running_pid(self) -> int | None:
         """The pid of the daemon that holds the lock (it may not answer yet, or any more)."""
         return lock_holder(self.paths.daemon_lock)
@@ -49,13 +109,8 @@ class DaemonClient:
         return True
 
     def _call(self, method: str, path: str) -> dict[str, Any]:
-        socket = self.paths.daemon_socket
-        # No daemon holds the lock: whatever socket is left is dead, and is not tried (a
-        # refused connect would also leave httpcore's socket unclosed until collected).
-        if self.running_pid() is None or not socket.exists():
-            raise DaemonNotRunning("the daemon is not running", hint="`rung daemon start`")
-        token = read_token(self.paths.daemon_token)
-        transport = httpx.HTTPTransport(uds=str(socket))
+        token = self._ready()
+        transport = httpx.HTTPTransport(uds=str(self.paths.daemon_socket))
         try:
             with httpx.Client(
                 transport=transport,
@@ -64,29 +119,61 @@ class DaemonClient:
                 timeout=self.timeout,
             ) as client:
                 response = client.request(method, path)
-        except httpx.ConnectError:
-            raise DaemonNotRunning(
+        except httpx.TransportError as exc:
+            raise self._transport_error(exc) from None
+        return self._check(response, path)
+
+    def _ready(self) -> str:
+        """The token, once there is a daemon to send it to."""
+        # No daemon holds the lock: whatever socket is left is dead, and is not tried (a
+        # refused connect would also leave httpcore's socket unclosed until collected).
+        if self.running_pid() is None or not self.paths.daemon_socket.exists():
+            raise DaemonNotRunning("the daemon is not running", hint="`rung daemon start`")
+        return read_token(self.paths.daemon_token)
+
+    def _async_client(self, *, read_timeout: float | None) -> httpx.AsyncClient:
+        token = self._ready()
+        return httpx.AsyncClient(
+            transport=httpx.AsyncHTTPTransport(uds=str(self.paths.daemon_socket)),
+            base_url="http://rung",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(self.timeout, read=read_timeout),
+        )
+
+    def _transport_error(self, exc: httpx.TransportError, *, during: str = "") -> DaemonError:
+        if during and not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
+            return DaemonError(
+                f"the daemon went away during {during} ({type(exc).__name__})",
+                hint="`rung daemon logs` shows why; `rung daemon start` starts it again",
+            )
+        if isinstance(exc, httpx.ConnectError):
+            return DaemonNotRunning(
                 "the daemon is not running (nothing answers on its socket)",
                 hint="`rung daemon start`",
-            ) from None
-        except httpx.TimeoutException:
-            raise DaemonError(
+            )
+        if isinstance(exc, httpx.TimeoutException):
+            return DaemonError(
                 f"the daemon did not answer within {self.timeout:g} s",
                 hint=f"`rung daemon logs` shows what it did; {RESTART}",
-            ) from None
-        except httpx.HTTPError as exc:
-            raise DaemonError(f"the daemon's API failed: {exc}", hint=RESTART) from None
-        if response.status_code == 401:
-            raise DaemonError("the daemon refused our token", hint=RESTART)
-        if response.status_code != 200:
-            raise DaemonError(
-                f"the daemon answered {path} with HTTP {response.status_code}",
-                hint="`rung daemon logs` shows why",
             )
+        return DaemonError(f"the daemon's API failed: {exc}", hint=RESTART)
+
+    @staticmethod
+    def _check(response: httpx.Response, path: str) -> dict[str, Any]:
+        """The JSON object of a 200 answer; DaemonError with the daemon's reason otherwise."""
         try:
             data = response.json()
         except ValueError:
             data = None
+        if response.status_code == 401:
+            raise DaemonError("the daemon refused our token", hint=RESTART)
+        if response.status_code != 200:
+            said = data.get("error") if isinstance(data, dict) else None
+            raise DaemonError(
+                f"the daemon answered {path} with HTTP {response.status_code}"
+                + (f": {said}" if said else ""),
+                hint="`rung daemon logs` shows why",
+            )
         if not isinstance(data, dict):
             raise DaemonError(f"the daemon's answer to {path} is not a JSON object", hint=RESTART)
         return data

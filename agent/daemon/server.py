@@ -20,6 +20,7 @@ import uvicorn
 
 from rung.agent.daemon.api import DaemonInfo, create_app
 from rung.agent.daemon.files import check_socket_path, private_dir, write_token
+from rung.agent.daemon.host import Host
 from rung.agent.daemon.lock import DaemonLock
 from rung.agent.daemon.notify import sd_notify
 from rung.agent.daemon.peer import PeerCheckedProtocol
@@ -30,7 +31,8 @@ from rung.config.settings import Settings
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-GRACEFUL_S = 10  # in-flight requests get this long after a stop is asked for
+GRACEFUL_S = 5  # in-flight requests get this long after a stop is asked for; then the
+# turns still running are cancelled and the tool servers stopped, within 10 s in all
 
 
 class DaemonServer(uvicorn.Server):
@@ -88,11 +90,11 @@ def _serve(settings: Settings, paths: Paths, socket_path: Path, version: str) ->
         if server is not None:
             server.stop()
 
-    app = create_app(info, token, stop)
+    app = create_app(info, token, stop, Host(settings, paths))
     config = uvicorn.Config(
         app,
         http=PeerCheckedProtocol,
-        lifespan="off",
+        lifespan="on",  # the host: started before the first request, closed after the last
         log_config=None,  # the daemon's logging is configured by its front end
         access_log=False,
         timeout_graceful_shutdown=GRACEFUL_S,

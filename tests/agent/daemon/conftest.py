@@ -18,9 +18,11 @@ from typing import TypeVar
 import pytest
 
 from rung.agent.daemon.client import DaemonClient
+from rung.agent.daemon.host import Host
 from rung.agent.daemon.lock import lock_holder
 from rung.config.errors import DaemonError
 from rung.config.paths import Paths
+from rung.config.settings import Settings
 
 T = TypeVar("T")
 
@@ -78,3 +80,8 @@ def lock_holders(paths: Paths) -> Iterator[None]:
                 os.kill(pid, signal.SIGKILL)
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, 0)
+
+
+def idle_host() -> Host:
+    """A host for an app whose turns a test does not run (nothing starts until a turn)."""
+    return Host(Settings(), Paths.default())

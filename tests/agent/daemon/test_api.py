@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from rung.agent.daemon.api import DaemonInfo, TokenMiddleware, create_app
+from tests.agent.daemon.conftest import idle_host
 
 TOKEN = "s3cret-token"
 
@@ -25,7 +26,7 @@ class Stops:
 def client(stops: Stops, token: str | None = TOKEN) -> httpx.AsyncClient:
     info = DaemonInfo(model="tiny:1b", version=version("rung"), socket="/run/test.sock")
     headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-    app = create_app(info, TOKEN, stops)
+    app = create_app(info, TOKEN, stops, idle_host())
     return httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://rung", headers=headers
     )
@@ -90,7 +91,7 @@ async def test_shutdown_asks_to_stop_after_answering() -> None:
 
 
 async def test_openapi_describes_each_route() -> None:
-    app = create_app(DaemonInfo("m", "1.2.3", "/s"), TOKEN, Stops())
+    app = create_app(DaemonInfo("m", "1.2.3", "/s"), TOKEN, Stops(), idle_host())
     routes = {
         (method.upper(), route.path)  # type: ignore[attr-defined]
         for route in app.routes
@@ -117,7 +118,9 @@ def test_the_middleware_compares_in_constant_time(monkeypatch: pytest.MonkeyPatc
         return False
 
     monkeypatch.setattr(hmac, "compare_digest", compare)
-    middleware = TokenMiddleware(create_app(DaemonInfo("m", "v", "/s"), TOKEN, Stops()), TOKEN)
+    middleware = TokenMiddleware(
+        create_app(DaemonInfo("m", "v", "/s"), TOKEN, Stops(), idle_host()), TOKEN
+    )
     scope = {"type": "http", "headers": [(b"authorization", b"Bearer guess")]}
     assert middleware._allowed(scope) is False
     assert seen == [(b"Bearer guess", f"Bearer {TOKEN}".encode())]

@@ -17,6 +17,7 @@ from rung.agent.daemon.api import DaemonInfo, create_app
 from rung.agent.daemon.peer import PeerCheckedProtocol, peer_credentials
 from rung.agent.daemon.server import DaemonServer
 from rung.config.paths import Paths
+from tests.agent.daemon.conftest import idle_host
 
 
 def test_peer_credentials_are_the_connecting_process() -> None:
@@ -30,7 +31,7 @@ class SomeoneElses(PeerCheckedProtocol):
 
 
 async def serve_and_get(protocol: type[PeerCheckedProtocol], path: Path) -> httpx.Response:
-    app = create_app(DaemonInfo("m", "v", str(path)), "t", lambda: None)
+    app = create_app(DaemonInfo("m", "v", str(path)), "t", lambda: None, idle_host())
     server = DaemonServer(uvicorn.Config(app, http=protocol, lifespan="off", log_config=None))
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     listener.bind(str(path))

@@ -1,0 +1,220 @@
+"""Turns through a real daemon process over its real unix socket, against the
+Ollama-protocol test server: `rung ask` answered by the daemon, the reply streamed, the
+session stored, approvals asked of the client that started the turn, a client that goes
+away stopping its turn, and the failures (Ollama down, the daemon gone mid-turn) each one
+line while the daemon stays up."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import threading
+from pathlib import Path
+
+import pytest
+
+from rung.agent.daemon.client import DaemonClient
+from rung.agent.messages import FinalAnswer, TextDelta, ToolResult, TurnBegun
+from rung.agent.sessions import SessionStore
+from rung.config.errors import DaemonError
+from rung.config.paths import Paths
+from rung.config.settings import Settings
+from rung.tools.approvals import Answer, ApprovalRequest, no_one_to_ask
+from tests.agent.daemon.conftest import answering, wait_for
+from tests.conftest import Processes, Rung
+from tests.ollama_server import OllamaTestServer, Reply
+
+
+@pytest.fixture
+def daemon(processes: Processes, paths: Paths) -> subprocess.Popen[bytes]:
+    """`rung daemon run`, answering; killed by pid in the teardown."""
+    proc = processes.start(["daemon", "run"], dict(os.environ))
+
+    def up() -> bool:
+        if proc.poll() is not None:
+            assert proc.stderr is not None
+            raise AssertionError(f"the daemon exited: {proc.stderr.read().decode()}")
+        return answering(paths) == proc.pid
+
+    wait_for(up, "the daemon to answer", timeout=30)
+    return proc
+
+
+@pytest.fixture
+def user(rung: Rung, paths: Paths) -> Rung:
+    """`rung` as the user types it, with the daemon's runtime folder."""
+    return Rung({**rung.env, "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"]})
+
+
+def settings(ollama_server: OllamaTestServer, **values: object) -> Settings:
+    return Settings.model_validate({"ollama_host": ollama_server.url, **values})
+
+
+def chatbot(ollama_server: OllamaTestServer) -> Settings:
+    return settings(ollama_server, default_tier="chatbot")
+
+
+@pytest.fixture
+def workdir(isolated_home: Path) -> Path:
+    """A folder the built-in files server may write to."""
+    folder = isolated_home / "work"
+    folder.mkdir()
+    config = isolated_home / "config" / "rung"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "mcp.json").write_text(json.dumps({"builtins": {"files": {"roots": [str(folder)]}}}))
+    return folder
+
+
+def test_ask_is_answered_by_the_daemon_and_stored(
+    user: Rung, ollama_server: OllamaTestServer, daemon: subprocess.Popen[bytes], paths: Paths
+) -> None:
+    ollama_server.script(Reply(text="Hello from the daemon."))
+    result = user("ask", "--json", "--tier", "chatbot", "hello?")
+    assert result.code == 0, result.err
+    data = json.loads(result.out)
+    assert data["answer"] == "Hello from the daemon."
+    assert data["tier"] == "chatbot"
+    status = DaemonClient(paths).status()
+    assert status["turns"] == {"served": 1, "failed": 0}
+    assert "turns    1 served, 0 failed" in user("daemon", "status").out
+    with SessionStore(paths.sessions_db) as store:
+        stored = store.messages(data["session_id"])
+    assert [m.content for m in stored] == ["hello?", "Hello from the daemon."]
+    # --local answers in this process: the daemon serves no second turn
+    ollama_server.script(Reply(text="Local."))
+    assert user("ask", "--local", "--tier", "chatbot", "again").out.strip() == "Local."
+    assert DaemonClient(paths).status()["turns"]["served"] == 1
+
+
+async def test_the_reply_streams_before_it_ends(
+    ollama_server: OllamaTestServer, daemon: subprocess.Popen[bytes], paths: Paths
+) -> None:
+    resume = threading.Event()
+    ollama_server.script(Reply(text="one two three four", pause_after=1, resume=resume))
+    seen: list[str] = []
+    final = None
+    async for event in DaemonClient(paths).turn(
+        "count", chatbot(ollama_server), save=False, approver=no_one_to_ask
+    ):
+        if isinstance(event, TextDelta):
+            seen.append(event.text)
+            resume.set()  # the model goes on only once the first word reached us
+        elif isinstance(event, FinalAnswer):
+            final = event
+    assert seen[0] == "one "
+    assert final is not None and final.message.content == "one two three four"
+
+
+async def test_a_client_that_goes_away_stops_its_turn_and_it_is_kept(
+    ollama_server: OllamaTestServer, daemon: subprocess.Popen[bytes], paths: Paths
+) -> None:
+    never = threading.Event()
+    ollama_server.script(Reply(text="a long answer that never ends", pause_after=2, resume=never))
+    session = None
+    turn = DaemonClient(paths).turn(
+        "tell me",
+        chatbot(ollama_server),
+        save=True,
+        approver=no_one_to_ask,
+    )
+    async for event in turn:
+        if isinstance(event, TurnBegun):
+            session = event.session_id
+        if isinstance(event, TextDelta):
+            break  # as Ctrl-C does: the connection closes
+    await turn.aclose()
+    assert session is not None
+
+    def interrupted() -> bool:
+        with SessionStore(paths.sessions_db) as store:
+            try:
+                messages = store.messages(session)
+            except Exception:
+                return False
+        return bool(messages) and messages[-1].interrupted
+
+    wait_for(interrupted, "the stopped turn to be stored as interrupted")
+    with SessionStore(paths.sessions_db) as store:
+        assert store.messages(session)[-1].content.startswith("a long")
+    never.set()
+    assert answering(paths) == daemon.pid  # and it serves on
+
+
+async def test_an_approval_goes_to_the_client_that_started_the_turn(
+    ollama_server: OllamaTestServer,
+    daemon: subprocess.Popen[bytes],
+    paths: Paths,
+    workdir: Path,
+) -> None:
+    asked: list[ApprovalRequest] = []
+
+    async def person(request: ApprovalRequest) -> Answer:
+        asked.append(request)
+        return "once"
+
+    ollama_server.script(
+        Reply(tool_calls=[{"name": "write_file", "arguments": {"path": "a.txt", "content": "hi"}}]),
+        Reply(text="Written."),
+    )
+    results = [
+        event
+        async for event in DaemonClient(paths).turn(
+            "write hi to a.txt", settings(ollama_server), save=False, approver=person
+        )
+        if isinstance(event, ToolResult)
+    ]
+    assert [(r.server, r.tool) for r in asked] == [("files", "write_file")]
+    assert not results[0].is_error
+    assert (workdir / "a.txt").read_text() == "hi"
+
+
+async def test_a_client_that_cannot_answer_gets_the_call_refused(
+    ollama_server: OllamaTestServer,
+    daemon: subprocess.Popen[bytes],
+    paths: Paths,
+    workdir: Path,
+) -> None:
+    ollama_server.script(
+        Reply(tool_calls=[{"name": "write_file", "arguments": {"path": "b.txt", "content": "x"}}]),
+        Reply(text="I could not write it."),
+    )
+    results = [
+        event
+        async for event in DaemonClient(paths).turn(
+            "write x to b.txt", settings(ollama_server), save=False, approver=no_one_to_ask
+        )
+        if isinstance(event, ToolResult)
+    ]
+    assert results[0].is_error and results[0].refused
+    assert not (workdir / "b.txt").exists()
+
+
+def test_ollama_down_is_the_usual_line_and_the_daemon_stays_up(
+    user: Rung, daemon: subprocess.Popen[bytes], paths: Paths
+) -> None:
+    down = Rung({**user.env, "RUNG_OLLAMA_HOST": "http://127.0.0.1:9"})
+    through_daemon = down("ask", "--tier", "chatbot", "hello?")
+    local = down("ask", "--local", "--tier", "chatbot", "hello?")
+    assert through_daemon.code == local.code != 0
+    assert through_daemon.err == local.err  # word for word what a local run says
+    assert "Traceback" not in through_daemon.err
+    assert answering(paths) == daemon.pid
+    assert DaemonClient(paths).status()["turns"]["failed"] == 1
+
+
+async def test_a_daemon_that_vanishes_mid_turn_is_one_line(
+    ollama_server: OllamaTestServer, daemon: subprocess.Popen[bytes], paths: Paths
+) -> None:
+    never = threading.Event()
+    ollama_server.script(Reply(text="half of it", pause_after=1, resume=never))
+    turn = DaemonClient(paths).turn(
+        "hi", chatbot(ollama_server), save=False, approver=no_one_to_ask
+    )
+    with pytest.raises(DaemonError) as raised:
+        async for event in turn:
+            if isinstance(event, TextDelta):
+                os.kill(daemon.pid, signal.SIGKILL)
+    assert raised.value.message.startswith("the daemon went away during the turn")
+    never.set()
