@@ -6,6 +6,7 @@ The command line itself is defined in `main.py` (kept light for `rung --help`)."
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import os
@@ -15,7 +16,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from rung.agent.daemon.client import DaemonClient
 from rung.config.errors import DaemonError, DaemonNotRunning
@@ -24,6 +25,8 @@ from rung.config.settings import LoadedSettings
 
 Load = Callable[[argparse.Namespace], LoadedSettings]
 NOT_RUNNING = 3  # `status`'s exit code, as `systemctl status` has it
+LOG_ROTATE_BYTES = 10 * 2**20  # `start` moves a log this big aside first
+FOLLOW_POLL_S = 0.2  # `logs -f` looks for more this often
 
 
 def daemon_command(
@@ -36,8 +39,13 @@ def daemon_command(
         return _start(args, paths, flags)
     if args.action == "stop":
         return _stop(args, paths)
+    if args.action == "restart":
+        _stop(args, paths)
+        return _start(args, paths, flags)
     if args.action == "status":
         return _status(args, paths)
+    if args.action == "install":
+        return _install(args, paths)
     return _logs(args, paths)
 
 
@@ -72,6 +80,7 @@ def _start(args: argparse.Namespace, paths: Paths, flags: list[tuple[list[str], 
             argv += [names[0], str(value)]
     log = paths.daemon_log
     log.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    _rotate(log)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o600)
     offset = os.fstat(fd).st_size
     try:
@@ -111,6 +120,15 @@ def _start(args: argparse.Namespace, paths: Paths, flags: list[tuple[list[str], 
         f"the daemon (pid {pid}) did not answer within {args.timeout:g} s",
         hint=f"its log: {log}; `rung daemon stop` stops it",
     )
+
+
+def _rotate(log: Path) -> None:
+    """A log past LOG_ROTATE_BYTES becomes daemon.log.1 (the one before is dropped)."""
+    try:
+        if log.stat().st_size > LOG_ROTATE_BYTES:
+            os.replace(log, log.with_name(log.name + ".1"))
+    except FileNotFoundError:
+        pass
 
 
 def _said(log: Path, offset: int) -> str:
@@ -216,11 +234,77 @@ def _logs(args: argparse.Namespace, paths: Paths) -> int:
         with log.open("rb") as file:
             lines = deque(file, maxlen=args.lines)
     except FileNotFoundError:
-        print(f"No daemon log yet ({log}).")
-        return 0
+        if not args.follow:
+            print(f"No daemon log yet ({log}).")
+            return 0
+        lines = deque()
     except OSError as exc:
         raise DaemonError(f"cannot read {log}: {exc.strerror or exc}") from None
     for line in lines:
         sys.stdout.write(line.decode(errors="replace"))
     sys.stdout.flush()
+    if args.follow:
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops following
+            _follow(log)
+    return 0
+
+
+def _follow(log: Path) -> None:
+    """What is added to the log, as it comes, until Ctrl-C; a log that is rotated or
+    truncated is read again from its start (as `tail -F` does)."""
+    file = _open_at_end(log)
+    try:
+        while True:
+            chunk = file.read() if file is not None else b""
+            if chunk:
+                sys.stdout.write(chunk.decode(errors="replace"))
+                sys.stdout.flush()
+                continue
+            time.sleep(FOLLOW_POLL_S)
+            if file is None or _replaced(log, file):
+                if file is not None:
+                    file.close()
+                file = _open(log)
+    finally:
+        if file is not None:
+            file.close()
+
+
+def _open_at_end(log: Path) -> BinaryIO | None:
+    file = _open(log)
+    if file is not None:
+        file.seek(0, os.SEEK_END)
+    return file
+
+
+def _open(log: Path) -> BinaryIO | None:
+    try:
+        return log.open("rb")
+    except FileNotFoundError:
+        return None
+
+
+def _replaced(log: Path, file: BinaryIO) -> bool:
+    try:
+        now = log.stat()
+    except FileNotFoundError:
+        return False  # rotated away: the new one is read once it is there
+    return now.st_ino != os.fstat(file.fileno()).st_ino or now.st_size < file.tell()
+
+
+def _install(args: argparse.Namespace, paths: Paths) -> int:
+    from rung.agent.cli.daemon_service import install, passed_on, service_for
+
+    service = service_for(
+        sys.platform,
+        config=args.config,
+        environ=os.environ,
+        memory_max=args.memory_max,
+        log=paths.daemon_log,
+    )
+    if args.print:
+        sys.stdout.write(service.text)
+        return 0
+    for line in install(service, env=passed_on(os.environ)):
+        print(line)
     return 0

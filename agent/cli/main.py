@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ Rung: a local-first personal AI agent on top of Ollama.
   rung tiers                chatbot, agent, assistant (and plugins): what each turns on
   rung sessions list        past conversations (show, export, delete)
   rung config show          settings in effect and where each came from
-  rung daemon start         the background daemon (stop, status, logs, run)
+  rung daemon start         the background daemon (stop, restart, status, logs, install)
 """
 
 EPILOG = "Settings come from defaults <- config.toml <- RUNG_* variables <- flags. \
@@ -446,13 +447,20 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _memory_size(text: str) -> str:
+    """A size systemd takes for MemoryMax: bytes, or a number with K, M, G or T."""
+    if not re.fullmatch(r"[1-9][0-9]*[KMGT]?", text.strip()):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 2G, 512M or 1500000000")
+    return text.strip()
+
+
 def add_daemon_parser(
     sub: Any, common: argparse.ArgumentParser, settings_flags: argparse.ArgumentParser
 ) -> None:
     daemon = sub.add_parser(
         "daemon",
         parents=[common],
-        help="the background daemon: start, stop, status, logs, run",
+        help="the background daemon: start, stop, restart, status, logs, install, run",
         description="The daemon: one background process per user that serves Rung's local "
         "API on a unix socket in $XDG_RUNTIME_DIR/rung/ (the folder 0700, the socket 0600; "
         "only your uid is let in, and every request carries the token from the token file "
@@ -495,9 +503,49 @@ def add_daemon_parser(
         "(exit code 3: not running)",
     )
     status.add_argument("--json", action="store_true", help="machine-readable output")
-    logs = dsub.add_parser("logs", parents=[common], help="the end of the daemon's log")
+    restart = dsub.add_parser(
+        "restart",
+        parents=[common, settings_flags],
+        help="stop the daemon (if it runs) and start it again",
+        description="`rung daemon stop`, then `rung daemon start`: a daemon started before "
+        "an update or a change to mcp.json picks it up.",
+    )
+    restart.add_argument(
+        "--timeout", type=_seconds, default=30.0, metavar="S", help="wait this long (default 30)"
+    )
+    logs = dsub.add_parser(
+        "logs",
+        parents=[common],
+        help="the end of the daemon's log (-f: and what comes next)",
+        description="The end of the log of a daemon started by `rung daemon start` (under "
+        "systemd, `journalctl --user -u rung` has it). The log is moved aside to "
+        "daemon.log.1 by a start once it passes 10 MB.",
+    )
     logs.add_argument(
         "-n", "--lines", type=_count, default=50, metavar="N", help="the last N lines (default 50)"
+    )
+    logs.add_argument(
+        "-f", "--follow", action="store_true", help="then print what is added, until Ctrl-C"
+    )
+    install = dsub.add_parser(
+        "install",
+        parents=[common],
+        help="run the daemon as a service: a systemd user unit (macOS: a launchd agent)",
+        description="Write a systemd user unit, ~/.config/systemd/user/rung.service "
+        "(Type=notify, Restart=on-failure with a start limit, WatchdogSec, MemoryMax), and "
+        "say how to enable it and keep it running after logout. On macOS, a launchd agent "
+        "in ~/Library/LaunchAgents. The RUNG_* and OLLAMA_HOST variables of this shell go "
+        "into it.",
+    )
+    install.add_argument(
+        "--print", action="store_true", help="print the unit (or plist) instead of writing it"
+    )
+    install.add_argument(
+        "--memory-max",
+        default="2G",
+        metavar="SIZE",
+        type=_memory_size,
+        help="the unit's MemoryMax: past this the daemon is stopped and restarted (default 2G)",
     )
     daemon.set_defaults(handler=_daemon)
 

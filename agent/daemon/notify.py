@@ -32,3 +32,18 @@ def sd_notify(state: str, environ: Mapping[str, str] | None = None) -> bool:
         log.warning("cannot notify the service manager (%s): %s", state, exc)
         return False
     return True
+
+
+def watchdog_interval(environ: Mapping[str, str] | None = None) -> float | None:
+    """How often to send WATCHDOG=1: half of systemd's WatchdogSec ($WATCHDOG_USEC), for
+    this process ($WATCHDOG_PID, when set, must be ours); None when no watchdog is asked
+    for."""
+    env = os.environ if environ is None else environ
+    try:
+        usec = int(env.get("WATCHDOG_USEC", ""))
+    except ValueError:
+        return None
+    pid = env.get("WATCHDOG_PID", "")
+    if usec <= 0 or (pid and pid != str(os.getpid())):
+        return None
+    return usec / 2 / 1_000_000

@@ -22,7 +22,7 @@ from rung.agent.daemon.api import DaemonInfo, create_app
 from rung.agent.daemon.files import check_socket_path, private_dir, write_token
 from rung.agent.daemon.host import Host
 from rung.agent.daemon.lock import DaemonLock
-from rung.agent.daemon.notify import sd_notify
+from rung.agent.daemon.notify import sd_notify, watchdog_interval
 from rung.agent.daemon.peer import PeerCheckedProtocol
 from rung.config.errors import DaemonError
 from rung.config.paths import Paths
@@ -41,15 +41,22 @@ class DaemonServer(uvicorn.Server):
     installs them before the server starts), not only while it serves, so a SIGTERM that
     comes early is not lost and one that comes late does not kill the clean-up."""
 
+    watchdog: asyncio.Task[None] | None = None
+
     async def startup(self, sockets: list[socket.socket] | None = None) -> None:
         await super().startup(sockets=sockets)
         if self.started:
             sd_notify("READY=1")
             log.info("the daemon is ready (pid %d)", os.getpid())
+            interval = watchdog_interval()
+            if interval is not None:
+                self.watchdog = asyncio.create_task(_keep_alive(interval))
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         sd_notify("STOPPING=1")
         log.info("stopping")
+        if self.watchdog is not None:
+            self.watchdog.cancel()
         await super().shutdown(sockets=sockets)
 
     @contextlib.contextmanager
@@ -62,6 +69,14 @@ class DaemonServer(uvicorn.Server):
     def on_signal(self, signum: int, frame: FrameType | None) -> None:
         log.info("%s received", signal.Signals(signum).name)
         self.should_exit = True
+
+
+async def _keep_alive(interval: float) -> None:
+    """WATCHDOG=1 every `interval` seconds from the event loop that serves the API: when
+    that loop hangs, the pings stop and systemd restarts the daemon."""
+    while True:
+        sd_notify("WATCHDOG=1")
+        await asyncio.sleep(interval)
 
 
 def run_daemon(settings: Settings, paths: Paths, *, version: str) -> int:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import tempfile
 from pathlib import Path
 
-from rung.agent.daemon.notify import sd_notify
+from rung.agent.daemon.notify import sd_notify, watchdog_interval
 
 
 def test_sends_the_state_to_notify_socket() -> None:
@@ -34,3 +35,13 @@ def test_without_a_service_manager_nothing_is_sent(tmp_path: Path) -> None:
     assert sd_notify("READY=1", {}) is False
     assert sd_notify("READY=1", {"NOTIFY_SOCKET": str(tmp_path / "gone")}) is False  # logged
     assert sd_notify("READY=1", {"NOTIFY_SOCKET": "vsock:2:3"}) is False
+
+
+def test_the_watchdog_interval_is_half_of_watchdog_sec_for_this_process() -> None:
+    assert watchdog_interval({"WATCHDOG_USEC": "30000000"}) == 15.0
+    mine = str(os.getpid())
+    assert watchdog_interval({"WATCHDOG_USEC": "4000000", "WATCHDOG_PID": mine}) == 2.0
+    assert watchdog_interval({"WATCHDOG_USEC": "4000000", "WATCHDOG_PID": "1"}) is None
+    assert watchdog_interval({}) is None
+    assert watchdog_interval({"WATCHDOG_USEC": "soon"}) is None
+    assert watchdog_interval({"WATCHDOG_USEC": "0"}) is None

@@ -11,6 +11,7 @@ import socket
 import stat
 import subprocess
 import tempfile
+import threading
 from importlib.metadata import version
 from pathlib import Path
 
@@ -130,6 +131,18 @@ def test_sigterm_stops_cleanly_and_tells_systemd(processes: Processes, paths: Pa
     assert "SIGTERM received" in log and "stopped" in log and "Traceback" not in log
 
 
+def test_the_watchdog_is_fed_while_the_daemon_serves(processes: Processes, paths: Paths) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="n-", dir="/tmp"))
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as manager:
+        manager.bind(str(folder / "notify"))
+        manager.settimeout(15)
+        start(processes, paths, NOTIFY_SOCKET=str(folder / "notify"), WATCHDOG_USEC="200000")
+        assert manager.recv(100) == b"READY=1"
+        assert [manager.recv(100) for _ in range(3)] == [b"WATCHDOG=1"] * 3
+    (folder / "notify").unlink()
+    folder.rmdir()
+
+
 @pytest.mark.usefixtures("lock_holders")
 def test_start_status_stop_logs_through_the_cli(paths: Paths) -> None:
     rung = Rung(dict(os.environ))
@@ -180,3 +193,48 @@ def test_bad_input_is_one_line(paths: Paths) -> None:
         assert result.code == 2 and "Traceback" not in result.err
         assert result.err.strip().splitlines()[-1].startswith("rung daemon")
     assert "No daemon log yet" in rung("daemon", "logs").out
+
+
+@pytest.mark.usefixtures("lock_holders")
+def test_restart_runs_a_new_daemon_and_logs_follow_it(processes: Processes, paths: Paths) -> None:
+    rung = Rung(dict(os.environ))
+    assert rung.as_process()("daemon", "start").code == 0
+    first = lock_holder(paths.daemon_lock)
+    follower = processes.start(
+        ["daemon", "logs", "-f", "-n", "1"], dict(os.environ), stdout=subprocess.PIPE
+    )
+    restarted = rung.as_process()("daemon", "restart")
+    assert restarted.code == 0, restarted.err
+    second = lock_holder(paths.daemon_lock)
+    assert second not in (None, first) and answering(paths) == second
+    assert f"The daemon stopped (pid {first})" in restarted.out
+    assert f"The daemon runs (pid {second})" in restarted.out
+    # the follower shows the lines written after it started: the first daemon stopping,
+    # the second one starting
+    assert follower.stdout is not None
+    seen: list[str] = []
+    reader = threading.Thread(
+        target=lambda: seen.extend(line.decode() for line in follower.stdout),  # type: ignore[union-attr]
+        daemon=True,
+    )
+    reader.start()
+    wait_for(
+        lambda: any(f"the daemon is ready (pid {second})" in line for line in seen),
+        "logs -f to show the new daemon start",
+    )
+    assert any("SIGTERM" in line or "stopping" in line for line in seen)
+    follower.send_signal(signal.SIGINT)
+    assert follower.wait(timeout=10) == 0
+    rung("daemon", "stop")
+
+
+def test_a_big_log_is_moved_aside_at_start(paths: Paths) -> None:
+    rung = Rung(dict(os.environ))
+    paths.daemon_log.parent.mkdir(parents=True)
+    paths.daemon_log.write_bytes(b"old line\n" * (11 * 2**20 // 9))
+    try:
+        assert rung.as_process()("daemon", "start").code == 0
+    finally:
+        rung("daemon", "stop")
+    assert paths.daemon_log.with_name("daemon.log.1").read_bytes().startswith(b"old line\n")
+    assert b"old line" not in paths.daemon_log.read_bytes()
