@@ -14,6 +14,7 @@ import json
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from rung.agent import tiers, tool_check
@@ -67,6 +68,7 @@ class Doctor:
         await self.tool_servers(note)
         await asyncio.to_thread(self.memory, note)
         note(self.last_check())
+        note(self.daemon())
         return found
 
     def config(self) -> Finding:
@@ -192,6 +194,61 @@ class Doctor:
             )
         )
 
+    def daemon(self) -> Finding:
+        """Is the daemon running and answering; its folder, socket and token private; is it
+        installed as a service."""
+        import os
+        import sys
+
+        from rung.agent.cli.daemon_service import service_for
+        from rung.agent.daemon.client import DaemonClient
+
+        service = service_for(
+            sys.platform,
+            config=None,
+            environ=os.environ,
+            memory_max="",
+            log=self.paths.daemon_log,
+        ).path
+        installed = (
+            f"installed as a service ({service})"
+            if service.exists()
+            else "not installed as a service"
+        )
+        client = DaemonClient(self.paths, timeout=3)
+        pid = client.running_pid()
+        if pid is None:
+            return Finding(
+                "daemon",
+                "ok",
+                f"not running; {installed}",
+                "" if service.exists() else "optional: `rung daemon start`, `rung daemon install`",
+            )
+        try:
+            status = client.status()
+        except RungError as exc:
+            return Finding("daemon", "fail", f"pid {pid} holds the lock: {exc.message}", exc.hint)
+        loose = [
+            f"{path} is {oct(mode)} (should be {oct(want)})"
+            for path, want in (
+                (self.paths.runtime_dir, 0o700),
+                (self.paths.daemon_socket, 0o600),
+                (self.paths.daemon_token, 0o600),
+            )
+            if (mode := _mode(path)) is not None and mode & ~want
+        ]
+        if loose:
+            return Finding(
+                "daemon", "fail", "; ".join(loose), "`rung daemon restart` makes them again"
+            )
+        turns = status.get("turns") or {}
+        return Finding(
+            "daemon",
+            "ok",
+            f"runs (pid {status['pid']}, {turns.get('served', 0)} turns served); its socket "
+            f"and token are private to you; {installed}",
+        )
+
     def last_check(self) -> Finding:
         model = self.settings.model
         kept = tool_check.load(self.paths.state_dir, model)
@@ -207,6 +264,15 @@ class Doctor:
             f"{kept['when'][:10]} ({kept['tools']} tools, num_ctx {kept['num_ctx']})",
             "" if status == "ok" else "a larger model may call tools more reliably",
         )
+
+
+def _mode(path: Path) -> int | None:
+    import stat
+
+    try:
+        return stat.S_IMODE(path.lstat().st_mode)
+    except FileNotFoundError:
+        return None
 
 
 def models_pulled(count: int) -> str:

@@ -68,6 +68,7 @@ def test_doctor_checks_everything_in_plain_words(
     )
     assert found["memory"].startswith("✓ all-MiniLM-L6-v2 (384 dimensions, loaded in ")
     assert found["tool check"] == "! qwen3:4b has not been checked"
+    assert found["daemon"] == "✓ not running; not installed as a service"
     assert "hint: rung doctor --model" in result.out
     assert "Traceback" not in result.err
 

@@ -238,3 +238,22 @@ def test_a_big_log_is_moved_aside_at_start(paths: Paths) -> None:
         rung("daemon", "stop")
     assert paths.daemon_log.with_name("daemon.log.1").read_bytes().startswith(b"old line\n")
     assert b"old line" not in paths.daemon_log.read_bytes()
+
+
+def test_doctor_checks_the_running_daemon_and_its_permissions(
+    processes: Processes, paths: Paths
+) -> None:
+    from rung.agent.cli.doctor import Doctor
+    from rung.config.settings import load_settings
+
+    proc = start(processes, paths)
+    doctor = Doctor(load_settings(paths.config_file), paths, lambda finding: None)
+    found = doctor.daemon()
+    assert found.status == "ok" and found.detail.startswith(f"runs (pid {proc.pid}, 0 turns")
+    assert "not installed as a service" in found.detail
+    assert Rung(dict(os.environ))("daemon", "install").code == 0
+    assert "installed as a service (" in doctor.daemon().detail
+    os.chmod(paths.daemon_socket, 0o666)
+    loose = doctor.daemon()
+    assert loose.status == "fail" and "daemon.sock is 0o666 (should be 0o600)" in loose.detail
+    assert "rung daemon restart" in loose.hint
