@@ -6,11 +6,14 @@ line while the daemon stays up."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
 import subprocess
+import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -25,6 +28,8 @@ from rung.tools.approvals import Answer, ApprovalRequest, no_one_to_ask
 from tests.agent.daemon.conftest import answering, wait_for
 from tests.conftest import Processes, Rung
 from tests.ollama_server import OllamaTestServer, Reply
+
+ROOT = str(Path(__file__).resolve().parents[3])
 
 
 @pytest.fixture
@@ -58,12 +63,15 @@ def chatbot(ollama_server: OllamaTestServer) -> Settings:
 
 @pytest.fixture
 def workdir(isolated_home: Path) -> Path:
-    """A folder the built-in files server may write to."""
+    """A folder the built-in files server may write to; and a stdio server of our own."""
     folder = isolated_home / "work"
     folder.mkdir()
     config = isolated_home / "config" / "rung"
     config.mkdir(parents=True, exist_ok=True)
-    (config / "mcp.json").write_text(json.dumps({"builtins": {"files": {"roots": [str(folder)]}}}))
+    box = {"command": sys.executable, "args": ["-m", "tests.mcp_servers.toolbox"], "cwd": ROOT}
+    (config / "mcp.json").write_text(
+        json.dumps({"builtins": {"files": {"roots": [str(folder)]}}, "mcpServers": {"box": box}})
+    )
     return folder
 
 
@@ -218,3 +226,63 @@ async def test_a_daemon_that_vanishes_mid_turn_is_one_line(
                 os.kill(daemon.pid, signal.SIGKILL)
     assert raised.value.message.startswith("the daemon went away during the turn")
     never.set()
+
+
+def descendants(pid: int) -> set[int]:
+    """Every process below `pid` (its tool servers, and theirs)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    found: set[int] = set()
+    todo = [pid]
+    while todo:
+        for child in children.get(todo.pop(), []):
+            found.add(child)
+            todo.append(child)
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+async def test_sigterm_mid_turn_stops_within_10_s_with_the_turn_kept_and_servers_stopped(
+    ollama_server: OllamaTestServer,
+    daemon: subprocess.Popen[bytes],
+    paths: Paths,
+    workdir: Path,
+) -> None:
+    never = threading.Event()
+    ollama_server.script(Reply(text="thinking about it for ever", pause_after=1, resume=never))
+    turn = DaemonClient(paths).turn(
+        "hello", settings(ollama_server), save=True, approver=no_one_to_ask
+    )
+    session, servers, stopped_in = None, set(), 0.0
+    with pytest.raises(DaemonError):
+        async for event in turn:
+            if isinstance(event, TurnBegun):
+                session = event.session_id
+            if isinstance(event, TextDelta) and not servers:
+                servers = descendants(daemon.pid)
+                assert servers  # the agent tier's stdio server runs
+                started = time.monotonic()
+                daemon.send_signal(signal.SIGTERM)
+                await asyncio.to_thread(daemon.wait, 15)
+                stopped_in = time.monotonic() - started
+    never.set()
+    assert daemon.returncode == 0 and stopped_in < 10
+    assert not [pid for pid in servers if alive(pid)]
+    assert session is not None
+    with SessionStore(paths.sessions_db) as store:
+        kept = store.messages(session)
+    assert kept[-1].interrupted and kept[-1].content.startswith("thinking")
+    assert not paths.daemon_socket.exists()
