@@ -286,3 +286,41 @@ async def test_sigterm_mid_turn_stops_within_10_s_with_the_turn_kept_and_servers
         kept = store.messages(session)
     assert kept[-1].interrupted and kept[-1].content.startswith("thinking")
     assert not paths.daemon_socket.exists()
+
+
+async def test_clients_at_once_each_get_their_answer_and_every_session_is_stored(
+    ollama_server: OllamaTestServer, daemon: subprocess.Popen[bytes], paths: Paths
+) -> None:
+    ollama_server.responder = lambda body: Reply(text=f"echo: {body['messages'][-1]['content']}")
+
+    async def client(name: str, turns: int) -> list[tuple[str | None, str]]:
+        done = []
+        for n in range(turns):
+            question = f"{name} {n}"
+            async for event in DaemonClient(paths).turn(
+                question, chatbot(ollama_server), save=True, approver=no_one_to_ask
+            ):
+                if isinstance(event, TurnBegun):
+                    session = event.session_id
+                if isinstance(event, FinalAnswer):
+                    assert event.message.content == f"echo: {question}"  # its own answer
+                    done.append((session, question))
+        return done
+
+    await client("warm-up", 2)
+    descriptors = len(os.listdir(f"/proc/{daemon.pid}/fd"))
+    answered = [
+        pair
+        for done in await asyncio.gather(*(client(f"c{i}", 8) for i in range(4)))
+        for pair in done
+    ]
+    assert len(answered) == 32
+    with SessionStore(paths.sessions_db) as store:
+        for session, question in answered:
+            assert session is not None and store.messages(session)[0].content == question
+    # the clients' connections close as the daemon's loop gets to them: then it holds no
+    # more descriptors than before
+    wait_for(
+        lambda: len(os.listdir(f"/proc/{daemon.pid}/fd")) <= descriptors,
+        "the daemon's descriptors to come back to what they were",
+    )
