@@ -76,8 +76,8 @@ async def one_turn(
             async for event in conversation.send(question):
                 yield event
     finally:
-        if conversation is not None:
-            conversation.close()
+        if conversation is not None:  # waits for the turn to be recorded into memory
+            await asyncio.to_thread(conversation.close)
         await model.aclose()
 
 

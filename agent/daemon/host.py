@@ -26,7 +26,6 @@ from rung.config.settings import Settings
 
 if TYPE_CHECKING:
     from rung.agent.sessions import SessionStore
-    from rung.memory.service import Memory
     from rung.tools.hub import ToolHub
 
 log = logging.getLogger(__name__)
@@ -62,7 +61,6 @@ class Host:
         self.approvals = Approvals(APPROVAL_TIMEOUT_S)
         self.counters = Counters()
         self._store: SessionStore | None = None
-        self._memory: Memory | None = None
         self._hubs: dict[str, tuple[ToolHub, list[str]]] = {}  # tier -> hub, mcp.json's problems
         self._hub_lock = asyncio.Lock()
         self._turns: set[asyncio.Task[None]] = set()
@@ -74,14 +72,13 @@ class Host:
         return self._store
 
     async def start(self) -> None:
-        """Warm what the first turn would wait for, in the background: the embedding model
-        and the memory."""
+        """Load the embedding model in the background: the first turn that recalls would
+        wait for it. (The memory's store is opened by each turn that uses it and let go
+        of after: `rung chat` and `rung memory`, which do not go through the daemon yet,
+        can open it between the daemon's turns.)"""
         from rung.memory.embedder import Embedder
-        from rung.memory.service import Memory
 
-        embedder = Embedder.shared(self.settings.embedding_model)
-        embedder.warm()
-        self._memory = Memory.shared(self.settings, self.paths.memory_dir, embedder)
+        Embedder.shared(self.settings.embedding_model).warm()
 
     async def close(self) -> None:
         """Cancel the turns in flight (each keeps what was said, marked as interrupted),
@@ -92,9 +89,6 @@ class Host:
         for hub, _ in self._hubs.values():
             await hub.aclose()
         self._hubs.clear()
-        if self._memory is not None:
-            await asyncio.to_thread(self._memory.release)
-            self._memory = None
         if self._store is not None:
             self._store.close()
             self._store = None

@@ -324,3 +324,15 @@ async def test_clients_at_once_each_get_their_answer_and_every_session_is_stored
         lambda: len(os.listdir(f"/proc/{daemon.pid}/fd")) <= descriptors,
         "the daemon's descriptors to come back to what they were",
     )
+
+
+def test_the_memory_is_let_go_of_between_the_daemons_turns(
+    user: Rung, ollama_server: OllamaTestServer, daemon: subprocess.Popen[bytes]
+) -> None:
+    ollama_server.script(Reply(text="Noted."))
+    asked = user("ask", "--json", "--tier", "assistant", "my bike is blue")
+    assert asked.code == 0, asked.err
+    assert not [n for n in json.loads(asked.out)["notices"] if "without memory" in n]
+    stats = user("memory", "stats", "--json")  # in its own process: the store is free
+    assert stats.code == 0, stats.err
+    assert json.loads(stats.out)["chunks"]["conversations"] >= 1  # the daemon recorded it
