@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,7 +49,8 @@ class Catalog:
         ]
 
 
-def load_catalog(mcp_path: Path) -> Catalog:
+def load_catalog(mcp_path: Path, use: Callable[[str], bool] | None = None) -> Catalog:
+    """mcp.json's servers and the built-ins; only those `use(name)` says, when given."""
     file = load_mcp_file(mcp_path, frozenset(BUILTINS))
     builtins = [
         file.builtins.get(name)
@@ -61,7 +62,8 @@ def load_catalog(mcp_path: Path) -> Catalog:
         )
         for name in BUILTINS
     ]
-    return Catalog(file, [*builtins, *file.servers.values()])
+    servers = [*builtins, *file.servers.values()]
+    return Catalog(file, [s for s in servers if use is None or use(s.name)])
 
 
 def read_only_tools(catalog: Catalog) -> dict[str, frozenset[str]]:
@@ -73,9 +75,11 @@ def read_only_tools(catalog: Catalog) -> dict[str, frozenset[str]]:
     }
 
 
-def policy_for(catalog: Catalog) -> ApprovalPolicy:
+def policy_for(catalog: Catalog, rules: Mapping[str, Policy] | None = None) -> ApprovalPolicy:
+    """The approval rules of the catalog's servers; a tier's `rules` come under the user's
+    own (the user's rule for the same pattern wins; a deny anywhere still wins)."""
     return ApprovalPolicy(
-        rules=dict(catalog.file.approvals),
+        rules={**(rules or {}), **catalog.file.approvals},
         server_rules={s.name: s.approval for s in catalog.servers if s.approval},
         read_only=read_only_tools(catalog),
         always_ask=ALWAYS_ASK,
@@ -103,20 +107,16 @@ def open_hub(
     from rung.tools.hub import ToolHub
     from rung.tools.pins import PinStore
 
-    catalog = load_catalog(mcp_path)
-    if use is not None:
-        catalog = replace(catalog, servers=[s for s in catalog.servers if use(s.name)])
+    catalog = load_catalog(mcp_path, use)
 
     def remember(server: str, tool: str) -> None:
         file = load_mcp_file(mcp_path, frozenset(BUILTINS))  # re-read: keep edits made since
         set_approval(file, exact_pattern(server, tool), "allow")
         file.save()
 
-    policy = policy_for(catalog)
-    policy.rules = {**(rules or {}), **policy.rules}
     hub = ToolHub(
         catalog.servers,
-        policy=policy,
+        policy=policy_for(catalog, rules),
         approver=approver,
         log_dir=log_dir,
         on_allow_always=remember,

@@ -13,16 +13,19 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rung.agent.daemon.channel import CURRENT, Approvals, Channel
 from rung.agent.daemon.wire import TurnFailed, encode
 from rung.agent.runtime import open_store
-from rung.agent.tiers import Tier
+from rung.agent.tiers import Tier, tier_rules
 from rung.agent.turn import one_turn, start_tools, tool_problems
 from rung.config.errors import RungError
-from rung.config.paths import Paths
+from rung.config.mcp_file import ServerConfig
+from rung.config.paths import PINS_FILE, Paths
 from rung.config.settings import Settings
+from rung.tools.catalog import load_catalog, policy_for
 
 if TYPE_CHECKING:
     from rung.agent.sessions import SessionStore
@@ -39,6 +42,26 @@ class TurnRequest:
     settings: Settings
     save: bool = True  # stored as a session (`rung ask --no-save`: not)
     interactive: bool = False  # its client can answer approvals
+
+
+@dataclass
+class WarmHub:
+    """A tier's tool hub, what it was started from, and the turns using it now."""
+
+    hub: ToolHub
+    skipped: list[str]  # mcp.json's entries that were skipped, each with why
+    servers: list[ServerConfig]
+    pins: bytes
+    users: int = 0
+    retired: bool = False
+    closing: asyncio.Future[None] | None = None
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        return b""
 
 
 @dataclass
@@ -61,7 +84,8 @@ class Host:
         self.approvals = Approvals(APPROVAL_TIMEOUT_S)
         self.counters = Counters()
         self._store: SessionStore | None = None
-        self._hubs: dict[str, tuple[ToolHub, list[str]]] = {}  # tier -> hub, mcp.json's problems
+        self._hubs: dict[str, WarmHub] = {}  # by tier
+        self._closing: set[asyncio.Future[None]] = set()  # retired hubs stopping
         self._hub_lock = asyncio.Lock()
         self._turns: set[asyncio.Task[None]] = set()
 
@@ -86,9 +110,10 @@ class Host:
         for task in self._turns:
             task.cancel()
         await asyncio.gather(*self._turns, return_exceptions=True)
-        for hub, _ in self._hubs.values():
-            await hub.aclose()
+        for warm in self._hubs.values():
+            await warm.hub.aclose()
         self._hubs.clear()
+        await asyncio.gather(*self._closing, return_exceptions=True)
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -97,20 +122,48 @@ class Host:
         """Each tier's tool servers and their state, for `status`."""
         return [
             {"tier": tier, "name": s.name, "state": s.state, "reason": s.reason or None}
-            for tier, (hub, _) in self._hubs.items()
-            for s in hub.servers.values()
+            for tier, warm in self._hubs.items()
+            for s in warm.hub.servers.values()
         ]
 
     @contextlib.asynccontextmanager
     async def tools(self, tier: Tier) -> AsyncIterator[tuple[ToolHub, list[str]]]:
-        """The tier's hub, started at its first turn and kept for the next ones."""
+        """The tier's hub, started at its first turn and kept for the next ones. Each turn
+        reads mcp.json again: an edited rule (`rung tools allow|deny|trust …`) counts from
+        that turn; changed servers or pins start a new hub (the old one stops once the turns
+        that use it are over)."""
         async with self._hub_lock:
-            if tier.name not in self._hubs:
+            catalog = load_catalog(self.paths.mcp_file, tier.uses_server)
+            pins_file = self.paths.mcp_file.with_name(PINS_FILE)
+            pins = _read(pins_file)
+            warm = self._hubs.get(tier.name)
+            if warm is not None and (warm.servers, warm.pins) != (catalog.servers, pins):
+                log.info("the %s tier's tool servers changed: starting them again", tier.name)
+                del self._hubs[tier.name]
+                self._retire(warm)
+                warm = None
+            if warm is None:
                 hub, problems = await start_tools(tier, self.approvals, self.paths)
                 skipped = problems[: len(problems) - len(tool_problems(hub))]
-                self._hubs[tier.name] = hub, skipped
-            hub, skipped = self._hubs[tier.name]
-        yield hub, [*skipped, *tool_problems(hub)]
+                pins = _read(pins_file)  # with the pins of any tools seen for the first time
+                warm = self._hubs[tier.name] = WarmHub(hub, skipped, catalog.servers, pins)
+            else:
+                warm.hub.policy = policy_for(catalog, tier_rules(tier))
+            warm.users += 1
+        try:
+            yield warm.hub, [*warm.skipped, *tool_problems(warm.hub)]
+        finally:
+            warm.users -= 1
+            if warm.retired:
+                self._retire(warm)
+
+    def _retire(self, warm: WarmHub) -> None:
+        """Stop a hub no new turn gets, once no turn uses it."""
+        warm.retired = True
+        if warm.users == 0 and warm.closing is None:
+            warm.closing = asyncio.ensure_future(warm.hub.aclose())
+            self._closing.add(warm.closing)
+            warm.closing.add_done_callback(self._closing.discard)
 
     async def turn(self, request: TurnRequest) -> AsyncIterator[bytes]:
         """The turn's events as NDJSON lines. The turn runs in its own task: a client that

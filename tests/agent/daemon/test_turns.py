@@ -336,3 +336,41 @@ def test_the_memory_is_let_go_of_between_the_daemons_turns(
     stats = user("memory", "stats", "--json")  # in its own process: the store is free
     assert stats.code == 0, stats.err
     assert json.loads(stats.out)["chunks"]["conversations"] >= 1  # the daemon recorded it
+
+
+async def test_an_edited_rule_counts_from_the_next_turn_and_changed_servers_restart(
+    user: Rung,
+    ollama_server: OllamaTestServer,
+    daemon: subprocess.Popen[bytes],
+    paths: Paths,
+    workdir: Path,
+) -> None:
+    asked: list[ApprovalRequest] = []
+
+    async def person(request: ApprovalRequest) -> Answer:
+        asked.append(request)
+        return "once"
+
+    async def write(name: str) -> ToolResult:
+        ollama_server.script(
+            Reply(tool_calls=[{"name": "write_file", "arguments": {"path": name, "content": "x"}}]),
+            Reply(text="Done."),
+        )
+        async for event in DaemonClient(paths).turn(
+            f"write {name}", settings(ollama_server), save=False, approver=person
+        ):
+            if isinstance(event, ToolResult):
+                return event
+        raise AssertionError("no tool result")
+
+    assert not (await write("one.txt")).is_error and len(asked) == 1
+    servers = descendants(daemon.pid)
+    assert user("tools", "deny", "files:write_file").code == 0
+    denied = await write("two.txt")
+    assert denied.is_error and "the policy denies it" in denied.content
+    assert len(asked) == 1 and not (workdir / "two.txt").exists()  # not even asked
+    assert descendants(daemon.pid) == servers  # a rule is no reason to restart the servers
+    assert user("tools", "disable", "box").code == 0
+    await write("three.txt")
+    # the old hub stops once its last turn is over: the box server with it
+    wait_for(lambda: not [pid for pid in servers if alive(pid)], "the box server to stop")
