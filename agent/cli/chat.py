@@ -15,10 +15,9 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from rung.agent import tiers
+from rung.agent.chat_session import ChatSession
 from rung.agent.cli.chat_tools import ChatTools
-from rung.agent.conversation import Conversation
 from rung.agent.messages import (
-    FinalAnswer,
     Notice,
     Recalled,
     TextDelta,
@@ -26,17 +25,20 @@ from rung.agent.messages import (
     ToolCallStarted,
     ToolResult,
 )
-from rung.agent.ollama_model import OllamaChatModel, capped_notice
-from rung.agent.runtime import build_conversation, open_memory, open_store, tier_of, use_tier
+from rung.agent.ollama_model import OllamaChatModel
+from rung.agent.runtime import open_store
 from rung.config.errors import ModelNotFound, RungError
 from rung.config.paths import Paths
 from rung.config.settings import LoadedSettings, Settings
-from rung.tools.base import ToolRegistry
 
 if TYPE_CHECKING:
     from prompt_toolkit import PromptSession
     from rich.console import Console, ConsoleOptions, RenderResult
     from rich.live import Live
+
+    from rung.agent.sessions import SessionStore
+    from rung.agent.tiers import Tier
+    from rung.tools.base import ToolRegistry
 
 COMMANDS: dict[str, str] = {
     "/help": "show this help",
@@ -60,27 +62,34 @@ PROMPT = "› "
 
 
 def run_chat(loaded: LoadedSettings, *, resume: str | None, debug: bool) -> int:
-    return asyncio.run(ChatApp(loaded.settings, debug=debug).run(resume))
+    return asyncio.run(_chat(loaded.settings, resume=resume, debug=debug))
+
+
+async def _chat(settings: Settings, *, resume: str | None, debug: bool) -> int:
+    from rich.console import Console
+
+    paths = Paths.default()
+    with open_store(paths) as store:
+        chat = ChatSession(settings, store, paths)
+        app = ChatApp(chat, ChatTools(Console(highlight=False), paths), store, debug=debug)
+        return await app.run(resume)
 
 
 class ChatApp:
-    def __init__(self, settings: Settings, *, debug: bool = False) -> None:
-        from rich.console import Console
+    """The terminal's side of a chat: reading input, showing replies, the slash commands.
+    What they do to the chat is the `ChatSession`'s."""
 
-        self.settings = settings
+    def __init__(
+        self, chat: ChatSession, tools: ChatTools, store: SessionStore, *, debug: bool = False
+    ) -> None:
+        self.chat = chat
+        self.tools = tools
+        self.console: Console = tools.console
+        self.store = store  # for /sessions
         self.debug = debug
-        self.paths = Paths.default()
-        self.console: Console = Console(highlight=False)
-        self.store = open_store(self.paths)
-        self.model = OllamaChatModel.from_settings(settings)
-        self.tier = tier_of(settings)
-        self.conversation: Conversation = build_conversation(
-            settings, store=self.store, model=self.model
-        )
-        self.ready = False  # the model was checked (present, tools if needed)
-        self.tools = ChatTools(self.console, self.paths)
+        self.paths = tools.paths
         self.attached: list[str] = []  # resources that go with the next message
-        self.memory_opening: asyncio.Future[None] | None = None  # see `open_memory`
+        self.memory_news: asyncio.Future[None] | None = None  # says a memory is not there
         self.handlers: dict[str, Callable[[str], Awaitable[None]]] = {
             "/help": self.cmd_help,
             "/new": self.cmd_new,
@@ -99,17 +108,20 @@ class ChatApp:
             "/attach": self.cmd_attach,
         }
 
+    @property
+    def tier(self) -> Tier:
+        return self.chat.tier
+
     # --- the main loop ------------------------------------------------------------------
 
     async def run(self, resume: str | None = None) -> int:
         try:
             if resume:
-                self.conversation.resume(resume)
-            self.banner()
+                await self.chat.resume(resume)
+            await self.banner()
             session = self.prompt_session()
             self.tools.invalidate = session.app.invalidate
-            if self.tier.tools:
-                self.start_tools_after_first_render(session)
+            self.start_after_first_render(session)
             while True:
                 self.tools.show_news()
                 try:
@@ -132,38 +144,35 @@ class ChatApp:
                     self.error(exc)
             return 0
         finally:
-            if self.memory_opening is not None:
-                await asyncio.gather(self.memory_opening, return_exceptions=True)
+            if self.memory_news is not None:
+                await asyncio.gather(self.memory_news, return_exceptions=True)
             await self.tools.stop()
-            await self.model.aclose()
-            self.conversation.close()
-            self.store.close()
+            await self.chat.close()
 
-    def start_tools_after_first_render(self, session: PromptSession[str]) -> None:
+    def start_after_first_render(self, session: PromptSession[str]) -> None:
         """The tool hub (about a second of imports) and the assistant tier's memory (the
         embedding model: seconds) start once the prompt is on screen."""
 
         def once(_: object) -> None:
             session.app.after_render -= once
-            self.tools.start(self.tier)
-            self.memory_opening = asyncio.ensure_future(self.open_memory())
+            if self.tier.tools:
+                self.tools.start(self.tier)
+            self.chat.open_memory_soon()
+            self.memory_news = asyncio.ensure_future(self.say_without_memory())
 
         session.app.after_render += once
 
-    async def open_memory(self) -> None:
-        """Open the tier's memory (another Rung process may hold it: then the chat goes on
-        without it, said once), then let it catch up on past turns in the background."""
-        line = await open_memory(self.conversation, self.settings, self.paths)
+    async def say_without_memory(self) -> None:
+        """A memory that could not be opened (another Rung process holds it) is said once."""
+        line = await self.chat.memory_opened()
         if line:
             self.tools.tell(line)
-        if self.conversation.recall is not None:
-            self.conversation.recall.start()
 
-    def banner(self) -> None:
-        s = self.settings
+    async def banner(self) -> None:
+        state = await self.chat.state()
         self.console.print(
-            f"[bold]Rung[/] · model [cyan]{self.model.name}[/] · tier [cyan]{s.tier}[/] · "
-            f"session {self.conversation.session_id}"
+            f"[bold]Rung[/] · model [cyan]{state.model}[/] · tier [cyan]{state.tier}[/] · "
+            f"session {state.session_id}"
         )
         self.console.print(
             "[dim]Alt-Enter for a new line · /help for commands · Ctrl-D to leave[/]"
@@ -173,12 +182,11 @@ class ChatApp:
 
             from rung.agent.tool_check import weak_model_warning
 
-            warning = weak_model_warning(self.paths.state_dir, self.model.name)
+            warning = weak_model_warning(self.paths.state_dir, state.model)
             if warning:
                 self.console.print(f"[yellow]{escape(warning)}[/]")
-        if self.conversation.history:
-            turns = sum(1 for m in self.conversation.history if m.role == "user")
-            self.console.print(f"[dim]Resumed a session with {turns} turns.[/]")
+        if state.turns:
+            self.console.print(f"[dim]Resumed a session with {state.turns} turns.[/]")
 
     def prompt_session(self) -> PromptSession[str]:
         from prompt_toolkit import PromptSession
@@ -227,29 +235,25 @@ class ChatApp:
 
     async def checked_reply(self, text: str) -> None:
         if await self.ensure_ready():
-            if self.memory_opening is not None:  # the turn recalls from it, or goes without
-                await asyncio.shield(self.memory_opening)
-            if self.tier.tools:
-                hub = await self.tools.started()  # a hub with no tools yet is still the hub
-                self.conversation.tools = hub if hub is not None else ToolRegistry()
+            hub = await self.tools.started() if self.tier.tools else None
             self.tools.show_news()
             if self.attached:
                 text = "\n\n".join([*self.attached, text])
                 self.attached.clear()
-            await self.stream_reply(text)
+            await self.stream_reply(text, hub)
 
-    async def stream_reply(self, text: str) -> None:
+    async def stream_reply(self, text: str, hub: ToolRegistry | None) -> None:
         from rich.live import Live
         from rich.markup import escape
 
         thinking: list[str] = []
         answer: list[str] = []
-        view = ReplyView(self.settings.show_thinking)
+        view = ReplyView(self.chat.settings.show_thinking)
         live = Live(view, console=self.console, refresh_per_second=12, transient=True)
         self.tools.live = live
         with live:
             try:
-                async for event in self.conversation.send(text):
+                async for event in self.chat.send(text, hub):
                     if isinstance(event, TextDelta):
                         answer.append(event.text)
                         view.update(thinking, answer)
@@ -276,8 +280,6 @@ class ChatApp:
                         live.console.print(f"[yellow]{escape(event.text)}[/]")
                     elif isinstance(event, Recalled):
                         live.console.print(f"[dim]◆ {escape(event.summary)} · /memory[/]")
-                    elif isinstance(event, FinalAnswer):
-                        pass
             finally:
                 self.tools.live = None
                 self.flush(live, thinking, answer)
@@ -289,7 +291,7 @@ class ChatApp:
         from rich.markdown import Markdown
         from rich.text import Text
 
-        if thinking and self.settings.show_thinking:
+        if thinking and self.chat.settings.show_thinking:
             live.console.print(Text("".join(thinking).strip(), style="dim italic"))
         if "".join(answer).strip():
             live.console.print(Markdown("".join(answer)))
@@ -298,20 +300,18 @@ class ChatApp:
 
     async def ensure_ready(self) -> bool:
         """Check the model once; offer to download it when it is missing."""
-        if self.ready:
-            return True
+        from rich.markup import escape
+
         try:
-            await self.model.check(tools=self.tier.tools)
+            lines = await self.chat.ensure_ready()
         except ModelNotFound as exc:
             self.error(exc)
             if not await self.confirm(f"Download {exc.model} now with `ollama pull`?"):
                 return False
-            await self.pull()
-            await self.model.check(tools=self.tier.tools)
-        self.ready = True
-        self.conversation.num_ctx = self.model.num_ctx
-        if self.model.capped_from is not None:
-            self.console.print(f"[yellow]{capped_notice(self.model)}[/]")
+            await self.pull(exc.model)
+            lines = await self.chat.ensure_ready()
+        for line in lines:
+            self.console.print(f"[yellow]{escape(line)}[/]")
         return True
 
     async def confirm(self, question: str) -> bool:
@@ -326,10 +326,14 @@ class ChatApp:
             return False
         return answer.strip().lower() in ("", "y", "yes")
 
-    async def pull(self) -> None:
+    async def pull(self, name: str) -> None:
         from rung.agent.pull import pull_with_progress
 
-        await pull_with_progress(self.model, self.console)
+        model = OllamaChatModel.from_settings(self.chat.settings, model=name)
+        try:
+            await pull_with_progress(model, self.console)
+        finally:
+            await model.aclose()
 
     # --- slash commands -----------------------------------------------------------------
 
@@ -349,15 +353,16 @@ class ChatApp:
         self.console.print("  [dim]Alt-Enter: new line · Ctrl-C: stop a reply · Ctrl-D: leave[/]")
 
     async def cmd_new(self, _: str) -> None:
-        self.conversation.new_session()
-        self.console.print(f"New session {self.conversation.session_id}.")
+        await self.chat.new_session()
+        self.console.print(f"New session {(await self.chat.state()).session_id}.")
 
     async def cmd_sessions(self, _: str) -> None:
         sessions = self.store.list(limit=10)
         if not sessions:
             self.console.print("No stored sessions yet.")
+        current = (await self.chat.state()).session_id
         for s in sessions:
-            mark = "*" if s.id == self.conversation.session_id else " "
+            mark = "*" if s.id == current else " "
             when = s.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
             self.console.print(f"{mark} [cyan]{s.id}[/] {when}  {s.turns:>3} turns  {s.title}")
 
@@ -365,35 +370,28 @@ class ChatApp:
         if not arg:
             self.console.print("Usage: /resume ID (see /sessions)")
             return
-        self.conversation.resume(arg)
-        turns = sum(1 for m in self.conversation.history if m.role == "user")
-        self.console.print(f"Resumed session {self.conversation.session_id} ({turns} turns).")
-        last = next((m for m in reversed(self.conversation.history) if m.role == "assistant"), None)
-        if last is not None and last.content:
+        await self.chat.resume(arg)
+        state = await self.chat.state()
+        self.console.print(f"Resumed session {state.session_id} ({state.turns} turns).")
+        if state.last_answer:
             from rich.markdown import Markdown
 
-            self.console.print(Markdown(last.content))
+            self.console.print(Markdown(state.last_answer))
 
     async def cmd_model(self, arg: str) -> None:
         if not arg:
-            self.console.print(f"Model: [cyan]{self.model.name}[/]")
-            installed = await self.model.installed()
+            self.console.print(f"Model: [cyan]{(await self.chat.state()).model}[/]")
+            installed = await self.chat.model.installed()
             self.console.print("Installed: " + (", ".join(installed) or "(none)"))
             return
-        model = OllamaChatModel.from_settings(self.settings, model=arg)
-        old, self.model = self.model, model
-        self.ready = False
         try:
-            if not await self.ensure_ready():
-                raise RungError(f"kept the model {old.name}")
-        except RungError:
-            self.model = old
-            self.ready = True
-            await model.aclose()
-            raise
-        await old.aclose()
-        self.settings = self.settings.model_copy(update={"model": arg})
-        self.conversation.model = model
+            await self.chat.use_model(arg)
+        except ModelNotFound as exc:
+            self.error(exc)
+            if not await self.confirm(f"Download {exc.model} now with `ollama pull`?"):
+                raise RungError(f"kept the model {(await self.chat.state()).model}") from None
+            await self.pull(exc.model)
+            await self.chat.use_model(arg)
         self.console.print(f"Now using [cyan]{arg}[/]; the conversation carries over.")
 
     async def cmd_tier(self, arg: str) -> None:
@@ -406,33 +404,27 @@ class ChatApp:
                 f"available: {', '.join(known)}"
             )
             return
-        tier = tiers.get(arg)  # an unknown name is an error line with the list
-        self.settings = self.settings.model_copy(update={"default_tier": tier.name})
-        old, self.tier = self.tier, tier
-        old_recall = use_tier(self.conversation, self.settings, self.paths)
-        if old_recall is not None:
-            await asyncio.to_thread(old_recall.close)  # its store's lock, before the new one
-        self.memory_opening = asyncio.ensure_future(self.open_memory())
+        old = await self.chat.use_tier(arg)  # an unknown name is an error line with the list
+        tier = self.tier
+        self.memory_news = asyncio.ensure_future(self.say_without_memory())
         if (old.tools, old.servers, old.approvals) != (tier.tools, tier.servers, tier.approvals):
             await self.tools.stop()  # the servers and approval rules are the tier's
             if tier.tools:
                 self.tools.start(tier)
-        self.ready = False
         self.console.print(f"Now in the [cyan]{tier.name}[/] tier; the conversation carries over.")
 
     async def cmd_memory(self, _: str) -> None:
         from rich.markup import escape
 
-        if self.conversation.recall is None:
+        state = await self.chat.state()
+        if not state.recall:
             self.console.print("Recall comes with the assistant tier (/tier assistant).")
             return
-        memories = self.conversation.recalled
-        if not memories:
+        if not state.recalled:
             self.console.print("Nothing was recalled for the last message.")
             return
-        answer = self.conversation.last.answer if self.conversation.last else ""
-        for m in memories:
-            cited = " [green]cited[/]" if f"[{m.tag}]" in answer else ""
+        for m in state.recalled:
+            cited = " [green]cited[/]" if f"[{m.tag}]" in state.last_reply else ""
             tag = escape(f"[{m.tag}]")
             why = f" · {m.why}" if m.why else ""
             self.console.print(
@@ -455,7 +447,7 @@ class ChatApp:
         )
 
     async def cmd_tools(self, _: str) -> None:
-        self.tools.describe()
+        await self.tools.describe()
 
     async def cmd_prompt(self, arg: str) -> None:
         text = await self.tools.prompt_text(arg)
@@ -471,12 +463,12 @@ class ChatApp:
         self.console.clear()
 
     async def cmd_context(self, _: str) -> None:
-        rows = self.conversation.budget()
-        window = self.conversation.num_ctx
-        for name, tokens in rows:
+        state = await self.chat.state()
+        window = state.num_ctx
+        for name, tokens in state.budget:
             bar = "█" * round(30 * tokens / window) if window else ""
             self.console.print(f"  {name:<9} {tokens:>7}  {tokens / window:>4.0%} [cyan]{bar}[/]")
-        scale = self.conversation.calibration
+        scale = state.calibration
         note = f" · estimates scaled ×{scale:.2f} from what Ollama reported" if scale != 1 else ""
         self.console.print(f"[dim]num_ctx {window} tokens (estimated){note}[/]")
 
@@ -486,15 +478,14 @@ class ChatApp:
         if not await self.ensure_ready():
             return
         with self.console.status("compacting…"):
-            said = await self.conversation.compact()
+            said = await self.chat.compact()
         self.console.print(escape(said))
 
     async def cmd_usage(self, _: str) -> None:
-        last = self.conversation.last
-        if last is None:
+        u = (await self.chat.state()).last_usage
+        if u is None:
             self.console.print("No turn yet in this session.")
             return
-        u = last.usage
         speed = f"{u.tokens_per_s:.1f} tokens/s" if u.tokens_per_s else "n/a"
         ttft = f"{u.time_to_first_token_s:.2f} s" if u.time_to_first_token_s is not None else "n/a"
         self.console.print(

@@ -117,7 +117,7 @@ class ChatTools:
     def server_of(self, tool: str) -> str | None:
         return self.hub.tool_server(tool) if self.hub else None
 
-    def describe(self) -> None:
+    async def describe(self) -> None:
         """/tools: each server, its state, its tools (or why it failed, and its log)."""
         from rich.markup import escape
 
