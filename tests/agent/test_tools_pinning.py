@@ -149,7 +149,7 @@ async def test_the_chat_tells_of_blocked_tools_once_and_tools_shows_them(
             "rung tools diff box"
         ]
         assert len(hub) == 0  # nothing of box is offered
-        tools.describe()
+        await tools.describe()
         assert "  (no tools)\n  blocked: echo (changed), add (new)" in screen.getvalue()
         assert "· rung tools diff box" in screen.getvalue()
     finally:
