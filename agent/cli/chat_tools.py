@@ -18,6 +18,7 @@ from rung.agent.prompt import untrusted
 from rung.agent.tiers import tier_rules
 from rung.config.errors import RungError
 from rung.config.paths import Paths
+from rung.tools.views import ServerView, render_prompt, server_views
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from rung.agent.tiers import Tier
     from rung.tools.approvals import Answer, ApprovalRequest, Approver
     from rung.tools.hub import Server, ToolHub
+    from rung.tools.mcp_client import RemotePrompt, RemoteResource
 
 APPROVAL_TIMEOUT = 300.0  # seconds; then the call is denied
 
@@ -106,34 +108,70 @@ class ChatTools:
         self._news.clear()
 
     def toolbar(self) -> str:
+        status = self.status()
+        if status is None:
+            return " tools: loading…" if self.loading() else ""
+        tools, counts = status
+        states = " · ".join(f"{n} {state}" for state, n in sorted(counts.items()))
+        return f" tools: {tools} from {states or 'no servers'} — /tools"
+
+    # -- what is shown, read from the hub (the daemon's chat reads it from the daemon's) --
+
+    def loading(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def status(self) -> tuple[int, dict[str, int]] | None:
+        """The tools offered, and how many servers are in each state; None without a hub."""
         if self.hub is None:
-            return " tools: loading…" if self._task and not self._task.done() else ""
+            return None
         counts: dict[str, int] = {}
         for server in self.hub.servers.values():
             counts[server.state] = counts.get(server.state, 0) + 1
-        states = " · ".join(f"{n} {state}" for state, n in sorted(counts.items()))
-        return f" tools: {len(self.hub)} from {states or 'no servers'} — /tools"
+        return len(self.hub), counts
 
     def server_of(self, tool: str) -> str | None:
         return self.hub.tool_server(tool) if self.hub else None
+
+    async def servers(self) -> list[ServerView] | None:
+        return server_views(self.hub) if self.hub is not None else None
+
+    async def prompts(self) -> list[tuple[str, RemotePrompt]] | None:
+        hub = await self.started()
+        return await hub.prompts() if hub is not None else None
+
+    async def rendered_prompt(self, typed: str) -> str:
+        hub = await self.started()
+        assert hub is not None  # prompts() said there is one
+        return await render_prompt(hub, typed)
+
+    async def resources(self) -> list[tuple[str, RemoteResource]] | None:
+        hub = await self.started()
+        return await hub.resources() if hub is not None else None
+
+    async def read_resource(self, uri: str) -> str | None:
+        hub = await self.started()
+        return await hub.read_resource(uri) if hub is not None else None
+
+    # -- the commands ---------------------------------------------------------------------
 
     async def describe(self) -> None:
         """/tools: each server, its state, its tools (or why it failed, and its log)."""
         from rich.markup import escape
 
-        if self.hub is None:
+        servers = await self.servers()
+        if servers is None:
             self.console.print("No tools in this tier (or they are still loading).")
             return
-        if not self.hub.servers:
+        if not servers:
             self.console.print("No tool servers are enabled; see `rung tools list`.")
-        for server in self.hub.servers.values():
+        for server in servers:
             color = {"ready": "green", "failed": "red"}.get(server.state, "yellow")
             self.console.print(
                 f"[bold]{escape(server.name)}[/] [{color}]{server.state}[/] "
-                f"[dim]{escape(server.config.launch_line())}[/]"
+                f"[dim]{escape(server.launch)}[/]"
             )
             if server.state == "ready":
-                names = ", ".join(t.name for t in server.offered()) or "(no tools)"
+                names = ", ".join(server.tools) or "(no tools)"
                 self.console.print(f"  {escape(names)}")
                 if server.blocked:
                     held = ", ".join(f"{t} ({why})" for t, why in server.blocked.items())
@@ -141,7 +179,7 @@ class ChatTools:
                     self.console.print(f"  [red]blocked:[/] {escape(held)} · {escape(diff)}")
             elif server.reason:
                 self.console.print(
-                    f"  [dim]{escape(server.reason)} · log: {escape(str(server.log_path))}[/]",
+                    f"  [dim]{escape(server.reason)} · log: {escape(server.log)}[/]",
                     soft_wrap=True,  # a path broken across lines cannot be copied
                 )
 
@@ -149,12 +187,11 @@ class ChatTools:
         """/prompt: list the servers' prompts, or render one into the text to send."""
         from rich.markup import escape
 
-        hub = await self.started()
-        if hub is None:
-            self.console.print("No tools in this tier: MCP prompts come with the agent tier.")
-            return None
-        found = await hub.prompts()
         if not arg:
+            found = await self.prompts()
+            if found is None:
+                self.console.print("No tools in this tier: MCP prompts come with the agent tier.")
+                return None
             if not found:
                 self.console.print("No MCP prompts on offer (servers may still be starting).")
             for server, p in found:
@@ -164,28 +201,20 @@ class ChatTools:
                     f"[dim]({escape(server)}) {escape(p.description)}[/]"
                 )
             return None
-        name, _, rest = arg.partition(" ")
-        _, prompt = await hub.find_prompt(name)
-        arguments = prompt_arguments(rest, [n for n, _ in prompt.arguments])
-        missing = [n for n, req in prompt.arguments if req and n not in arguments]
-        if missing:
-            raise RungError(
-                f"the prompt {name} needs {', '.join(missing)}",
-                hint=f"/prompt {name} " + " ".join(f"{n}=VALUE" for n in missing),
-            )
-        messages = await hub.get_prompt(name, arguments)
-        return "\n\n".join(text for _, text in messages if text.strip())
+        if not await self.has_tools():
+            self.console.print("No tools in this tier: MCP prompts come with the agent tier.")
+            return None
+        return await self.rendered_prompt(arg)
 
     async def attachment(self, uri: str) -> str | None:
         """/attach: list the servers' resources, or read one to go with the next message."""
         from rich.markup import escape
 
-        hub = await self.started()
-        if hub is None:
-            self.console.print("No tools in this tier: resources come with the agent tier.")
-            return None
         if not uri:
-            found = await hub.resources()
+            found = await self.resources()
+            if found is None:
+                self.console.print("No tools in this tier: resources come with the agent tier.")
+                return None
             if not found:
                 self.console.print("No MCP resources listed (servers may still be starting).")
             for server, r in found:
@@ -193,9 +222,15 @@ class ChatTools:
                     f"  [cyan]{escape(r.uri)}[/] [dim]({escape(server)}) {escape(r.name)}[/]"
                 )
             return None
-        text = await hub.read_resource(uri)
+        text = await self.read_resource(uri)
+        if text is None:
+            self.console.print("No tools in this tier: resources come with the agent tier.")
+            return None
         self.console.print(f"Attached {escape(uri)} ({len(text)} characters) to your next message.")
         return untrusted(f"resource {uri}", text)
+
+    async def has_tools(self) -> bool:
+        return await self.started() is not None
 
     async def approve(self, request: ApprovalRequest) -> Answer:
         """Ask the person at the terminal, with the streaming view paused meanwhile."""
@@ -254,25 +289,3 @@ async def ask_at_terminal(console: Console, request: ApprovalRequest) -> Answer:
     verdict = {"once": "allowed once", "always": "allowed from now on", "deny": "denied"}
     console.print(f"[dim]{verdict[answer]}[/]")
     return answer
-
-
-def prompt_arguments(text: str, names: list[str]) -> dict[str, str]:
-    """`key=value` pairs, and bare words for the prompt's arguments in order (quotes work)."""
-    import shlex
-
-    try:
-        words = shlex.split(text)
-    except ValueError as exc:
-        raise RungError(f"cannot read the arguments: {exc}") from None
-    arguments: dict[str, str] = {}
-    free = iter(names)
-    for word in words:
-        key, sep, value = word.partition("=")
-        if sep and key in names:
-            arguments[key] = value
-            continue
-        name = next((n for n in free if n not in arguments), None)
-        if name is None:
-            raise RungError(f"too many arguments: {word!r}", hint=f"arguments: {', '.join(names)}")
-        arguments[name] = word
-    return arguments
