@@ -10,10 +10,10 @@ from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from rung.config.errors import RungError
-from rung.tools.mcp_client import RemotePrompt, RemoteResource
 
 if TYPE_CHECKING:
     from rung.tools.hub import ToolHub
+    from rung.tools.mcp_client import RemotePrompt, RemoteResource
 
 
 @dataclass(frozen=True)
@@ -51,12 +51,16 @@ def server_view(data: dict[str, Any]) -> ServerView:
 
 
 def prompt_view(data: dict[str, Any]) -> RemotePrompt:
+    from rung.tools.mcp_client import RemotePrompt
+
     return RemotePrompt(
         data["name"], data["description"], tuple((n, bool(r)) for n, r in data["arguments"])
     )
 
 
 def resource_view(data: dict[str, Any]) -> RemoteResource:
+    from rung.tools.mcp_client import RemoteResource
+
     return RemoteResource(**data)
 
 
