@@ -72,7 +72,7 @@ async def one_turn(
                 if warning:
                     yield Notice(warning)
             session = conversation.session_id if store is not None else None
-            yield TurnBegun(session, settings.tier, settings.model, _servers(hub))
+            yield TurnBegun(session, settings.tier, settings.model, tool_servers(hub))
             async for event in conversation.send(question):
                 yield event
     finally:
@@ -81,7 +81,7 @@ async def one_turn(
         await model.aclose()
 
 
-def _servers(hub: ToolHub | None) -> dict[str, str]:
+def tool_servers(hub: ToolHub | None) -> dict[str, str]:
     """Which server each of the hub's tools comes from."""
     if hub is None:
         return {}

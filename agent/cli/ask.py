@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from rung.agent.messages import (
     FinalAnswer,
@@ -23,11 +23,7 @@ from rung.agent.messages import (
 from rung.agent.runtime import open_store
 from rung.agent.turn import one_turn, started_tools
 from rung.config.errors import UserError
-from rung.config.paths import Paths
 from rung.config.settings import LoadedSettings, Settings
-
-if TYPE_CHECKING:
-    from rung.agent.daemon.client import DaemonClient
 
 
 def read_question(words: Sequence[str]) -> str:
@@ -66,6 +62,7 @@ async def _ask(settings: Settings, question: str, *, as_json: bool, save: bool, 
     """The turn runs in the daemon when one runs (and not `local`), else in this process;
     either way it is shown the same."""
     from rung.agent.cli.chat_tools import terminal_approver
+    from rung.agent.daemon.client import running_daemon
 
     approver = terminal_approver(stderr=True)
     daemon = None if local else running_daemon()
@@ -79,14 +76,6 @@ async def _ask(settings: Settings, question: str, *, as_json: bool, save: bool, 
     finally:
         if store is not None:
             store.close()
-
-
-def running_daemon() -> DaemonClient | None:
-    """The daemon's client when a daemon runs for this user."""
-    from rung.agent.daemon.client import DaemonClient
-
-    client = DaemonClient(Paths.default())
-    return client if client.running_pid() is not None else None
 
 
 async def _show(events: AsyncIterator[TurnEvent], *, as_json: bool) -> int:

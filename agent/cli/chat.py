@@ -11,13 +11,14 @@ import asyncio
 import difflib
 import json
 import signal
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, Protocol
 
 from rung.agent import tiers
-from rung.agent.chat_session import ChatSession
+from rung.agent.chat_session import ChatSession, ChatState
 from rung.agent.cli.chat_tools import ChatTools
 from rung.agent.messages import (
+    LoopEvent,
     Notice,
     Recalled,
     TextDelta,
@@ -61,18 +62,61 @@ COMMANDS: dict[str, str] = {
 PROMPT = "› "
 
 
-def run_chat(loaded: LoadedSettings, *, resume: str | None, debug: bool) -> int:
-    return asyncio.run(_chat(loaded.settings, resume=resume, debug=debug))
+def run_chat(
+    loaded: LoadedSettings, *, resume: str | None, debug: bool, local: bool = False
+) -> int:
+    return asyncio.run(_chat(loaded.settings, resume=resume, debug=debug, local=local))
 
 
-async def _chat(settings: Settings, *, resume: str | None, debug: bool) -> int:
+async def _chat(settings: Settings, *, resume: str | None, debug: bool, local: bool) -> int:
+    """The chat runs in the daemon when one runs (and not `local`), else in this process;
+    either way it is shown the same."""
     from rich.console import Console
 
+    from rung.agent.daemon.client import running_daemon
+
     paths = Paths.default()
+    console = Console(highlight=False)
+    daemon = None if local else running_daemon(paths)
     with open_store(paths) as store:
-        chat = ChatSession(settings, store, paths)
-        app = ChatApp(chat, ChatTools(Console(highlight=False), paths), store, debug=debug)
-        return await app.run(resume)
+        if daemon is None:
+            chat: Chat = ChatSession(settings, store, paths)
+            tools = ChatTools(console, paths)
+        else:
+            from rung.agent.cli.chat_tools import DaemonTools
+            from rung.agent.daemon.chat_client import RemoteChat
+
+            remote = RemoteChat(daemon, settings)
+            chat = remote
+            tools = remote_tools = DaemonTools(console, paths, remote)
+            remote.approver = remote_tools.approve
+            try:
+                await remote.open()
+            except BaseException:
+                await remote.close()
+                raise
+        return await ChatApp(chat, tools, store, debug=debug).run(resume)
+
+
+class Chat(Protocol):
+    """What the terminal drives: the engine's `ChatSession` in this process, or the
+    daemon's through `RemoteChat` (each method a request)."""
+
+    settings: Settings
+    tier: Tier
+    model: OllamaChatModel
+
+    def open_memory_soon(self) -> None: ...
+    async def memory_opened(self) -> str | None: ...
+    async def ensure_ready(self) -> list[str]: ...
+    def send(self, text: str, tools: ToolRegistry | None) -> AsyncIterator[LoopEvent]: ...
+    async def new_session(self) -> None: ...
+    async def resume(self, session_id: str) -> None: ...
+    async def use_model(self, name: str) -> None: ...
+    async def use_tier(self, name: str) -> Tier: ...
+    async def compact(self) -> str: ...
+    async def state(self) -> ChatState: ...
+    async def close(self) -> None: ...
 
 
 class ChatApp:
@@ -80,7 +124,7 @@ class ChatApp:
     What they do to the chat is the `ChatSession`'s."""
 
     def __init__(
-        self, chat: ChatSession, tools: ChatTools, store: SessionStore, *, debug: bool = False
+        self, chat: Chat, tools: ChatTools, store: SessionStore, *, debug: bool = False
     ) -> None:
         self.chat = chat
         self.tools = tools

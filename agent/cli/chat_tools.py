@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from rich.console import Console
     from rich.live import Live
 
+    from rung.agent.daemon.chat_client import RemoteChat
     from rung.agent.tiers import Tier
     from rung.tools.approvals import Answer, ApprovalRequest, Approver
     from rung.tools.hub import Server, ToolHub
@@ -242,6 +243,52 @@ class ChatTools:
         finally:
             if live is not None:
                 live.start()
+
+
+class DaemonTools(ChatTools):
+    """The tools of a chat that runs in the daemon: the daemon's warm servers, started at
+    the chat's first turn; what /tools, /prompt and /attach show is read from it."""
+
+    def __init__(self, console: Console, paths: Paths, chat: RemoteChat) -> None:
+        super().__init__(console, paths)
+        self.chat = chat
+
+    def start(self, tier: Tier) -> None:
+        """The daemon starts them (or has them running already)."""
+
+    async def stop(self) -> None:
+        """The daemon keeps them for the next turns, of this chat or any other."""
+
+    async def started(self) -> ToolHub | None:
+        return None  # the daemon's hub stays in the daemon
+
+    def loading(self) -> bool:
+        return False
+
+    def status(self) -> tuple[int, dict[str, int]] | None:
+        tools = self.chat.tools
+        return (int(tools["count"]), dict(tools["states"])) if tools else None
+
+    def server_of(self, tool: str) -> str | None:
+        return self.chat.servers.get(tool)
+
+    async def servers(self) -> list[ServerView] | None:
+        return await self.chat.server_views()
+
+    async def prompts(self) -> list[tuple[str, RemotePrompt]] | None:
+        return await self.chat.prompts()
+
+    async def rendered_prompt(self, typed: str) -> str:
+        return await self.chat.rendered_prompt(typed)
+
+    async def resources(self) -> list[tuple[str, RemoteResource]] | None:
+        return await self.chat.resources()
+
+    async def read_resource(self, uri: str) -> str | None:
+        return await self.chat.read_resource(uri)
+
+    async def has_tools(self) -> bool:
+        return self.chat.tier.tools
 
 
 def terminal_approver(*, stderr: bool = False) -> Approver:

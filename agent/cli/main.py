@@ -110,9 +110,16 @@ def build_parser() -> argparse.ArgumentParser:
         "chat",
         parents=[common, settings_flags],
         help="chat in the terminal",
-        description="Chat in the terminal. Type /help inside for the slash commands.",
+        description="Chat in the terminal. Type /help inside for the slash commands. While "
+        "the daemon runs, the chat runs in it (its tools and memory warm); --local keeps it "
+        "in this process.",
     )
     chat.add_argument("--resume", metavar="ID", help="continue a stored session")
+    chat.add_argument(
+        "--local",
+        action="store_true",
+        help="chat in this process even while the daemon runs (it chats otherwise)",
+    )
     chat.set_defaults(handler=_chat)
 
     ask = sub.add_parser(
@@ -628,7 +635,7 @@ def _init(args: argparse.Namespace) -> int:
 def _chat(args: argparse.Namespace) -> int:
     from rung.agent.cli.chat import run_chat
 
-    return run_chat(load(args), resume=args.resume, debug=args.debug)
+    return run_chat(load(args), resume=args.resume, debug=args.debug, local=args.local)
 
 
 def _ask(args: argparse.Namespace) -> int:

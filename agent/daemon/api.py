@@ -22,11 +22,12 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from rung.agent.daemon.chat_api import chat_paths, chat_routes, chat_schemas
 from rung.agent.daemon.host import Host, TurnRequest
+from rung.agent.daemon.wire import NDJSON
 from rung.config.settings import Settings
 
 API_VERSION = "v1"
-NDJSON = "application/x-ndjson"
 ANSWERS = ("once", "always", "deny")
 
 
@@ -148,6 +149,7 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
             Route("/v1/approvals/{key}", approval, methods=["POST"]),
             Route("/v1/shutdown", shutdown, methods=["POST"]),
             Route("/v1/openapi.json", openapi, methods=["GET"]),
+            *chat_routes(host, host.chats),
         ],
         lifespan=lifespan,
     )
@@ -257,6 +259,7 @@ def openapi_document(version: str) -> dict[str, Any]:
                     },
                 }
             },
+            **chat_paths(),
             "/v1/shutdown": {
                 "post": {
                     "summary": "Stop gracefully, once this response is sent",
@@ -276,6 +279,7 @@ def openapi_document(version: str) -> dict[str, Any]:
         "components": {
             "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
             "schemas": {
+                **chat_schemas(),
                 "Error": _object({"error": {"type": "string"}}),
                 "Health": _object({"ok": {"type": "boolean"}, "pid": {"type": "integer"}}),
                 "TurnRequest": {

@@ -13,7 +13,7 @@ import httpx
 
 from rung.agent.daemon.files import read_token
 from rung.agent.daemon.lock import lock_holder
-from rung.agent.daemon.wire import ApprovalAsked, RemoteError, TurnFailed, decode
+from rung.agent.daemon.wire import ApprovalAsked, TurnFailed, decode
 from rung.agent.messages import TurnEvent
 from rung.config.errors import DaemonError, DaemonNotRunning
 from rung.config.paths import Paths
@@ -61,25 +61,33 @@ class DaemonClient:
             "save": save,
             "interactive": someone_to_ask(approver),
         }
-        async with self._async_client(read_timeout=None) as client:
-            try:
-                async with client.stream("POST", "/v1/turns", json=body) as response:
-                    if response.status_code != 200:
-                        await response.aread()
-                        self._check(response, "/v1/turns")
-                    async for line in response.aiter_lines():
-                        if not line.strip():
-                            continue
-                        event = self._event(line)
-                        if isinstance(event, ApprovalAsked):
-                            answer = await approver(event.request)
-                            await self._answer(client, event.id, answer)
-                        elif isinstance(event, TurnFailed):
-                            raise RemoteError(event)
-                        else:
-                            yield event
-            except httpx.TransportError as exc:
-                raise self._transport_error(exc, during="the turn") from None
+        async with self.async_client(read_timeout=None) as client:
+            async for event in self.stream(client, "/v1/turns", body, approver):
+                yield event
+
+    async def stream(
+        self, client: httpx.AsyncClient, path: str, body: dict[str, Any], approver: Approver
+    ) -> AsyncIterator[TurnEvent]:
+        """POST `body` to a route that answers with a turn's events (NDJSON): the events,
+        the approvals among them put to `approver` and answered."""
+        try:
+            async with client.stream("POST", path, json=body) as response:
+                if response.status_code != 200:
+                    await response.aread()
+                    self.check(response, path)
+                async for line in response.aiter_lines():
+                    if not line.strip():
+                        continue
+                    event = self._event(line)
+                    if isinstance(event, ApprovalAsked):
+                        answer = await approver(event.request)
+                        await self._answer(client, event.id, answer)
+                    elif isinstance(event, TurnFailed):
+                        raise event.error()
+                    else:
+                        yield event
+        except httpx.TransportError as exc:
+            raise self.transport_error(exc, during="the turn") from None
 
     @staticmethod
     def _event(line: str) -> TurnEvent | ApprovalAsked | TurnFailed:
@@ -96,7 +104,7 @@ class DaemonClient:
         response = await client.post(f"/v1/approvals/{key}", json={"answer": answer})
         if response.status_code == 404:  # it timed out meanwhile: the turn says what happened
             return
-        DaemonClient._check(response, "/v1/approvals")
+        DaemonClient.check(response, "/v1/approvals")
 
     def running_pid(self) -> int | None:
         """The pid of the daemon that holds the lock (it may not answer yet, or any more)."""
@@ -123,8 +131,8 @@ class DaemonClient:
             ) as client:
                 response = client.request(method, path)
         except httpx.TransportError as exc:
-            raise self._transport_error(exc) from None
-        return self._check(response, path)
+            raise self.transport_error(exc) from None
+        return self.check(response, path)
 
     def _ready(self) -> str:
         """The token, once there is a daemon to send it to."""
@@ -134,7 +142,7 @@ class DaemonClient:
             raise DaemonNotRunning("the daemon is not running", hint="`rung daemon start`")
         return read_token(self.paths.daemon_token)
 
-    def _async_client(self, *, read_timeout: float | None) -> httpx.AsyncClient:
+    def async_client(self, *, read_timeout: float | None) -> httpx.AsyncClient:
         token = self._ready()
         return httpx.AsyncClient(
             transport=httpx.AsyncHTTPTransport(uds=str(self.paths.daemon_socket), verify=NO_TLS),
@@ -143,7 +151,7 @@ class DaemonClient:
             timeout=httpx.Timeout(self.timeout, read=read_timeout),
         )
 
-    def _transport_error(self, exc: httpx.TransportError, *, during: str = "") -> DaemonError:
+    def transport_error(self, exc: httpx.TransportError, *, during: str = "") -> DaemonError:
         if during and not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
             return DaemonError(
                 f"the daemon went away during {during} ({type(exc).__name__})",
@@ -162,7 +170,7 @@ class DaemonClient:
         return DaemonError(f"the daemon's API failed: {exc}", hint=RESTART)
 
     @staticmethod
-    def _check(response: httpx.Response, path: str) -> dict[str, Any]:
+    def check(response: httpx.Response, path: str) -> dict[str, Any]:
         """The JSON object of a 200 answer; DaemonError with the daemon's reason otherwise."""
         try:
             data = response.json()
@@ -170,6 +178,15 @@ class DaemonClient:
             data = None
         if response.status_code == 401:
             raise DaemonError("the daemon refused our token", hint=RESTART)
+        if isinstance(data, dict) and "exit_code" in data and response.status_code != 200:
+            # what the request met, as it would have been raised in this process
+            failed = TurnFailed(
+                str(data.get("error", "")),
+                str(data.get("hint", "")),
+                int(data["exit_code"]),
+                str(data.get("model", "")),
+            )
+            raise failed.error()
         if response.status_code != 200:
             said = data.get("error") if isinstance(data, dict) else None
             raise DaemonError(
@@ -180,3 +197,9 @@ class DaemonClient:
         if not isinstance(data, dict):
             raise DaemonError(f"the daemon's answer to {path} is not a JSON object", hint=RESTART)
         return data
+
+
+def running_daemon(paths: Paths | None = None) -> DaemonClient | None:
+    """The client of this user's daemon when one runs (it holds the lock), else None."""
+    client = DaemonClient(paths or Paths.default())
+    return client if client.running_pid() is not None else None

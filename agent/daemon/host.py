@@ -11,13 +11,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rung.agent.daemon.channel import CURRENT, Approvals, Channel
+from rung.agent.daemon.chats import Chats
 from rung.agent.daemon.wire import TurnFailed, encode
+from rung.agent.messages import TurnEvent
 from rung.agent.runtime import open_store
 from rung.agent.tiers import Tier, tier_rules
 from rung.agent.turn import one_turn, start_tools, tool_problems
@@ -88,6 +90,7 @@ class Host:
         self._closing: set[asyncio.Future[None]] = set()  # retired hubs stopping
         self._hub_lock = asyncio.Lock()
         self._turns: set[asyncio.Task[None]] = set()
+        self.chats = Chats(self)  # the terminals' chats
 
     @property
     def store(self) -> SessionStore:
@@ -110,6 +113,7 @@ class Host:
         for task in self._turns:
             task.cancel()
         await asyncio.gather(*self._turns, return_exceptions=True)
+        await self.chats.close_all()
         for warm in self._hubs.values():
             await warm.hub.aclose()
         self._hubs.clear()
@@ -117,6 +121,11 @@ class Host:
         if self._store is not None:
             self._store.close()
             self._store = None
+
+    def warm_hub(self, tier: str) -> ToolHub | None:
+        """The tier's hub, if a turn has started it."""
+        warm = self._hubs.get(tier)
+        return warm.hub if warm is not None else None
 
     def servers(self) -> list[dict[str, object]]:
         """Each tier's tool servers and their state, for `status`."""
@@ -165,11 +174,28 @@ class Host:
             self._closing.add(warm.closing)
             warm.closing.add_done_callback(self._closing.discard)
 
-    async def turn(self, request: TurnRequest) -> AsyncIterator[bytes]:
-        """The turn's events as NDJSON lines. The turn runs in its own task: a client that
-        goes away (Ctrl-C) cancels it, and what was said is kept as interrupted."""
-        channel = Channel(interactive=request.interactive)
-        task = asyncio.create_task(self._run(request, channel))
+    def turn(self, request: TurnRequest) -> AsyncIterator[bytes]:
+        """A one-shot turn (`rung ask`): its events as NDJSON lines."""
+        store = self.store if request.save else None
+        return self.stream(
+            lambda: one_turn(
+                request.settings,
+                request.question,
+                store=store,
+                tools=self.tools,
+                paths=self.paths,
+            ),
+            interactive=request.interactive,
+        )
+
+    async def stream(
+        self, events: Callable[[], AsyncIterator[TurnEvent]], *, interactive: bool
+    ) -> AsyncIterator[bytes]:
+        """The events of a turn as NDJSON lines, the approvals its calls ask for among them.
+        The turn runs in its own task: a client that goes away (Ctrl-C) cancels it, and
+        what was said is kept as interrupted."""
+        channel = Channel(interactive=interactive)
+        task = asyncio.create_task(self._run(events, channel))
         self._turns.add(task)
         task.add_done_callback(self._turns.discard)
         try:
@@ -178,17 +204,10 @@ class Host:
         finally:
             task.cancel()  # a no-op once it is done; the client has what it wanted
 
-    async def _run(self, request: TurnRequest, channel: Channel) -> None:
+    async def _run(self, events: Callable[[], AsyncIterator[TurnEvent]], channel: Channel) -> None:
         CURRENT.set(channel)  # this task's context: the approvals of its calls go to it
-        store = self.store if request.save else None
         try:
-            async for event in one_turn(
-                request.settings,
-                request.question,
-                store=store,
-                tools=self.tools,
-                paths=self.paths,
-            ):
+            async for event in events():
                 channel.put(event)
             self.counters.served += 1
         except RungError as exc:

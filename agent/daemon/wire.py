@@ -25,8 +25,10 @@ from rung.agent.messages import (
     TurnEvent,
     Usage,
 )
-from rung.config.errors import RungError
+from rung.config.errors import ModelNotFound, RungError
 from rung.tools.approvals import ApprovalRequest
+
+NDJSON = "application/x-ndjson"  # the media type of a turn's events
 
 
 @dataclass(frozen=True)
@@ -46,10 +48,18 @@ class TurnFailed:
     message: str
     hint: str = ""
     exit_code: int = 1
+    model: str = ""  # set when the model is not pulled: the client may offer to pull it
 
     @classmethod
     def of(cls, error: RungError) -> TurnFailed:
-        return cls(error.message, error.hint, error.exit_code)
+        model = error.model if isinstance(error, ModelNotFound) else ""
+        return cls(error.message, error.hint, error.exit_code, model)
+
+    def error(self) -> RungError:
+        """The error to raise where the turn was asked for."""
+        if self.model:
+            return ModelNotFound(self.message, model=self.model, hint=self.hint)
+        return RemoteError(self)
 
 
 WireEvent = TurnEvent | ApprovalAsked | TurnFailed

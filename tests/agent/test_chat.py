@@ -12,6 +12,7 @@ import pexpect
 import pytest
 
 from rung.agent.sessions import SessionStore
+from tests.agent.daemon.conftest import lock_holders, paths, through_daemon  # noqa: F401
 from tests.conftest import Rung
 from tests.ollama_server import OllamaTestServer, Reply
 
@@ -56,6 +57,15 @@ class Chat:
         self.child.expect(pexpect.EOF)
         self.child.close()
         return int(self.child.exitstatus or 0)
+
+
+@pytest.fixture(params=["local", "daemon"])
+def rung(request: pytest.FixtureRequest, rung: Rung) -> Rung:
+    """Every chat test twice: the chat in its own process, and the chat run by a daemon
+    (`rung chat` while `rung daemon run` runs), which must behave the same."""
+    if request.param == "local":
+        return rung
+    return request.getfixturevalue("through_daemon")  # type: ignore[no-any-return]
 
 
 @pytest.fixture

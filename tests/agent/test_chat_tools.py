@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from rung.agent.prompt import unmarked
+from tests.agent.daemon.conftest import lock_holders, paths, through_daemon  # noqa: F401
 from tests.agent.test_chat import Chat
 from tests.conftest import Rung
 from tests.ollama_server import OllamaTestServer, Reply
@@ -23,6 +24,14 @@ def write_mcp_json(home: Path, **extra: object) -> Path:
     box = {"command": sys.executable, "args": ["-m", "tests.mcp_servers.toolbox"], "cwd": str(ROOT)}
     path.write_text(json.dumps({"mcpServers": {"box": box}, **extra}))
     return path
+
+
+@pytest.fixture(params=["local", "daemon"])
+def rung(request: pytest.FixtureRequest, rung: Rung) -> Rung:
+    """Every test twice: the chat in its own process, and run by a daemon."""
+    if request.param == "local":
+        return rung
+    return request.getfixturevalue("through_daemon")  # type: ignore[no-any-return]
 
 
 @pytest.fixture

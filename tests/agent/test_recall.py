@@ -24,6 +24,7 @@ from rung.agent.testing import ScriptedModel
 from rung.config.errors import UserError
 from rung.memory.embedder import Embedder
 from rung.memory.service import Memory, MemoryConfig
+from tests.agent.daemon.conftest import lock_holders, paths, through_daemon  # noqa: F401
 from tests.agent.test_chat import Chat
 from tests.conftest import Rung
 from tests.ollama_server import OllamaTestServer, Reply
@@ -226,10 +227,13 @@ def test_a_bad_date_filter_is_one_line(rung: Rung) -> None:
     assert "Traceback" not in result.err
 
 
+@pytest.mark.parametrize("where", ["local", "daemon"])
 def test_chat_memory_shows_what_was_recalled_and_cited(
-    rung: Rung, ollama_server: OllamaTestServer
+    rung: Rung, ollama_server: OllamaTestServer, where: str, request: pytest.FixtureRequest
 ) -> None:
     assert rung("memory", "facts", "add", "My sister Ines lives in Porto").code == 0
+    if where == "daemon":  # the chat runs in the daemon: its recall, tiers and /memory too
+        rung = request.getfixturevalue("through_daemon")
     chat = Chat(rung, "--tier", "assistant")
     chat.child.timeout = 90  # the embedding model loads in the chat's own process
     try:

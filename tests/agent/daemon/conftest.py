@@ -23,6 +23,7 @@ from rung.agent.daemon.lock import lock_holder
 from rung.config.errors import DaemonError
 from rung.config.paths import Paths
 from rung.config.settings import Settings
+from tests.conftest import Processes, Rung
 
 T = TypeVar("T")
 
@@ -85,3 +86,21 @@ def lock_holders(paths: Paths) -> Iterator[None]:
 def idle_host() -> Host:
     """A host for an app whose turns a test does not run (nothing starts until a turn)."""
     return Host(Settings(), Paths.default())
+
+
+@pytest.fixture
+def through_daemon(
+    request: pytest.FixtureRequest, rung: Rung, processes: Processes, paths: Paths
+) -> Rung:
+    """`rung` as the user types it while `rung daemon run` runs (killed by pid after)."""
+    env = {**rung.env, "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"]}
+    proc = processes.start(["daemon", "run"], env)
+
+    def up() -> bool:
+        if proc.poll() is not None:
+            assert proc.stderr is not None
+            raise AssertionError(f"the daemon exited: {proc.stderr.read().decode()}")
+        return answering(paths) == proc.pid
+
+    wait_for(up, "the daemon to answer", timeout=30)
+    return Rung(env)
