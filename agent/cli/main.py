@@ -215,9 +215,16 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def add_memory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
+    local = argparse.ArgumentParser(add_help=False)
+    local.add_argument(
+        "--local",
+        action="store_true",
+        default=argparse.SUPPRESS,  # given before or after ACTION, it counts
+        help="use the memory in this process even while the daemon runs (its is used otherwise)",
+    )
     memory = sub.add_parser(
         "memory",
-        parents=[common],
+        parents=[common, local],
         help="long-term memory: your documents, past conversations and facts about you",
         description="Rung's memory: your documents, your past conversations (every finished "
         "turn) and the facts it knows about you, embedded locally and searched by meaning and "
@@ -226,7 +233,7 @@ def add_memory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     msub = memory.add_subparsers(dest="action", metavar="ACTION", required=True)
     add = msub.add_parser(
         "add",
-        parents=[common],
+        parents=[common, local],
         help="add files and folders (.txt .md .rst .html .pdf, source code); re-running is safe",
     )
     add.add_argument("paths", nargs="+", metavar="PATH", help="files and folders (recursive)")
@@ -239,7 +246,7 @@ def add_memory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     add.add_argument(
         "--sync", action="store_true", help="also forget documents under PATH that are gone"
     )
-    search = msub.add_parser("search", parents=[common], help="the best matches for a query")
+    search = msub.add_parser("search", parents=[common, local], help="the best matches for a query")
     search.add_argument("query", nargs="+")
     search.add_argument("-k", "--limit", type=int, default=5, help="how many hits (default 5)")
     search.add_argument("--source", metavar="PATH", help="only this document")
@@ -261,11 +268,13 @@ def add_memory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "--mode", choices=("hybrid", "vector", "keyword"), default="hybrid", help="default: hybrid"
     )
     search.add_argument("--json", action="store_true", help="machine-readable output")
-    stats = msub.add_parser("stats", parents=[common], help="what is stored, the model, disk size")
+    stats = msub.add_parser(
+        "stats", parents=[common, local], help="what is stored, the model, disk size"
+    )
     stats.add_argument("--json", action="store_true", help="machine-readable output")
     forget = msub.add_parser(
         "forget",
-        parents=[common],
+        parents=[common, local],
         help="forget documents (by path), chunks (by id) or conversations (session:ID)",
     )
     forget.add_argument(
@@ -276,28 +285,32 @@ def add_memory_parser(sub: Any, common: argparse.ArgumentParser) -> None:
     )
     msub.add_parser(
         "reindex",
-        parents=[common],
+        parents=[common, local],
         help="embed everything again (after changing embedding_model); safe to interrupt",
     )
     export = msub.add_parser(
-        "export", parents=[common], help="everything stored, as JSON lines (a backup you can read)"
+        "export",
+        parents=[common, local],
+        help="everything stored, as JSON lines (a backup you can read)",
     )
     export.add_argument("-o", "--output", metavar="FILE", help="write here instead of stdout")
     facts = msub.add_parser(
         "facts",
-        parents=[common],
+        parents=[common, local],
         help="what Rung knows about you: list (default), add, edit, forget",
         description="Short durable facts about you. A new fact that says the same thing with "
         "a new value (I live in Lyon -> I live in Paris now) replaces the old one.",
     )
     fsub = facts.add_subparsers(dest="facts_action", metavar="ACTION")
-    listing = fsub.add_parser("list", parents=[common], help="the current facts")
+    listing = fsub.add_parser("list", parents=[common, local], help="the current facts")
     listing.add_argument("--all", action="store_true", help="also those replaced, and when")
-    fsub.add_parser("add", parents=[common], help="remember a fact").add_argument("text", nargs="+")
-    edit = fsub.add_parser("edit", parents=[common], help="change a fact's text")
+    fsub.add_parser("add", parents=[common, local], help="remember a fact").add_argument(
+        "text", nargs="+"
+    )
+    edit = fsub.add_parser("edit", parents=[common, local], help="change a fact's text")
     edit.add_argument("id")
     edit.add_argument("text", nargs="+")
-    fsub.add_parser("forget", parents=[common], help="forget a fact").add_argument(
+    fsub.add_parser("forget", parents=[common, local], help="forget a fact").add_argument(
         "ids", nargs="+", metavar="ID"
     )
     memory.set_defaults(handler=_memory)

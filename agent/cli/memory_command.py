@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rung.config.errors import ConfigError, UserError
 from rung.config.paths import Paths
@@ -17,6 +18,9 @@ from rung.config.settings import Settings
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from rung.memory.facts import Fact
+    from rung.memory.ingest import FileDone
+    from rung.memory.search import Hit
     from rung.memory.service import Memory
 
 
@@ -29,6 +33,8 @@ def open_memory(settings: Settings, paths: Paths | None = None) -> Memory:
 def memory_command(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
 
+    from rung.agent.daemon.client import running_daemon
+
     console = Console(highlight=False)
     if settings.chunk_overlap * 2 >= settings.chunk_size:
         raise ConfigError(
@@ -37,25 +43,120 @@ def memory_command(args: argparse.Namespace, settings: Settings) -> int:
             hint="lower chunk_overlap or raise chunk_size (`rung config show` says where each "
             "is set)",
         )
+    daemon = None if getattr(args, "local", False) else running_daemon()
+    if daemon is not None:  # the daemon owns the memory while it runs
+        from rung.agent.daemon.memory_client import RemoteMemory
+
+        remote = RemoteMemory(daemon)
+        try:
+            return _run(console, remote, args)
+        finally:
+            remote.close()
     with open_memory(settings) as memory:
-        if args.action in ("add", "search", "reindex", "facts"):
-            memory.embedder.warm()  # torch loads while the files are found and read
-        if args.action == "add":
-            return _add(console, memory, args)
-        if args.action == "search":
-            return _search(console, memory, args)
-        if args.action == "forget":
-            return _forget(console, memory, args.what)
-        if args.action == "reindex":
-            return _reindex(console, memory)
-        if args.action == "export":
-            return _export(memory, args.output)
-        if args.action == "facts":
-            return _facts(console, memory, args)
-        return _stats(console, memory, as_json=args.json)
+        return _run(console, LocalMemory(memory), args)
 
 
-def _forget(console: Console, memory: Memory, targets: list[str]) -> int:
+def _run(console: Console, memory: MemoryOps, args: argparse.Namespace) -> int:
+    if args.action in ("add", "search", "reindex", "facts"):
+        memory.warm()  # torch loads while the files are found and read
+    if args.action == "add":
+        return _add(console, memory, args)
+    if args.action == "search":
+        return _search(console, memory, args)
+    if args.action == "forget":
+        return _forget(console, memory, args.what)
+    if args.action == "reindex":
+        return _reindex(console, memory)
+    if args.action == "export":
+        return _export(memory, args.output)
+    if args.action == "facts":
+        return _facts(console, memory, args)
+    return _stats(console, memory, as_json=args.json)
+
+
+class MemoryOps(Protocol):
+    """What `rung memory` does to the memory: `LocalMemory` in this process, or the
+    daemon's (`RemoteMemory`) while it runs."""
+
+    embedding_model: str
+
+    def warm(self) -> None: ...
+    def stats(self) -> dict[str, Any]: ...
+    def search(self, query: str, collections: Sequence[str], **options: Any) -> list[Hit]: ...
+    def catch_up(self, progress: Callable[[int, int], None] | None = None) -> int: ...
+    def plan(
+        self, roots: Sequence[Path], include: Sequence[str], exclude: Sequence[str]
+    ) -> list[Path]: ...
+    def add(self, files: Sequence[Path]) -> Iterator[FileDone]: ...
+    def sync(self, roots: Sequence[Path]) -> list[FileDone]: ...
+    def forget(self, what: str) -> int: ...
+    def reindex(self) -> Iterator[tuple[int, int]]: ...
+    def facts(self, *, current_only: bool = True) -> list[Fact]: ...
+    def remember(self, text: str) -> tuple[Fact, list[Fact]]: ...
+    def edit_fact(self, id: str, text: str) -> Fact: ...
+    def forget_fact(self, id: str) -> Fact: ...
+    def export(self) -> Iterator[dict[str, Any]]: ...
+
+
+class LocalMemory:
+    """The memory in this process."""
+
+    def __init__(self, memory: Memory) -> None:
+        self.memory = memory
+        self.embedding_model = memory.config.embedding_model
+
+    def warm(self) -> None:
+        self.memory.embedder.warm()
+
+    def stats(self) -> dict[str, Any]:
+        return {**self.memory.stats(), "reindex_due": self.memory.reindex_due()}
+
+    def search(self, query: str, collections: Sequence[str], **options: Any) -> list[Hit]:
+        return self.memory.search(query, collections, **options)
+
+    def catch_up(self, progress: Callable[[int, int], None] | None = None) -> int:
+        from rung.agent.recall import Recall
+        from rung.agent.runtime import open_store
+
+        with open_store() as sessions:
+            return Recall(self.memory, sessions).record(progress)
+
+    def plan(
+        self, roots: Sequence[Path], include: Sequence[str], exclude: Sequence[str]
+    ) -> list[Path]:
+        return self.memory.ingester().plan(roots, include, exclude)
+
+    def add(self, files: Sequence[Path]) -> Iterator[FileDone]:
+        return self.memory.ingester().add(files)
+
+    def sync(self, roots: Sequence[Path]) -> list[FileDone]:
+        return list(self.memory.ingester().sync(roots))
+
+    def forget(self, what: str) -> int:
+        return self.memory.forget(what)
+
+    def reindex(self) -> Iterator[tuple[int, int]]:
+        total = self.memory.index.count()
+        for done in self.memory.reindex():
+            yield done, total
+
+    def facts(self, *, current_only: bool = True) -> list[Fact]:
+        return self.memory.facts(current_only=current_only)
+
+    def remember(self, text: str) -> tuple[Fact, list[Fact]]:
+        return self.memory.remember(text)
+
+    def edit_fact(self, id: str, text: str) -> Fact:
+        return self.memory.edit_fact(id, text)
+
+    def forget_fact(self, id: str) -> Fact:
+        return self.memory.forget_fact(id)
+
+    def export(self) -> Iterator[dict[str, Any]]:
+        return self.memory.export()
+
+
+def _forget(console: Console, memory: MemoryOps, targets: list[str]) -> int:
     from rich.markup import escape
 
     missing = 0
@@ -69,20 +170,20 @@ def _forget(console: Console, memory: Memory, targets: list[str]) -> int:
     return 1 if missing else 0
 
 
-def _reindex(console: Console, memory: Memory) -> int:
+def _reindex(console: Console, memory: MemoryOps) -> int:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
 
-    total = memory.index.count()
     columns = (BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
+    total = 0
     with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task("reindex", total=total)
-        for done in memory.reindex():
-            progress.update(task, completed=done)
-    console.print(f"Embedded {total} chunks again with {memory.config.embedding_model}.")
+        task = progress.add_task("reindex", total=None)
+        for done, total in memory.reindex():
+            progress.update(task, completed=done, total=total)
+    console.print(f"Embedded {total} chunks again with {memory.embedding_model}.")
     return 0
 
 
-def _facts(console: Console, memory: Memory, args: argparse.Namespace) -> int:
+def _facts(console: Console, memory: MemoryOps, args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     action = args.facts_action or "list"
@@ -108,7 +209,7 @@ def _facts(console: Console, memory: Memory, args: argparse.Namespace) -> int:
     return 0
 
 
-def _export(memory: Memory, output: str | None) -> int:
+def _export(memory: MemoryOps, output: str | None) -> int:
     import sys
 
     try:
@@ -124,7 +225,7 @@ def _export(memory: Memory, output: str | None) -> int:
     return 0
 
 
-def _add(console: Console, memory: Memory, args: argparse.Namespace) -> int:
+def _add(console: Console, memory: MemoryOps, args: argparse.Namespace) -> int:
     from rich.markup import escape
     from rich.progress import (
         BarColumn,
@@ -138,8 +239,7 @@ def _add(console: Console, memory: Memory, args: argparse.Namespace) -> int:
     from rung.memory.ingest import Summary
 
     roots = [Path(p) for p in args.paths]
-    ingester = memory.ingester()
-    files = ingester.plan(roots, args.include, args.exclude)
+    files = memory.plan(roots, args.include, args.exclude)
     summary = Summary()
     columns = (
         TextColumn("{task.description}"),
@@ -151,13 +251,13 @@ def _add(console: Console, memory: Memory, args: argparse.Namespace) -> int:
     )
     with Progress(*columns, console=console, transient=True) as progress:
         task = progress.add_task("adding", total=len(files), rate="")
-        for done in ingester.add(files):
+        for done in memory.add(files):
             summary.done.append(done)
             elapsed = progress.tasks[0].elapsed or 0.0
             rate = f"{summary.chunks / elapsed:.0f} chunks/s" if elapsed > 0 else ""
             progress.update(task, advance=1, description=_short(done.path), rate=rate)
         if args.sync:
-            summary.done.extend(ingester.sync(roots))
+            summary.done.extend(memory.sync(roots))
     parts = [
         f"{summary.count(o)} {o}" for o in ("added", "updated", "skipped", "removed", "failed")
     ]
@@ -168,7 +268,7 @@ def _add(console: Console, memory: Memory, args: argparse.Namespace) -> int:
     return 1 if summary.count("failed") else 0  # the others were added all the same
 
 
-def _search(console: Console, memory: Memory, args: argparse.Namespace) -> int:
+def _search(console: Console, memory: MemoryOps, args: argparse.Namespace) -> int:
     from rich.markup import escape
 
     since = parse_when(args.since, "--since") if args.since else None
@@ -225,9 +325,8 @@ def _search(console: Console, memory: Memory, args: argparse.Namespace) -> int:
     return 0
 
 
-def _stats(console: Console, memory: Memory, *, as_json: bool) -> int:
+def _stats(console: Console, memory: MemoryOps, *, as_json: bool) -> int:
     stats = memory.stats()
-    stats["reindex_due"] = memory.reindex_due()
     if as_json:
         print(json.dumps(stats, indent=2))
         return 0
@@ -248,23 +347,18 @@ def _stats(console: Console, memory: Memory, *, as_json: bool) -> int:
     return 0
 
 
-def catch_up(console: Console, memory: Memory) -> int:
+def catch_up(console: Console, memory: MemoryOps) -> int:
     """Put the finished turns that memory lacks into it, with a progress bar if many."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    from rung.agent.recall import Recall
-    from rung.agent.runtime import open_store
-
-    with open_store() as sessions:
-        recall = Recall(memory, sessions)
-        if not console.is_terminal:
-            return recall.record()
-        columns = (TextColumn("past conversations"), BarColumn(), MofNCompleteColumn())
-        with Progress(*columns, console=console, transient=True) as progress:
-            task = progress.add_task("turns", total=None)
-            return recall.record(
-                lambda done, total: progress.update(task, completed=done, total=total)
-            )
+    if not console.is_terminal:
+        return memory.catch_up()
+    columns = (TextColumn("past conversations"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("turns", total=None)
+        return memory.catch_up(
+            lambda done, total: progress.update(task, completed=done, total=total)
+        )
 
 
 def parse_when(text: str, flag: str) -> float:

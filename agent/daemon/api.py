@@ -24,6 +24,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rung.agent.daemon.chat_api import chat_paths, chat_routes, chat_schemas
 from rung.agent.daemon.host import Host, TurnRequest
+from rung.agent.daemon.memory_api import memory_paths, memory_routes
 from rung.agent.daemon.wire import NDJSON
 from rung.config.settings import Settings
 
@@ -150,6 +151,7 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
             Route("/v1/shutdown", shutdown, methods=["POST"]),
             Route("/v1/openapi.json", openapi, methods=["GET"]),
             *chat_routes(host, host.chats),
+            *memory_routes(host),
         ],
         lifespan=lifespan,
     )
@@ -260,6 +262,7 @@ def openapi_document(version: str) -> dict[str, Any]:
                 }
             },
             **chat_paths(),
+            **memory_paths(),
             "/v1/shutdown": {
                 "post": {
                     "summary": "Stop gracefully, once this response is sent",

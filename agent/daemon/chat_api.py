@@ -19,7 +19,8 @@ from starlette.routing import Route
 
 from rung.agent.daemon.chats import Chats, DaemonChat, NoSuchChat
 from rung.agent.daemon.host import Host
-from rung.agent.daemon.wire import NDJSON, TurnFailed
+from rung.agent.daemon.routing import BadRequest, failure, read_body, refusal, required
+from rung.agent.daemon.wire import NDJSON
 from rung.config.errors import RungError
 from rung.config.settings import Settings
 from rung.tools.views import to_dict
@@ -27,32 +28,28 @@ from rung.tools.views import to_dict
 Handler = Callable[[DaemonChat, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 
-class BadRequest(Exception):
-    """The request's body is not what the route takes."""
-
-
 def chat_routes(host: Host, chats: Chats) -> list[Route]:
     async def open_chat(request: Request) -> Response:
-        body = await _body(request)
+        body = await read_body(request)
         try:
             settings = Settings.model_validate(body.get("settings") or {})
         except ValidationError as exc:
-            return _error(400, f"not a chat: {exc.errors()[0]['msg']}")
+            return refusal(400, f"not a chat: {exc.errors()[0]['msg']}")
         chat = await chats.open(settings)
         return JSONResponse({"chat": chat.id, **await chats.status(chat)})
 
     async def messages(request: Request) -> Response:
         try:
             chat = chats.get(request.path_params["chat"])
-            body = await _body(request)
-            text = _text(body, "text")
+            body = await read_body(request)
+            text = required(body, "text")
             interactive = body.get("interactive", False)
             if not isinstance(interactive, bool):
                 raise BadRequest("`interactive` must be true or false")
         except BadRequest as exc:
-            return _error(400, str(exc))
+            return refusal(400, str(exc))
         except NoSuchChat as exc:
-            return _failed(404, exc)
+            return failure(404, exc)
         events = host.stream(lambda: chats.events(chat, text), interactive=interactive)
         return StreamingResponse(events, media_type=NDJSON)
 
@@ -74,15 +71,15 @@ def chat_routes(host: Host, chats: Chats) -> list[Route]:
         return await chats.status(chat)
 
     async def resume(chat: DaemonChat, body: dict[str, Any]) -> dict[str, Any]:
-        await chat.session.resume(_text(body, "session"))
+        await chat.session.resume(required(body, "session"))
         return await chats.status(chat)
 
     async def model(chat: DaemonChat, body: dict[str, Any]) -> dict[str, Any]:
-        await chat.session.use_model(_text(body, "name"))
+        await chat.session.use_model(required(body, "name"))
         return await chats.status(chat)
 
     async def tier(chat: DaemonChat, body: dict[str, Any]) -> dict[str, Any]:
-        await chat.session.use_tier(_text(body, "name"))
+        await chat.session.use_tier(required(body, "name"))
         return await chats.status(chat)
 
     async def compact(chat: DaemonChat, body: dict[str, Any]) -> dict[str, Any]:
@@ -103,7 +100,7 @@ def chat_routes(host: Host, chats: Chats) -> list[Route]:
     async def prompt(chat: DaemonChat, body: dict[str, Any]) -> dict[str, Any]:
         from rung.tools.views import render_prompt
 
-        typed = _text(body, "typed")
+        typed = required(body, "typed")
         async with chats.tools(chat) as (hub, _):
             if hub is None:
                 return {"text": None}
@@ -115,7 +112,7 @@ def chat_routes(host: Host, chats: Chats) -> list[Route]:
         return {"resources": [[s, to_dict(r)] for s, r in found] if found is not None else None}
 
     async def resource(chat: DaemonChat, body: dict[str, Any]) -> dict[str, Any]:
-        uri = _text(body, "uri")
+        uri = required(body, "uri")
         async with chats.tools(chat) as (hub, _):
             return {"text": await hub.read_resource(uri) if hub is not None else None}
 
@@ -123,17 +120,17 @@ def chat_routes(host: Host, chats: Chats) -> list[Route]:
         async def endpoint(request: Request) -> Response:
             try:
                 chat = chats.get(request.path_params["chat"])
-                body = await _body(request) if request.method == "POST" else {}
+                body = await read_body(request) if request.method == "POST" else {}
                 if busy:  # not while a turn of the chat runs
                     async with chat.busy:
                         return JSONResponse(await handler(chat, body))
                 return JSONResponse(await handler(chat, body))
             except BadRequest as exc:
-                return _error(400, str(exc))
+                return refusal(400, str(exc))
             except NoSuchChat as exc:
-                return _failed(404, exc)
+                return failure(404, exc)
             except RungError as exc:
-                return _failed(422, exc)
+                return failure(422, exc)
 
         return endpoint
 
@@ -156,40 +153,6 @@ def chat_routes(host: Host, chats: Chats) -> list[Route]:
         Route(f"{base}/resources", command(resources, busy=False), methods=["GET"]),
         Route(f"{base}/resource", command(resource, busy=False), methods=["POST"]),
     ]
-
-
-async def _body(request: Request) -> dict[str, Any]:
-    try:
-        body = await request.json()
-    except ValueError:
-        raise BadRequest("the body must be JSON") from None
-    if not isinstance(body, dict):
-        raise BadRequest("the body must be a JSON object")
-    return body
-
-
-def _text(body: dict[str, Any], key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value.strip():
-        raise BadRequest(f"`{key}` must be a non-empty string")
-    return value
-
-
-def _error(status: int, message: str) -> JSONResponse:
-    return JSONResponse({"error": message}, status_code=status)
-
-
-def _failed(status: int, exc: RungError) -> JSONResponse:
-    failed = TurnFailed.of(exc)
-    return JSONResponse(
-        {
-            "error": failed.message,
-            "hint": failed.hint,
-            "exit_code": failed.exit_code,
-            "model": failed.model,
-        },
-        status_code=status,
-    )
 
 
 def chat_paths() -> dict[str, Any]:

@@ -120,19 +120,21 @@ class DaemonClient:
         return True
 
     def _call(self, method: str, path: str) -> dict[str, Any]:
-        token = self._ready()
-        transport = httpx.HTTPTransport(uds=str(self.paths.daemon_socket), verify=NO_TLS)
         try:
-            with httpx.Client(
-                transport=transport,
-                base_url="http://rung",
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=self.timeout,
-            ) as client:
+            with self.sync_client(read_timeout=self.timeout) as client:
                 response = client.request(method, path)
         except httpx.TransportError as exc:
             raise self.transport_error(exc) from None
         return self.check(response, path)
+
+    def sync_client(self, *, read_timeout: float | None) -> httpx.Client:
+        token = self._ready()
+        return httpx.Client(
+            transport=httpx.HTTPTransport(uds=str(self.paths.daemon_socket), verify=NO_TLS),
+            base_url="http://rung",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=httpx.Timeout(self.timeout, read=read_timeout),
+        )
 
     def _ready(self) -> str:
         """The token, once there is a daemon to send it to."""

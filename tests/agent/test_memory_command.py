@@ -7,11 +7,14 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pytest
+
 from rung.agent.messages import Message
 from rung.agent.recall import Recall
 from rung.agent.sessions import SessionStore
 from rung.memory.embedder import Embedder
 from rung.memory.service import Memory, MemoryConfig
+from tests.agent.daemon.conftest import lock_holders, paths, through_daemon  # noqa: F401
 from tests.conftest import Rung
 from tests.ollama_server import OllamaTestServer
 
@@ -27,6 +30,15 @@ def notes(folder: Path) -> Path:
     for name, text in NOTES.items():
         (folder / name).write_text(text)
     return folder
+
+
+@pytest.fixture(params=["local", "daemon"])
+def rung(request: pytest.FixtureRequest, rung: Rung) -> Rung:
+    """Every test twice: `rung memory` in its own process, and through a running daemon,
+    which owns the memory then and must do the same."""
+    if request.param == "local":
+        return rung
+    return request.getfixturevalue("through_daemon")  # type: ignore[no-any-return]
 
 
 def index_db(home: Path) -> Path:

@@ -24,7 +24,7 @@ from rung.agent.sessions import SessionStore
 from rung.config.errors import DaemonError
 from rung.config.paths import Paths
 from rung.config.settings import Settings
-from rung.tools.approvals import Answer, ApprovalRequest, no_one_to_ask
+from rung.tools.approvals import Answer, ApprovalRequest, Approver, no_one_to_ask
 from tests.agent.daemon.conftest import answering, wait_for
 from tests.conftest import Processes, Rung
 from tests.ollama_server import OllamaTestServer, Reply
@@ -55,6 +55,21 @@ def user(rung: Rung, paths: Paths) -> Rung:
 
 def settings(ollama_server: OllamaTestServer, **values: object) -> Settings:
     return Settings.model_validate({"ollama_host": ollama_server.url, **values})
+
+
+async def tool_result(
+    paths: Paths, question: str, settings: Settings, approver: Approver
+) -> ToolResult:
+    """The first tool result of a turn through the daemon, read to its end."""
+    results = [
+        event
+        async for event in DaemonClient(paths).turn(
+            question, settings, save=False, approver=approver
+        )
+        if isinstance(event, ToolResult)
+    ]
+    assert results, "no tool result"
+    return results[0]
 
 
 def chatbot(ollama_server: OllamaTestServer) -> Settings:
@@ -166,15 +181,9 @@ async def test_an_approval_goes_to_the_client_that_started_the_turn(
         Reply(tool_calls=[{"name": "write_file", "arguments": {"path": "a.txt", "content": "hi"}}]),
         Reply(text="Written."),
     )
-    results = [
-        event
-        async for event in DaemonClient(paths).turn(
-            "write hi to a.txt", settings(ollama_server), save=False, approver=person
-        )
-        if isinstance(event, ToolResult)
-    ]
+    result = await tool_result(paths, "write hi to a.txt", settings(ollama_server), person)
     assert [(r.server, r.tool) for r in asked] == [("files", "write_file")]
-    assert not results[0].is_error
+    assert not result.is_error
     assert (workdir / "a.txt").read_text() == "hi"
 
 
@@ -188,14 +197,8 @@ async def test_a_client_that_cannot_answer_gets_the_call_refused(
         Reply(tool_calls=[{"name": "write_file", "arguments": {"path": "b.txt", "content": "x"}}]),
         Reply(text="I could not write it."),
     )
-    results = [
-        event
-        async for event in DaemonClient(paths).turn(
-            "write x to b.txt", settings(ollama_server), save=False, approver=no_one_to_ask
-        )
-        if isinstance(event, ToolResult)
-    ]
-    assert results[0].is_error and results[0].refused
+    result = await tool_result(paths, "write x to b.txt", settings(ollama_server), no_one_to_ask)
+    assert result.is_error and result.refused
     assert not (workdir / "b.txt").exists()
 
 
@@ -356,12 +359,7 @@ async def test_an_edited_rule_counts_from_the_next_turn_and_changed_servers_rest
             Reply(tool_calls=[{"name": "write_file", "arguments": {"path": name, "content": "x"}}]),
             Reply(text="Done."),
         )
-        async for event in DaemonClient(paths).turn(
-            f"write {name}", settings(ollama_server), save=False, approver=person
-        ):
-            if isinstance(event, ToolResult):
-                return event
-        raise AssertionError("no tool result")
+        return await tool_result(paths, f"write {name}", settings(ollama_server), person)
 
     assert not (await write("one.txt")).is_error and len(asked) == 1
     servers = descendants(daemon.pid)
@@ -374,3 +372,26 @@ async def test_an_edited_rule_counts_from_the_next_turn_and_changed_servers_rest
     await write("three.txt")
     # the old hub stops once its last turn is over: the box server with it
     wait_for(lambda: not [pid for pid in servers if alive(pid)], "the box server to stop")
+
+
+async def test_a_tool_server_that_dies_is_restarted_and_the_daemon_stays_up(
+    ollama_server: OllamaTestServer,
+    daemon: subprocess.Popen[bytes],
+    paths: Paths,
+    workdir: Path,
+) -> None:
+    async def yes(request: ApprovalRequest) -> Answer:
+        return "once"
+
+    async def call(tool: str) -> ToolResult:
+        ollama_server.script(
+            Reply(tool_calls=[{"name": tool, "arguments": {}}]), Reply(text="Done.")
+        )
+        return await tool_result(paths, f"call {tool}", settings(ollama_server), yes)
+
+    first = await call("pid")
+    crashed = await call("crash")
+    assert crashed.is_error and "stopped during the call" in crashed.content
+    again = await call("pid")  # the hub restarted it; the call waits for it
+    assert not again.is_error and again.content != first.content
+    assert answering(paths) == daemon.pid
