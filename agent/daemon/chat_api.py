@@ -66,6 +66,10 @@ def chat_routes(host: Host, chats: Chats) -> list[Route]:
     async def ready(chat: DaemonChat, body: dict[str, Any]) -> dict[str, Any]:
         return {"lines": await chat.session.ensure_ready()}
 
+    async def stop(chat: DaemonChat, body: dict[str, Any]) -> dict[str, Any]:
+        await chats.stop(chat)
+        return {"stopped": True}
+
     async def new(chat: DaemonChat, body: dict[str, Any]) -> dict[str, Any]:
         await chat.session.new_session()
         return await chats.status(chat)
@@ -142,6 +146,7 @@ def chat_routes(host: Host, chats: Chats) -> list[Route]:
         Route(f"{base}/messages", messages, methods=["POST"]),
         Route(f"{base}/memory", command(memory, busy=False), methods=["GET"]),
         Route(f"{base}/ready", command(ready), methods=["POST"]),
+        Route(f"{base}/stop", command(stop, busy=False), methods=["POST"]),
         Route(f"{base}/new", command(new), methods=["POST"]),
         Route(f"{base}/resume", command(resume), methods=["POST"]),
         Route(f"{base}/model", command(model), methods=["POST"]),
@@ -220,6 +225,13 @@ def chat_paths() -> dict[str, Any]:
                 "Check the model (422 with `model` set when it is not pulled)",
                 {},
                 _object({"lines": {"type": "array", "items": string}}),
+            )
+        },
+        f"{base}/stop": {
+            "post": operation(
+                "Stop the turn that runs (Ctrl-C): answers once what was said is kept",
+                {},
+                _object({"stopped": {"type": "boolean"}}),
             )
         },
         f"{base}/new": {"post": operation("Start a new session", {})},

@@ -4,6 +4,7 @@ drives either the same way. One connection pool for the chat's whole life."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
@@ -80,13 +81,18 @@ class RemoteChat:
     async def send(self, text: str, tools: ToolRegistry | None) -> AsyncIterator[LoopEvent]:
         """The message's turn in the daemon; `tools` are the daemon's own there."""
         body = {"text": text, "interactive": someone_to_ask(self.approver)}
-        async for event in self.daemon.stream(
-            self._client, f"{self._path}/messages", body, self.approver
-        ):
-            if isinstance(event, TurnBegun):
-                self.servers = event.servers
-            else:
-                yield event
+        try:
+            async for event in self.daemon.stream(
+                self._client, f"{self._path}/messages", body, self.approver
+            ):
+                if isinstance(event, TurnBegun):
+                    self.servers = event.servers
+                else:
+                    yield event
+        except asyncio.CancelledError:
+            # Ctrl-C: the daemon stops the turn, and keeps what was said, before we say so
+            await asyncio.shield(self._call("POST", f"{self._path}/stop", {}))
+            raise
 
     async def new_session(self) -> None:
         self._took(await self._call("POST", f"{self._path}/new", {}))

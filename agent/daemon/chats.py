@@ -36,6 +36,7 @@ class DaemonChat:
         self.used = time.monotonic()
         self.busy = asyncio.Lock()  # one turn or command at a time
         self.told: set[str] = set()  # the tool problems this chat was told of
+        self.turn: asyncio.Task[Any] | None = None  # the turn running now
 
 
 class Chats:
@@ -82,12 +83,24 @@ class Chats:
         (with which server each tool is from), then the turn's events."""
         session = chat.session
         async with chat.busy, self.tools(chat) as (hub, news):
-            for line in news:
-                yield Notice(line)
-            state = await session.state()
-            yield TurnBegun(state.session_id, state.tier, state.model, tool_servers(hub))
-            async for event in session.send(text, hub):
-                yield event
+            chat.turn = asyncio.current_task()
+            try:
+                for line in news:
+                    yield Notice(line)
+                state = await session.state()
+                yield TurnBegun(state.session_id, state.tier, state.model, tool_servers(hub))
+                async for event in session.send(text, hub):
+                    yield event
+            finally:
+                chat.turn = None
+
+    async def stop(self, chat: DaemonChat) -> None:
+        """Stop the chat's turn (Ctrl-C at its terminal) and wait until what was said is
+        kept: the terminal says so only then."""
+        turn = chat.turn
+        if turn is not None and not turn.done():
+            turn.cancel()
+            await asyncio.wait({turn})
 
     @contextlib.asynccontextmanager
     async def tools(self, chat: DaemonChat) -> AsyncIterator[tuple[ToolHub | None, list[str]]]:
