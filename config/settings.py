@@ -125,6 +125,13 @@ class Settings(BaseModel):
     chunk_overlap: int = Field(
         150, ge=0, le=5000, description="Characters shared by neighbouring chunks of a document."
     )
+    daemon_port: int = Field(
+        0,
+        ge=0,
+        le=65535,
+        description="A TCP port on 127.0.0.1 where the daemon also serves its API, with the "
+        "same token and the Host header checked (0: none; only its unix socket).",
+    )
     memory_max_file_mb: float = Field(
         20.0, gt=0, le=4096, description="Files larger than this (in MB) are not added to memory."
     )

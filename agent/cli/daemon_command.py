@@ -200,6 +200,7 @@ def _status(args: argparse.Namespace, paths: Paths) -> int:
         ("memory", f"{rss / 2**20:.1f} MB" if isinstance(rss, int) else "unknown"),
         ("version", f"{data['version']} (API {data['api']})"),
         ("socket", data["socket"]),
+        *([("tcp", f"http://{data['tcp']}")] if data.get("tcp") else []),
         ("log", str(paths.daemon_log)),
         ("turns", _turns(data.get("turns"))),
     ):

@@ -39,9 +39,33 @@ class DaemonInfo:
     model: str
     version: str
     socket: str
+    tcp: str | None = None  # "127.0.0.1:PORT" when daemon_port is set
     pid: int = field(default_factory=os.getpid)
     started: float = field(default_factory=time.monotonic)
     started_at: float = field(default_factory=time.time)
+
+
+class HostMiddleware:
+    """On the TCP listener, a request must name the daemon's own address in its Host header
+    (127.0.0.1 or localhost, and the port): a page whose name a DNS rebinding points at
+    127.0.0.1 names itself, and gets 421. (The unix socket has no such name to check.)"""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        server = scope.get("server") if scope["type"] in ("http", "websocket") else None
+        if server is not None and server[1] is not None:  # TCP: (host, port)
+            given = [value for key, value in scope["headers"] if key == b"host"]
+            allowed = {f"{name}:{server[1]}".encode() for name in ("127.0.0.1", "localhost")}
+            if len(given) != 1 or given[0].lower() not in allowed:
+                response = JSONResponse(
+                    {"error": "the Host header must be 127.0.0.1:PORT or localhost:PORT"},
+                    status_code=421,
+                )
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
 
 
 class TokenMiddleware:
@@ -100,6 +124,7 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
                 "version": info.version,
                 "api": API_VERSION,
                 "socket": info.socket,
+                "tcp": info.tcp,
                 "turns": {"served": counters.served, "failed": counters.failed},
                 "last_errors": counters.last_errors,
                 "servers": host.servers(),
@@ -156,6 +181,7 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
         lifespan=lifespan,
     )
     app.add_middleware(TokenMiddleware, token=token)
+    app.add_middleware(HostMiddleware)  # the outermost: checked first
     return app
 
 
@@ -197,8 +223,10 @@ def openapi_document(version: str) -> dict[str, Any]:
             "version": version,
             "description": "The local API of `rung daemon`: HTTP over a unix socket in "
             "$XDG_RUNTIME_DIR/rung/ (0600, in a 0700 folder), for the user who runs the "
-            "daemon only (the peer's uid is checked). Every request carries the token "
-            "from the token file beside the socket.",
+            "daemon only (the peer's uid is checked); and, when daemon_port is set, on "
+            "127.0.0.1:daemon_port, where the Host header must name that address (421 "
+            "otherwise). Every request carries the token from the token file beside the "
+            "socket. No CORS headers are ever sent.",
         },
         "security": [{"token": []}],
         "paths": {
@@ -339,6 +367,10 @@ def openapi_document(version: str) -> dict[str, Any]:
                         "version": {"type": "string", "description": "Rung's version"},
                         "api": {"type": "string", "const": API_VERSION},
                         "socket": {"type": "string"},
+                        "tcp": {
+                            "type": ["string", "null"],
+                            "description": "127.0.0.1:PORT when daemon_port is set",
+                        },
                         "turns": _object(
                             {"served": {"type": "integer"}, "failed": {"type": "integer"}}
                         ),

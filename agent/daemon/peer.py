@@ -48,8 +48,10 @@ class PeerCheckedProtocol(H11Protocol):
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         sock = transport.get_extra_info("socket")
+        if sock is None or sock.family != socket.AF_UNIX:
+            return  # the TCP listener (127.0.0.1 only): the token and the Host header check
         owner = os.getuid() if self.owner_uid is None else self.owner_uid
-        credentials = peer_credentials(sock) if sock is not None else None
+        credentials = peer_credentials(sock)
         if credentials is None:
             # macOS and others: the 0600 socket in a 0700 folder and the token remain
             return

@@ -31,6 +31,7 @@ from rung.config.settings import Settings
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+LOOPBACK = "127.0.0.1"
 GRACEFUL_S = 5  # in-flight requests get this long after a stop is asked for; then the
 # turns still running are cancelled and the tool servers stopped, within 10 s in all
 
@@ -97,7 +98,8 @@ def run_daemon(settings: Settings, paths: Paths, *, version: str) -> int:
 
 
 def _serve(settings: Settings, paths: Paths, socket_path: Path, version: str) -> int:
-    info = DaemonInfo(model=settings.model, version=version, socket=str(socket_path))
+    tcp = f"{LOOPBACK}:{settings.daemon_port}" if settings.daemon_port else None
+    info = DaemonInfo(model=settings.model, version=version, socket=str(socket_path), tcp=tcp)
     token = write_token(paths.daemon_token)
     server: DaemonServer | None = None
 
@@ -116,15 +118,18 @@ def _serve(settings: Settings, paths: Paths, socket_path: Path, version: str) ->
     )
     server = DaemonServer(config)
     previous = {sig: signal.signal(sig, server.on_signal) for sig in STOP_SIGNALS}
-    listener = None
+    listeners: list[socket.socket] = []
     try:
-        listener = _bind(socket_path)
+        listeners.append(_bind(socket_path))
         log.info("serving the API on %s (pid %d)", socket_path, os.getpid())
-        asyncio.run(server.serve(sockets=[listener]))
+        if settings.daemon_port:
+            listeners.append(_bind_tcp(settings.daemon_port))
+            log.info("and on http://%s:%d (daemon_port)", LOOPBACK, settings.daemon_port)
+        asyncio.run(server.serve(sockets=listeners))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if listener is not None:
+        for listener in listeners:
             listener.close()
         for path in (socket_path, paths.daemon_token):
             with contextlib.suppress(FileNotFoundError):
@@ -154,6 +159,23 @@ def _bind(path: Path) -> socket.socket:
         raise DaemonError(
             f"cannot listen on {path}: {exc.strerror or exc}",
             hint="check that folder and its permissions",
+        ) from None
+    sock.setblocking(False)
+    return sock
+
+
+def _bind_tcp(port: int) -> socket.socket:
+    """A listening TCP socket on 127.0.0.1:`port`: the loopback only, by construction."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((LOOPBACK, port))
+        sock.listen(128)
+    except OSError as exc:
+        sock.close()
+        raise DaemonError(
+            f"cannot listen on {LOOPBACK}:{port}: {exc.strerror or exc}",
+            hint="set daemon_port to a free port, or to 0 for none",
         ) from None
     sock.setblocking(False)
     return sock
