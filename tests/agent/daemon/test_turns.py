@@ -395,3 +395,45 @@ async def test_a_tool_server_that_dies_is_restarted_and_the_daemon_stays_up(
     again = await call("pid")  # the hub restarted it; the call waits for it
     assert not again.is_error and again.content != first.content
     assert answering(paths) == daemon.pid
+
+
+async def test_kill_9_mid_turn_loses_only_that_turn_and_the_next_start_is_clean(
+    processes: Processes,
+    ollama_server: OllamaTestServer,
+    daemon: subprocess.Popen[bytes],
+    paths: Paths,
+) -> None:
+    ollama_server.script(Reply(text="Kept."))
+    begun = [
+        e
+        async for e in DaemonClient(paths).turn(
+            "first", chatbot(ollama_server), save=True, approver=no_one_to_ask
+        )
+        if isinstance(e, TurnBegun)
+    ]
+    kept = begun[0].session_id
+    assert kept is not None
+    never = threading.Event()
+    ollama_server.script(Reply(text="lost in flight", pause_after=1, resume=never))
+    with pytest.raises(DaemonError):
+        async for event in DaemonClient(paths).turn(
+            "second", chatbot(ollama_server), save=True, approver=no_one_to_ask
+        ):
+            if isinstance(event, TextDelta):
+                daemon.kill()
+    never.set()
+    daemon.wait()
+    again = processes.start(["daemon", "run"], dict(os.environ))
+    wait_for(lambda: answering(paths) == again.pid, "the next daemon to answer")
+    ollama_server.script(Reply(text="Back."))
+    answers = [
+        e.message.content
+        async for e in DaemonClient(paths).turn(
+            "third", chatbot(ollama_server), save=True, approver=no_one_to_ask
+        )
+        if isinstance(e, FinalAnswer)
+    ]
+    assert answers == ["Back."]
+    with SessionStore(paths.sessions_db) as store:
+        assert [m.content for m in store.messages(kept)] == ["first", "Kept."]
+        assert len(store.list()) == 2  # the turn in flight is the only one lost
