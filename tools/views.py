@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from rung.config.errors import RungError
 
 if TYPE_CHECKING:
+    from rung.tools.approvals import ApprovalPolicy
+    from rung.tools.catalog import Catalog
     from rung.tools.hub import ToolHub
     from rung.tools.mcp_client import RemotePrompt, RemoteResource
 
@@ -42,7 +44,67 @@ def server_views(hub: ToolHub) -> list[ServerView]:
     ]
 
 
-def to_dict(view: ServerView | RemotePrompt | RemoteResource) -> dict[str, Any]:
+@dataclass(frozen=True)
+class ToolLine:
+    """One tool as `rung tools list` shows it."""
+
+    name: str
+    description: str
+    parameters: dict[str, Any]
+    decision: str  # what the policy says of it: allow, ask, deny
+    blocked: str = ""  # why its pin holds it back: changed, new, unverified; "" if not
+
+
+@dataclass(frozen=True)
+class ServerListing:
+    """One server of the catalog as `rung tools list` shows it (a disabled one too)."""
+
+    name: str
+    state: str  # "disabled" for one not started
+    launch: str
+    reason: str = ""
+    log: str = ""
+    pin_problem: str = ""
+    tools: list[ToolLine] = field(default_factory=list)
+
+
+def listing(catalog: Catalog, hub: ToolHub, policy: ApprovalPolicy) -> list[ServerListing]:
+    """Every server of the catalog, with the state and tools it has in `hub`."""
+    found = []
+    for config in catalog.servers:
+        server = hub.servers.get(config.name)
+        if server is None:
+            found.append(ServerListing(config.name, "disabled", config.launch_line()))
+            continue
+        tools = [
+            ToolLine(
+                t.name,
+                t.description,
+                t.parameters,
+                policy.decide(config.name, t.name),
+                server.blocked.get(t.name, ""),
+            )
+            for t in server.listed()
+        ]
+        found.append(
+            ServerListing(
+                config.name,
+                server.state,
+                config.launch_line(),
+                server.reason or "",
+                str(server.log_path),
+                server.pin_problem or "",
+                tools,
+            )
+        )
+    return found
+
+
+def server_listing(data: dict[str, Any]) -> ServerListing:
+    return ServerListing(**{**data, "tools": [ToolLine(**t) for t in data["tools"]]})
+
+
+def to_dict(view: ServerView | ServerListing | RemotePrompt | RemoteResource) -> dict[str, Any]:
     return asdict(view)
 
 

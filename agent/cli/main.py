@@ -329,6 +329,12 @@ def add_tools_parser(sub: Any, common: argparse.ArgumentParser) -> None:
         "list", parents=[common], help="each server, its state, its tools and their policy"
     )
     listing.add_argument("-v", "--verbose", action="store_true", help="show each tool's schema")
+    listing.add_argument(
+        "--local",
+        action="store_true",
+        help="start the servers in this process even while the daemon runs (its are shown "
+        "otherwise)",
+    )
     add = tsub.add_parser(
         "add",
         parents=[common],

@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from rung.tools.hub import Server, ToolHub
+    from rung.tools.views import ServerListing
 
 
 def tools_command(args: argparse.Namespace) -> int:
@@ -51,7 +52,8 @@ def tools_command(args: argparse.Namespace) -> int:
     console = Console(highlight=False)
     action = args.action
     if action == "list":
-        return asyncio.run(_list(console, paths, verbose=args.verbose))
+        local = getattr(args, "local", False)
+        return asyncio.run(_list(console, paths, verbose=args.verbose, local=local))
     if action == "test":
         return asyncio.run(_test(console, paths, args.name, args.tool, args.args))
     if action in ("diff", "approve"):
@@ -412,46 +414,57 @@ def _doctor_policy(catalog: Catalog) -> ApprovalPolicy:
     return ApprovalPolicy({"*": "allow", **denies}, server_denies, always_ask=ALWAYS_ASK)
 
 
-async def _list(console: Console, paths: Paths, *, verbose: bool) -> int:
+async def _list(console: Console, paths: Paths, *, verbose: bool, local: bool) -> int:
+    """Each server, its state and its tools: the running daemon's, or started here."""
     from rich.markup import escape
 
+    from rung.agent.daemon.client import running_daemon
+    from rung.tools.views import listing
+
     catalog = load_catalog(paths.mcp_file)
-    policy = policy_for(catalog)
-    hub = await _started(catalog, paths)
-    try:
-        for config in catalog.servers:
-            server = hub.servers.get(config.name)
-            state = server.state if server else "disabled"
-            color = {"ready": "green", "failed": "red", "disabled": "dim"}.get(state, "yellow")
-            console.print(
-                f"[bold]{escape(config.name)}[/] [{color}]{state}[/] "
-                f"[dim]{escape(config.launch_line())}[/]"
-            )
-            if server is None:
-                continue
-            if server.state != "ready":
-                log = escape(str(server.log_path))
-                console.print(
-                    f"  [red]{escape(server.reason)}[/] [dim]log: {log}[/]",
-                    soft_wrap=True,  # a path broken across lines cannot be copied
-                )
-            if server.pin_problem:
-                console.print(f"  [red]{escape(server.pin_problem)}[/]", soft_wrap=True)
-            for tool in server.listed():
-                if tool.name in server.blocked:  # its new description is not shown here either
-                    console.print(f"  {escape(tool.name):<24} {_blocked(server, tool.name)}")
-                    continue
-                decision = policy.decide(config.name, tool.name)
-                about = escape(_first(tool.description))
-                console.print(f"  {escape(tool.name):<24} [dim]{decision:<5}[/] {about}")
-                if verbose:
-                    console.print(f"    [dim]{escape(json.dumps(tool.parameters))}[/]")
-        for problem in catalog.problems():
-            console.print(f"[red]{escape(problem)}[/]")
-        console.print(f"[dim]config: {paths.mcp_file}[/]")
-    finally:
-        await hub.aclose()
+    daemon = None if local else running_daemon(paths)
+    if daemon is not None:
+        servers = await daemon.tools_listing()
+    else:
+        hub = await _started(catalog, paths)
+        try:
+            servers = listing(catalog, hub, policy_for(catalog))
+        finally:
+            await hub.aclose()
+    _show_listing(console, servers, verbose=verbose)
+    for problem in catalog.problems():
+        console.print(f"[red]{escape(problem)}[/]")
+    console.print(f"[dim]config: {paths.mcp_file}[/]")
     return 0
+
+
+def _show_listing(console: Console, servers: list[ServerListing], *, verbose: bool) -> None:
+    from rich.markup import escape
+
+    for server in servers:
+        color = {"ready": "green", "failed": "red", "disabled": "dim"}.get(server.state, "yellow")
+        console.print(
+            f"[bold]{escape(server.name)}[/] [{color}]{server.state}[/] "
+            f"[dim]{escape(server.launch)}[/]"
+        )
+        if server.state == "disabled":
+            continue
+        if server.state != "ready":
+            console.print(
+                f"  [red]{escape(server.reason)}[/] [dim]log: {escape(server.log)}[/]",
+                soft_wrap=True,  # a path broken across lines cannot be copied
+            )
+        if server.pin_problem:
+            console.print(f"  [red]{escape(server.pin_problem)}[/]", soft_wrap=True)
+        for tool in server.tools:
+            if tool.blocked:  # its new description is not shown here either
+                why = _blocked_line(server.name, tool.blocked)
+                console.print(f"  {escape(tool.name):<24} {why}")
+                continue
+            about = escape(_first(tool.description))
+            console.print(f"  {escape(tool.name):<24} [dim]{tool.decision:<5}[/] {about}")
+            if verbose:
+                console.print(f"    [dim]{escape(json.dumps(tool.parameters))}[/]")
 
 
 def _server(catalog: Catalog, name: str) -> ServerConfig:
@@ -525,13 +538,16 @@ def _failed(console: Console, server: Server) -> int:
 
 def _blocked(server: Server, tool: str) -> str:
     """What `list` and `test` say of a blocked tool (its new description is not shown)."""
+    return _blocked_line(server.name, server.blocked[tool])
+
+
+def _blocked_line(server: str, why: str) -> str:
     from rich.markup import escape
 
-    why = server.blocked[tool]
     if why == "unverified":
         return "[red]blocked[/] its pins cannot be read (above)"
     since = "changed since it was pinned" if why == "changed" else "new since the server was pinned"
-    return f"[red]blocked[/] {since}: {escape(f'rung tools diff {server.name}')}"
+    return f"[red]blocked[/] {since}: {escape(f'rung tools diff {server}')}"
 
 
 DIFF_STYLES = {"+++": "bold", "---": "bold", "@@": "cyan", "+": "green", "-": "red"}

@@ -25,7 +25,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rung.agent.daemon.chat_api import chat_paths, chat_routes, chat_schemas
 from rung.agent.daemon.host import Host, TurnRequest
 from rung.agent.daemon.memory_api import memory_paths, memory_routes
+from rung.agent.daemon.routing import failure
 from rung.agent.daemon.wire import NDJSON
+from rung.config.errors import RungError
 from rung.config.settings import Settings
 
 API_VERSION = "v1"
@@ -153,6 +155,21 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
             )
         return JSONResponse({"ok": True})
 
+    async def tools(request: Request) -> JSONResponse:
+        """Every configured server, as the agent tier's warm hub (every enabled server)
+        has it, with the user's own policy."""
+        from rung.agent import tiers
+        from rung.tools.catalog import load_catalog, policy_for
+        from rung.tools.views import listing, to_dict
+
+        try:
+            async with host.tools(tiers.get("agent")) as (hub, _):
+                catalog = load_catalog(host.paths.mcp_file)
+                found = listing(catalog, hub, policy_for(catalog))
+        except RungError as exc:
+            return failure(422, exc)
+        return JSONResponse({"servers": [to_dict(s) for s in found]})
+
     async def shutdown(request: Request) -> JSONResponse:
         return JSONResponse({"stopping": True, "pid": info.pid}, background=BackgroundTask(stop))
 
@@ -173,6 +190,7 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
             Route("/v1/status", status, methods=["GET"]),
             Route("/v1/turns", turns, methods=["POST"]),
             Route("/v1/approvals/{key}", approval, methods=["POST"]),
+            Route("/v1/tools", tools, methods=["GET"]),
             Route("/v1/shutdown", shutdown, methods=["POST"]),
             Route("/v1/openapi.json", openapi, methods=["GET"]),
             *chat_routes(host, host.chats),
@@ -291,6 +309,17 @@ def openapi_document(version: str) -> dict[str, Any]:
             },
             **chat_paths(),
             **memory_paths(),
+            "/v1/tools": {
+                "get": {
+                    "summary": "Every configured server: its state and its tools (started if "
+                    "need be), each tool with its policy, or why its pin blocks it",
+                    "responses": {
+                        "200": {"description": "the servers", "content": _json({"type": "object"})},
+                        "401": error,
+                        "422": {"description": "mcp.json cannot be read"},
+                    },
+                }
+            },
             "/v1/shutdown": {
                 "post": {
                     "summary": "Stop gracefully, once this response is sent",

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -20,10 +20,14 @@ from rung.config.paths import Paths
 from rung.config.settings import Settings
 from rung.tools.approvals import Answer, Approver, someone_to_ask
 
+if TYPE_CHECKING:
+    from rung.tools.views import ServerListing
+
 RESTART = "`rung daemon stop` then `rung daemon start`"
 # Plain HTTP over a unix socket: no TLS, so no certificates to load (httpx's default SSL
 # context would cost each client about 20 ms).
 NO_TLS = False
+STARTING_S = 120.0  # the tool servers may have to start first
 
 
 class DaemonClient:
@@ -105,6 +109,17 @@ class DaemonClient:
         if response.status_code == 404:  # it timed out meanwhile: the turn says what happened
             return
         DaemonClient.check(response, "/v1/approvals")
+
+    async def tools_listing(self) -> list[ServerListing]:
+        """Every configured server as the daemon has it: its state and tools."""
+        from rung.tools.views import server_listing
+
+        async with self.async_client(read_timeout=STARTING_S) as client:
+            try:
+                response = await client.get("/v1/tools")
+            except httpx.TransportError as exc:
+                raise self.transport_error(exc, during="`rung tools list`") from None
+        return [server_listing(s) for s in self.check(response, "/v1/tools")["servers"]]
 
     def running_pid(self) -> int | None:
         """The pid of the daemon that holds the lock (it may not answer yet, or any more)."""

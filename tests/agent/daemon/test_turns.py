@@ -437,3 +437,17 @@ async def test_kill_9_mid_turn_loses_only_that_turn_and_the_next_start_is_clean(
     with SessionStore(paths.sessions_db) as store:
         assert [m.content for m in store.messages(kept)] == ["first", "Kept."]
         assert len(store.list()) == 2  # the turn in flight is the only one lost
+
+
+def test_tools_list_shows_the_daemons_servers(
+    user: Rung, daemon: subprocess.Popen[bytes], paths: Paths, workdir: Path
+) -> None:
+    assert DaemonClient(paths).status()["servers"] == []
+    listed = user("tools", "list")
+    assert listed.code == 0, listed.err
+    assert "box ready" in listed.out and "echo" in listed.out
+    servers = {s["name"]: s["state"] for s in DaemonClient(paths).status()["servers"]}
+    assert servers["box"] == "ready"  # started by the daemon, and kept for its turns
+    local = user("tools", "list", "--local")
+    assert local.code == 0 and "box ready" in local.out
+    assert local.out.replace(" ", "") == listed.out.replace(" ", "")  # the same listing
