@@ -231,51 +231,47 @@ def _duration(seconds: float) -> str:
 
 def _logs(args: argparse.Namespace, paths: Paths) -> int:
     log = paths.daemon_log
+    file = None
     try:
-        with log.open("rb") as file:
-            lines = deque(file, maxlen=args.lines)
-    except FileNotFoundError:
-        if not args.follow:
+        file = _open(log)
+        if file is None and not args.follow:
             print(f"No daemon log yet ({log}).")
             return 0
-        lines = deque()
+        # the last lines, then (-f) on from exactly where they end: nothing is missed
+        for line in deque(file or (), maxlen=args.lines):
+            sys.stdout.write(line.decode(errors="replace"))
+        sys.stdout.flush()
+        if args.follow:
+            with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops following
+                _follow(log, file)
     except OSError as exc:
         raise DaemonError(f"cannot read {log}: {exc.strerror or exc}") from None
-    for line in lines:
-        sys.stdout.write(line.decode(errors="replace"))
-    sys.stdout.flush()
-    if args.follow:
-        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how one stops following
-            _follow(log)
+    finally:
+        if file is not None:
+            file.close()
     return 0
 
 
-def _follow(log: Path) -> None:
+def _follow(log: Path, file: BinaryIO | None) -> None:
     """What is added to the log, as it comes, until Ctrl-C; a log that is rotated or
-    truncated is read again from its start (as `tail -F` does)."""
-    file = _open_at_end(log)
+    truncated is read again from its start (as `tail -F` does). `file` is the caller's to
+    close; the ones opened after it are closed here."""
+    current = file
     try:
         while True:
-            chunk = file.read() if file is not None else b""
+            chunk = current.read() if current is not None else b""
             if chunk:
                 sys.stdout.write(chunk.decode(errors="replace"))
                 sys.stdout.flush()
                 continue
             time.sleep(FOLLOW_POLL_S)
-            if file is None or _replaced(log, file):
-                if file is not None:
-                    file.close()
-                file = _open(log)
+            if current is None or _replaced(log, current):
+                if current is not None and current is not file:
+                    current.close()
+                current = _open(log)
     finally:
-        if file is not None:
-            file.close()
-
-
-def _open_at_end(log: Path) -> BinaryIO | None:
-    file = _open(log)
-    if file is not None:
-        file.seek(0, os.SEEK_END)
-    return file
+        if current is not None and current is not file:
+            current.close()
 
 
 def _open(log: Path) -> BinaryIO | None:

@@ -203,14 +203,6 @@ def test_restart_runs_a_new_daemon_and_logs_follow_it(processes: Processes, path
     follower = processes.start(
         ["daemon", "logs", "-f", "-n", "1"], dict(os.environ), stdout=subprocess.PIPE
     )
-    restarted = rung.as_process()("daemon", "restart")
-    assert restarted.code == 0, restarted.err
-    second = lock_holder(paths.daemon_lock)
-    assert second not in (None, first) and answering(paths) == second
-    assert f"The daemon stopped (pid {first})" in restarted.out
-    assert f"The daemon runs (pid {second})" in restarted.out
-    # the follower shows the lines written after it started: the first daemon stopping,
-    # the second one starting
     assert follower.stdout is not None
     seen: list[str] = []
     reader = threading.Thread(
@@ -218,6 +210,18 @@ def test_restart_runs_a_new_daemon_and_logs_follow_it(processes: Processes, path
         daemon=True,
     )
     reader.start()
+    # following once it shows the log's last line: the first daemon's
+    wait_for(
+        lambda: any(f"the daemon is ready (pid {first})" in line for line in seen),
+        "logs -f to show the end of the log",
+    )
+    restarted = rung.as_process()("daemon", "restart")
+    assert restarted.code == 0, restarted.err
+    second = lock_holder(paths.daemon_lock)
+    assert second not in (None, first) and answering(paths) == second
+    assert f"The daemon stopped (pid {first})" in restarted.out
+    assert f"The daemon runs (pid {second})" in restarted.out
+    # and then what was written: the first daemon stopping, the second one starting
     wait_for(
         lambda: any(f"the daemon is ready (pid {second})" in line for line in seen),
         "logs -f to show the new daemon start",

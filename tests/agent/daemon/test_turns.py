@@ -451,3 +451,13 @@ def test_tools_list_shows_the_daemons_servers(
     local = user("tools", "list", "--local")
     assert local.code == 0 and "box ready" in local.out
     assert local.out.replace(" ", "") == listed.out.replace(" ", "")  # the same listing
+
+
+def test_a_missing_model_is_the_usual_line(
+    user: Rung, daemon: subprocess.Popen[bytes], paths: Paths
+) -> None:
+    through_daemon = user("ask", "--model", "nothere:1b", "hello?")
+    local = user("ask", "--local", "--model", "nothere:1b", "hello?")
+    assert through_daemon.code == local.code != 0
+    assert through_daemon.err == local.err and "ollama pull nothere:1b" in local.err
+    assert answering(paths) == daemon.pid
