@@ -1,15 +1,14 @@
 """Talking to the daemon: HTTP over its unix socket (httpx's own unix-socket transport),
 with its token on every request. The terminal's commands reach the daemon only through here.
 
-Light on purpose (httpx and the standard library): `rung daemon status` starts at once."""
+Light on purpose: `rung daemon status` starts at once, and httpx is imported where it is
+used, so `rung chat` and `rung ask` start without it when no daemon runs."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
-
-import httpx
 
 from rung.agent.daemon.files import read_token
 from rung.agent.daemon.lock import lock_holder
@@ -21,6 +20,8 @@ from rung.config.settings import Settings
 from rung.tools.approvals import Answer, Approver, someone_to_ask
 
 if TYPE_CHECKING:
+    import httpx
+
     from rung.tools.views import ServerListing
 
 RESTART = "`rung daemon stop` then `rung daemon start`"
@@ -74,6 +75,8 @@ class DaemonClient:
     ) -> AsyncIterator[TurnEvent]:
         """POST `body` to a route that answers with a turn's events (NDJSON): the events,
         the approvals among them put to `approver` and answered."""
+        import httpx
+
         try:
             async with client.stream("POST", path, json=body) as response:
                 if response.status_code != 200:
@@ -112,6 +115,8 @@ class DaemonClient:
 
     async def tools_listing(self) -> list[ServerListing]:
         """Every configured server as the daemon has it: its state and tools."""
+        import httpx
+
         from rung.tools.views import server_listing
 
         async with self.async_client(read_timeout=STARTING_S) as client:
@@ -135,6 +140,8 @@ class DaemonClient:
         return True
 
     def _call(self, method: str, path: str) -> dict[str, Any]:
+        import httpx
+
         try:
             with self.sync_client(read_timeout=self.timeout) as client:
                 response = client.request(method, path)
@@ -143,6 +150,8 @@ class DaemonClient:
         return self.check(response, path)
 
     def sync_client(self, *, read_timeout: float | None) -> httpx.Client:
+        import httpx
+
         token = self._ready()
         return httpx.Client(
             transport=httpx.HTTPTransport(uds=str(self.paths.daemon_socket), verify=NO_TLS),
@@ -160,6 +169,8 @@ class DaemonClient:
         return read_token(self.paths.daemon_token)
 
     def async_client(self, *, read_timeout: float | None) -> httpx.AsyncClient:
+        import httpx
+
         token = self._ready()
         return httpx.AsyncClient(
             transport=httpx.AsyncHTTPTransport(uds=str(self.paths.daemon_socket), verify=NO_TLS),
@@ -169,6 +180,8 @@ class DaemonClient:
         )
 
     def transport_error(self, exc: httpx.TransportError, *, during: str = "") -> DaemonError:
+        import httpx
+
         if during and not isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout):
             return DaemonError(
                 f"the daemon went away during {during} ({type(exc).__name__})",
