@@ -1,10 +1,12 @@
 """What the daemon keeps warm for every turn, and the turns in flight.
 
 One owner, for the user's whole machine, of what cannot be shared between processes or is
-slow to start: the session store, the memory (its embedded store takes a one-process lock;
-the embedding model loads once), and one tool hub per tier (its MCP servers started once
-and kept running). Each turn runs the engine's `one_turn` in a task of its own, its events
-going to the client that asked for it through its `Channel`."""
+slow to start: the session store, the memory (one `Memory` in this process, shared by the
+turns, chats and /v1/memory requests that use it; its embedded store open while one does,
+the embedding model loaded once), and one tool hub per tier (its MCP servers started once
+and kept running). Each turn — a one-shot `one_turn`, or a chat's message (`chats.py`) —
+runs in a task of its own, its events going to the client that asked for it through its
+`Channel`."""
 
 from __future__ import annotations
 
