@@ -152,13 +152,31 @@ class DaemonClient:
     def sync_client(self, *, read_timeout: float | None) -> httpx.Client:
         import httpx
 
-        token = self._ready()
+        socket = str(self.paths.daemon_socket)
         return httpx.Client(
-            transport=httpx.HTTPTransport(uds=str(self.paths.daemon_socket), verify=NO_TLS),
-            base_url="http://rung",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(self.timeout, read=read_timeout),
+            transport=httpx.HTTPTransport(uds=socket, verify=NO_TLS),
+            **self._options(read_timeout),
         )
+
+    def async_client(self, *, read_timeout: float | None) -> httpx.AsyncClient:
+        import httpx
+
+        socket = str(self.paths.daemon_socket)
+        return httpx.AsyncClient(
+            transport=httpx.AsyncHTTPTransport(uds=socket, verify=NO_TLS),
+            **self._options(read_timeout),
+        )
+
+    def _options(self, read_timeout: float | None) -> dict[str, Any]:
+        """A client's base URL, token and timeouts (`read_timeout` None: wait for ever)."""
+        import httpx
+
+        token = self._ready()
+        return {
+            "base_url": "http://rung",
+            "headers": {"Authorization": f"Bearer {token}"},
+            "timeout": httpx.Timeout(self.timeout, read=read_timeout),
+        }
 
     def _ready(self) -> str:
         """The token, once there is a daemon to send it to."""
@@ -167,17 +185,6 @@ class DaemonClient:
         if self.running_pid() is None or not self.paths.daemon_socket.exists():
             raise DaemonNotRunning("the daemon is not running", hint="`rung daemon start`")
         return read_token(self.paths.daemon_token)
-
-    def async_client(self, *, read_timeout: float | None) -> httpx.AsyncClient:
-        import httpx
-
-        token = self._ready()
-        return httpx.AsyncClient(
-            transport=httpx.AsyncHTTPTransport(uds=str(self.paths.daemon_socket), verify=NO_TLS),
-            base_url="http://rung",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=httpx.Timeout(self.timeout, read=read_timeout),
-        )
 
     def transport_error(self, exc: httpx.TransportError, *, during: str = "") -> DaemonError:
         import httpx

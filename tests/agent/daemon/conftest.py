@@ -9,6 +9,7 @@ import os
 import shutil
 import signal
 import socket
+import subprocess
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -94,7 +95,16 @@ def through_daemon(
 ) -> Rung:
     """`rung` as the user types it while `rung daemon run` runs (killed by pid after)."""
     env = {**rung.env, "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"]}
-    proc = processes.start(["daemon", "run"], env)
+    start_daemon(processes, paths, env)
+    return Rung(env)
+
+
+def start_daemon(
+    processes: Processes, paths: Paths, env: dict[str, str] | None = None
+) -> subprocess.Popen[bytes]:
+    """`rung daemon run` in the foreground (stopped by pid in `processes`' teardown), once
+    its API answers."""
+    proc = processes.start(["daemon", "run"], dict(os.environ) if env is None else env)
 
     def up() -> bool:
         if proc.poll() is not None:
@@ -103,4 +113,4 @@ def through_daemon(
         return answering(paths) == proc.pid
 
     wait_for(up, "the daemon to answer", timeout=30)
-    return Rung(env)
+    return proc

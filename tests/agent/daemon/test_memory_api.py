@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from rung.config.paths import Paths
-from tests.agent.daemon.conftest import answering, wait_for
+from tests.agent.daemon.conftest import start_daemon
 from tests.conftest import Processes, Rung
 
 
@@ -19,17 +19,7 @@ from tests.conftest import Processes, Rung
 def user(rung: Rung, paths: Paths, processes: Processes, tmp_path: Path) -> Rung:
     """`rung` as the user types it, while a daemon with its own data folder runs."""
     env = {**rung.env, "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"]}
-    proc = processes.start(
-        ["daemon", "run"], {**env, "XDG_DATA_HOME": str(tmp_path / "daemon-data")}
-    )
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            assert proc.stderr is not None
-            raise AssertionError(f"the daemon exited: {proc.stderr.read().decode()}")
-        return answering(paths) == proc.pid
-
-    wait_for(up, "the daemon to answer", timeout=30)
+    start_daemon(processes, paths, {**env, "XDG_DATA_HOME": str(tmp_path / "daemon-data")})
     return Rung(env)
 
 

@@ -20,22 +20,13 @@ import pytest
 
 from rung.agent.daemon.lock import lock_holder
 from rung.config.paths import Paths
-from tests.agent.daemon.conftest import answering, wait_for
+from tests.agent.daemon.conftest import answering, start_daemon, wait_for
 from tests.conftest import Processes, Rung
 
 
 def start(processes: Processes, paths: Paths, **env: str) -> subprocess.Popen[bytes]:
     """`rung daemon run` in the foreground, once its API answers."""
-    proc = processes.start(["daemon", "run"], dict(os.environ, **env))
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            assert proc.stderr is not None
-            raise AssertionError(f"the daemon exited: {proc.stderr.read().decode()}")
-        return answering(paths) == proc.pid
-
-    wait_for(up, "the daemon to answer")
-    return proc
+    return start_daemon(processes, paths, dict(os.environ, **env))
 
 
 def mode(path: Path) -> str:

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 
 from rung.config.paths import Paths
-from tests.agent.daemon.conftest import answering, wait_for
+from tests.agent.daemon.conftest import start_daemon
 from tests.conftest import Processes, Rung
 
 
@@ -41,16 +41,7 @@ def listening(pid: int) -> list[tuple[str, int]]:
 
 
 def start(processes: Processes, paths: Paths, **env: str) -> int:
-    proc = processes.start(["daemon", "run"], {**os.environ, **env})
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            assert proc.stderr is not None
-            raise AssertionError(f"the daemon exited: {proc.stderr.read().decode()}")
-        return answering(paths) == proc.pid
-
-    wait_for(up, "the daemon to answer")
-    return proc.pid
+    return start_daemon(processes, paths, {**os.environ, **env}).pid
 
 
 def test_no_tcp_listener_unless_configured(processes: Processes, paths: Paths) -> None:

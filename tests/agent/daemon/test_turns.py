@@ -25,7 +25,7 @@ from rung.config.errors import DaemonError
 from rung.config.paths import Paths
 from rung.config.settings import Settings
 from rung.tools.approvals import Answer, ApprovalRequest, Approver, no_one_to_ask
-from tests.agent.daemon.conftest import answering, wait_for
+from tests.agent.daemon.conftest import answering, start_daemon, wait_for
 from tests.conftest import Processes, Rung
 from tests.ollama_server import OllamaTestServer, Reply
 
@@ -35,16 +35,7 @@ ROOT = str(Path(__file__).resolve().parents[3])
 @pytest.fixture
 def daemon(processes: Processes, paths: Paths) -> subprocess.Popen[bytes]:
     """`rung daemon run`, answering; killed by pid in the teardown."""
-    proc = processes.start(["daemon", "run"], dict(os.environ))
-
-    def up() -> bool:
-        if proc.poll() is not None:
-            assert proc.stderr is not None
-            raise AssertionError(f"the daemon exited: {proc.stderr.read().decode()}")
-        return answering(paths) == proc.pid
-
-    wait_for(up, "the daemon to answer", timeout=30)
-    return proc
+    return start_daemon(processes, paths)
 
 
 @pytest.fixture
@@ -423,8 +414,7 @@ async def test_kill_9_mid_turn_loses_only_that_turn_and_the_next_start_is_clean(
                 daemon.kill()
     never.set()
     daemon.wait()
-    again = processes.start(["daemon", "run"], dict(os.environ))
-    wait_for(lambda: answering(paths) == again.pid, "the next daemon to answer")
+    start_daemon(processes, paths)  # the next one
     ollama_server.script(Reply(text="Back."))
     answers = [
         e.message.content
