@@ -30,9 +30,11 @@ Handler = Callable[[DaemonChat, dict[str, Any]], Awaitable[dict[str, Any]]]
 
 def chat_routes(host: Host, chats: Chats) -> list[Route]:
     async def open_chat(request: Request) -> Response:
-        body = await read_body(request)
         try:
+            body = await read_body(request)
             settings = Settings.model_validate(body.get("settings") or {})
+        except BadRequest as exc:
+            return refusal(400, str(exc))
         except ValidationError as exc:
             return refusal(400, f"not a chat: {exc.errors()[0]['msg']}")
         chat = await chats.open(settings)

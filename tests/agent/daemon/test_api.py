@@ -124,3 +124,30 @@ def test_the_middleware_compares_in_constant_time(monkeypatch: pytest.MonkeyPatc
     scope = {"type": "http", "headers": [(b"authorization", b"Bearer guess")]}
     assert middleware._allowed(scope) is False
     assert seen == [(b"Bearer guess", f"Bearer {TOKEN}".encode())]
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("POST", "/v1/turns", b"not json"),
+        ("POST", "/v1/turns", b'{"question": ""}'),
+        ("POST", "/v1/turns", b'{"question": "hi", "settings": {"num_ctx": 1}}'),
+        ("POST", "/v1/chats", b"[1, 2]"),
+        ("POST", "/v1/chats", b'{"settings": {"model": ""}}'),
+        ("POST", "/v1/memory/search", b'{"query": 5}'),
+        ("POST", "/v1/memory/plan", b'{"paths": ["relative/path"]}'),
+        ("POST", "/v1/approvals/nothing", b'{"answer": "maybe"}'),
+    ],
+)
+async def test_a_bad_body_is_a_400_with_what_is_wrong(method: str, path: str, body: bytes) -> None:
+    async with client(Stops()) as api:
+        response = await api.request(method, path, content=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]
+
+
+async def test_an_unknown_chat_is_a_404_that_says_what_to_do() -> None:
+    async with client(Stops()) as api:
+        response = await api.post("/v1/chats/nosuch/new", json={})
+    assert response.status_code == 404
+    assert "rung chat --resume" in response.json()["hint"]
