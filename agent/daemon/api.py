@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import ValidationError
 from starlette.applications import Starlette
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -25,10 +24,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rung.agent.daemon.chat_api import chat_paths, chat_routes, chat_schemas
 from rung.agent.daemon.host import Host, TurnRequest
 from rung.agent.daemon.memory_api import memory_paths, memory_routes
-from rung.agent.daemon.routing import failure
+from rung.agent.daemon.routing import (
+    BadRequest,
+    failure,
+    flag,
+    read_body,
+    refusal,
+    required,
+    settings_of,
+)
 from rung.agent.daemon.wire import NDJSON
 from rung.config.errors import RungError
-from rung.config.settings import Settings
 
 API_VERSION = "v1"
 ANSWERS = ("once", "always", "deny")
@@ -135,9 +141,15 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
 
     async def turns(request: Request) -> Response:
         try:
-            turn = _turn_request(await request.json())
-        except (ValueError, ValidationError) as exc:
-            return _bad_request(f"not a turn: {_first_line(exc)}")
+            body = await read_body(request)
+            turn = TurnRequest(
+                required(body, "question"),
+                settings_of(body),
+                save=flag(body, "save"),
+                interactive=flag(body, "interactive"),
+            )
+        except BadRequest as exc:
+            return refusal(400, f"not a turn: {exc}")
         return StreamingResponse(host.turn(turn), media_type=NDJSON)
 
     async def approval(request: Request) -> JSONResponse:
@@ -147,7 +159,7 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
         except (ValueError, KeyError):
             answer = None
         if answer not in ANSWERS:
-            return _bad_request('the body must be {"answer": "once" | "always" | "deny"}')
+            return refusal(400, 'the body must be {"answer": "once" | "always" | "deny"}')
         if not host.approvals.answer(request.path_params["key"], answer):
             return JSONResponse(
                 {"error": "no call waits for that approval (it timed out or was answered)"},
@@ -203,33 +215,9 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
     return app
 
 
-def _turn_request(body: Any) -> TurnRequest:
-    if not isinstance(body, dict):
-        raise ValueError("the body must be a JSON object")
-    question = body.get("question")
-    if not isinstance(question, str) or not question.strip():
-        raise ValueError("`question` must be a non-empty string")
-    flags = {key: body.get(key, False) for key in ("save", "interactive")}
-    if not all(isinstance(value, bool) for value in flags.values()):
-        raise ValueError("`save` and `interactive` must be true or false")
-    settings = Settings.model_validate(body.get("settings") or {})
-    return TurnRequest(question, settings, **flags)
-
-
-def _bad_request(error: str) -> JSONResponse:
-    return JSONResponse({"error": error}, status_code=400)
-
-
-def _first_line(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        first = exc.errors()[0]
-        where = ".".join(str(part) for part in first["loc"])
-        return f"settings.{where}: {first['msg']}"
-    return str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-
-
 def openapi_document(version: str) -> dict[str, Any]:
-    """The API, described (OpenAPI 3.1): written out by hand, for four routes."""
+    """The API, described (OpenAPI 3.1), written out by hand; the chats' and the memory's
+    routes come from their own modules."""
     error = {
         "description": "no token, or a wrong one",
         "content": _json({"$ref": "#/components/schemas/Error"}),

@@ -12,17 +12,23 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from rung.agent.daemon.chats import Chats, DaemonChat, NoSuchChat
 from rung.agent.daemon.host import Host
-from rung.agent.daemon.routing import BadRequest, failure, read_body, refusal, required
+from rung.agent.daemon.routing import (
+    BadRequest,
+    failure,
+    flag,
+    read_body,
+    refusal,
+    required,
+    settings_of,
+)
 from rung.agent.daemon.wire import NDJSON
 from rung.config.errors import RungError
-from rung.config.settings import Settings
 from rung.tools.views import to_dict
 
 Handler = Callable[[DaemonChat, dict[str, Any]], Awaitable[dict[str, Any]]]
@@ -31,12 +37,9 @@ Handler = Callable[[DaemonChat, dict[str, Any]], Awaitable[dict[str, Any]]]
 def chat_routes(host: Host, chats: Chats) -> list[Route]:
     async def open_chat(request: Request) -> Response:
         try:
-            body = await read_body(request)
-            settings = Settings.model_validate(body.get("settings") or {})
+            settings = settings_of(await read_body(request))
         except BadRequest as exc:
-            return refusal(400, str(exc))
-        except ValidationError as exc:
-            return refusal(400, f"not a chat: {exc.errors()[0]['msg']}")
+            return refusal(400, f"not a chat: {exc}")
         chat = await chats.open(settings)
         return JSONResponse({"chat": chat.id, **await chats.status(chat)})
 
@@ -45,9 +48,7 @@ def chat_routes(host: Host, chats: Chats) -> list[Route]:
             chat = chats.get(request.path_params["chat"])
             body = await read_body(request)
             text = required(body, "text")
-            interactive = body.get("interactive", False)
-            if not isinstance(interactive, bool):
-                raise BadRequest("`interactive` must be true or false")
+            interactive = flag(body, "interactive")
         except BadRequest as exc:
             return refusal(400, str(exc))
         except NoSuchChat as exc:

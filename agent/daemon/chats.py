@@ -87,8 +87,12 @@ class Chats:
             try:
                 for line in news:
                     yield Notice(line)
-                state = await session.state()
-                yield TurnBegun(state.session_id, state.tier, state.model, tool_servers(hub))
+                yield TurnBegun(
+                    session.conversation.session_id,
+                    session.tier.name,
+                    session.model.name,
+                    tool_servers(hub),
+                )
                 async for event in session.send(text, hub):
                     yield event
             finally:

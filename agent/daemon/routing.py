@@ -5,11 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from rung.agent.daemon.wire import TurnFailed
 from rung.config.errors import RungError
+from rung.config.settings import Settings
 
 
 class BadRequest(Exception):
@@ -31,6 +33,23 @@ def required(body: dict[str, Any], key: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise BadRequest(f"`{key}` must be a non-empty string")
     return value
+
+
+def flag(body: dict[str, Any], key: str) -> bool:
+    value = body.get(key, False)
+    if not isinstance(value, bool):
+        raise BadRequest(f"`{key}` must be true or false")
+    return value
+
+
+def settings_of(body: dict[str, Any]) -> Settings:
+    """The client's settings (those it leaves out take their defaults)."""
+    try:
+        return Settings.model_validate(body.get("settings") or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise BadRequest(f"settings.{where}: {first['msg']}") from None
 
 
 def refusal(status: int, message: str) -> JSONResponse:
