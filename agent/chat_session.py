@@ -61,7 +61,7 @@ class ChatSession:
     def __init__(
         self,
         settings: Settings,
-        store: SessionStore,
+        store: SessionStore | None,  # None: its turns are not stored (`rung ask --no-save`)
         paths: Paths,
     ) -> None:
         self.settings = settings

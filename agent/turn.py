@@ -5,20 +5,17 @@ between — the model's check, the memory, the notices, the turn itself — is h
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from typing import TYPE_CHECKING
 
+from rung.agent.chat_session import ChatSession
 from rung.agent.messages import Notice, TurnBegun, TurnEvent
-from rung.agent.ollama_model import OllamaChatModel, capped_notice
-from rung.agent.runtime import build_conversation, open_memory, tier_of
 from rung.agent.tiers import Tier, tier_rules
 from rung.config.paths import Paths
 from rung.config.settings import Settings
 
 if TYPE_CHECKING:
-    from rung.agent.conversation import Conversation
     from rung.agent.sessions import SessionStore
     from rung.tools.approvals import Approver
     from rung.tools.hub import ToolHub
@@ -41,44 +38,34 @@ async def one_turn(
     notices (a capped context, tools that failed, a memory that could not be opened) come
     as `Notice`s before `TurnBegun`. Raises `RungError` when the model cannot be used."""
     paths = paths or Paths.default()
-    model = OllamaChatModel.from_settings(settings)
-    conversation: Conversation | None = None
+    chat = ChatSession(settings, store, paths)
     try:
-        tier = tier_of(settings)
-        await model.check(tools=tier.tools)
-        conversation = build_conversation(settings, store=store, model=model, paths=paths)
-        if model.capped_from is not None:
-            yield Notice(capped_notice(model))
+        for line in await chat.ensure_ready():  # a capped context
+            yield Notice(line)
         # The memory opens while the tool servers start; one that cannot (another Rung
         # process holds it) is said once, and the answer comes without it.
+        chat.open_memory_soon()
         async with AsyncExitStack() as stack:
-            memory = asyncio.ensure_future(open_memory(conversation, settings, paths))
             try:
-                hub, problems = await stack.enter_async_context(_tools_of(tier, tools))
+                hub, problems = await stack.enter_async_context(_tools_of(chat.tier, tools))
             finally:
-                without_memory = await memory
-            if hub is not None:
-                conversation.tools = hub
+                without_memory = await chat.memory_opened()
             for line in problems:
                 yield Notice(line)
             if without_memory:
                 yield Notice(without_memory)
-            if conversation.recall is not None:
-                conversation.recall.start()  # catches up on past turns in the background
-            if tier.recall:
+            if chat.tier.recall:
                 from rung.agent.tool_check import weak_model_warning
 
                 warning = weak_model_warning(paths.state_dir, settings.model)
                 if warning:
                     yield Notice(warning)
-            session = conversation.session_id if store is not None else None
+            session = chat.conversation.session_id if store is not None else None
             yield TurnBegun(session, settings.tier, settings.model, tool_servers(hub))
-            async for event in conversation.send(question):
+            async for event in chat.send(question, hub):
                 yield event
     finally:
-        if conversation is not None:  # waits for the turn to be recorded into memory
-            await asyncio.to_thread(conversation.close)
-        await model.aclose()
+        await chat.close()  # waits for the turn to be recorded into memory
 
 
 def tool_servers(hub: ToolHub | None) -> dict[str, str]:
