@@ -48,6 +48,17 @@ def settings(ollama_server: OllamaTestServer, **values: object) -> Settings:
     return Settings.model_validate({"ollama_host": ollama_server.url, **values})
 
 
+class Person:
+    """A test double for the user at the terminal: yes, once, to every question asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[ApprovalRequest] = []
+
+    async def __call__(self, request: ApprovalRequest) -> Answer:
+        self.asked.append(request)
+        return "once"
+
+
 async def tool_result(
     paths: Paths, question: str, settings: Settings, approver: Approver
 ) -> ToolResult:
@@ -162,18 +173,13 @@ async def test_an_approval_goes_to_the_client_that_started_the_turn(
     paths: Paths,
     workdir: Path,
 ) -> None:
-    asked: list[ApprovalRequest] = []
-
-    async def person(request: ApprovalRequest) -> Answer:
-        asked.append(request)
-        return "once"
-
+    person = Person()
     ollama_server.script(
         Reply(tool_calls=[{"name": "write_file", "arguments": {"path": "a.txt", "content": "hi"}}]),
         Reply(text="Written."),
     )
     result = await tool_result(paths, "write hi to a.txt", settings(ollama_server), person)
-    assert [(r.server, r.tool) for r in asked] == [("files", "write_file")]
+    assert [(r.server, r.tool) for r in person.asked] == [("files", "write_file")]
     assert not result.is_error
     assert (workdir / "a.txt").read_text() == "hi"
 
@@ -339,11 +345,7 @@ async def test_an_edited_rule_counts_from_the_next_turn_and_changed_servers_rest
     paths: Paths,
     workdir: Path,
 ) -> None:
-    asked: list[ApprovalRequest] = []
-
-    async def person(request: ApprovalRequest) -> Answer:
-        asked.append(request)
-        return "once"
+    person = Person()
 
     async def write(name: str) -> ToolResult:
         ollama_server.script(
@@ -352,12 +354,12 @@ async def test_an_edited_rule_counts_from_the_next_turn_and_changed_servers_rest
         )
         return await tool_result(paths, f"write {name}", settings(ollama_server), person)
 
-    assert not (await write("one.txt")).is_error and len(asked) == 1
+    assert not (await write("one.txt")).is_error and len(person.asked) == 1
     servers = descendants(daemon.pid)
     assert user("tools", "deny", "files:write_file").code == 0
     denied = await write("two.txt")
     assert denied.is_error and "the policy denies it" in denied.content
-    assert len(asked) == 1 and not (workdir / "two.txt").exists()  # not even asked
+    assert len(person.asked) == 1 and not (workdir / "two.txt").exists()  # not even asked
     assert descendants(daemon.pid) == servers  # a rule is no reason to restart the servers
     assert user("tools", "disable", "box").code == 0
     await write("three.txt")
@@ -371,8 +373,7 @@ async def test_a_tool_server_that_dies_is_restarted_and_the_daemon_stays_up(
     paths: Paths,
     workdir: Path,
 ) -> None:
-    async def yes(request: ApprovalRequest) -> Answer:
-        return "once"
+    yes = Person()
 
     async def call(tool: str) -> ToolResult:
         ollama_server.script(
