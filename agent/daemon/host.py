@@ -22,7 +22,7 @@ from rung.agent.daemon.channel import CURRENT, Approvals, Channel
 from rung.agent.daemon.chats import Chats
 from rung.agent.daemon.wire import TurnFailed, encode
 from rung.agent.messages import TurnEvent
-from rung.agent.runtime import open_store
+from rung.agent.runtime import open_store, tier_of
 from rung.agent.tiers import Tier, tier_rules
 from rung.agent.turn import one_turn, start_tools, tool_problems
 from rung.config.errors import RungError
@@ -101,13 +101,14 @@ class Host:
         return self._store
 
     async def start(self) -> None:
-        """Load the embedding model in the background: the first turn that recalls would
-        wait for it. (The memory's store is opened by each turn that uses it and let go
-        of after: `rung chat` and `rung memory`, which do not go through the daemon yet,
-        can open it between the daemon's turns.)"""
+        """Load the embedding model in the background when the default tier recalls, so
+        its first turn does not wait for it (any other tier that needs it loads it at its
+        first turn, once). The memory's store is opened by each request that uses it and
+        let go of after, so a `--local` command can use it between them."""
         from rung.memory.embedder import Embedder
 
-        Embedder.shared(self.settings.embedding_model).warm()
+        if tier_of(self.settings).recall:
+            Embedder.shared(self.settings.embedding_model).warm()
 
     async def close(self) -> None:
         """Cancel the turns in flight (each keeps what was said, marked as interrupted),

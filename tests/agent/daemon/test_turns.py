@@ -45,7 +45,9 @@ def user(rung: Rung, paths: Paths) -> Rung:
 
 
 def settings(ollama_server: OllamaTestServer, **values: object) -> Settings:
-    return Settings.model_validate({"ollama_host": ollama_server.url, **values})
+    """Every tool offered: these tests are about the daemon, not about choosing among tools
+    (test_tool_choice.py), which would load the embedding model in the daemon."""
+    return Settings.model_validate({"ollama_host": ollama_server.url, "max_tools": 64, **values})
 
 
 class Person:
