@@ -1,38 +1,26 @@
 """The session store: chat sessions in one SQLite file under the data dir.
 
-Every turn is written in one ``BEGIN IMMEDIATE … COMMIT`` transaction to a database in WAL
-mode with ``synchronous=FULL``, so a crash or ``kill -9`` at any moment loses at most the
-turn in flight, never an earlier one, and leaves a file SQLite recovers on the next open.
-Several processes may hold the file at once (``rung ask`` while ``rung chat`` runs): writers
-queue on the write lock for up to ``BUSY_TIMEOUT_S``, readers never wait.
-
-The schema carries ``PRAGMA user_version``; ``MIGRATIONS`` lists the steps from one version
-to the next, applied on open inside one transaction.
+Every turn is written in one transaction (`rung.config.database`: WAL, synchronous=FULL),
+so a crash or ``kill -9`` at any moment loses at most the turn in flight, never an earlier
+one. Several processes may hold the file at once (``rung ask`` while ``rung chat`` runs).
+``MIGRATIONS`` lists the schema's steps from one version to the next.
 """
 
 from __future__ import annotations
 
 import builtins
 import json
-import logging
-import os
 import secrets
 import sqlite3
-import threading
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
-from types import TracebackType
 from typing import Any
 
 from rung.agent.messages import Message, ToolCall
+from rung.config.database import SqliteFile, move_aside
 from rung.config.errors import SessionError
 
-log = logging.getLogger(__name__)
-
-BUSY_TIMEOUT_S = 10.0
 TITLE_CHARS = 60
 MIN_PREFIX = 2
 LIST_HINT = "rung sessions list shows them"
@@ -71,7 +59,6 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
     ),
     2: ("ALTER TABLE messages ADD COLUMN created_at TEXT",),  # NULL for turns from before
 }
-SCHEMA_VERSION = max(MIGRATIONS)
 
 _INFO_COLUMNS = """
     s.id, s.title, s.created_at, s.updated_at, s.model, s.tier, s.turns,
@@ -100,51 +87,12 @@ class StoredTurn:
     messages: builtins.list[Message]
 
 
-class SessionStore:
+class SessionStore(SqliteFile):
     """Chat sessions in one SQLite file; safe across processes and against kill -9."""
 
-    def __init__(self, path: Path) -> None:
-        self.path = Path(path)
-        self._lock = threading.Lock()  # one connection, shared by threads, one user at a time
-        self._conn: sqlite3.Connection | None = None
-        if self.path.is_dir():
-            raise SessionError(
-                f"the session store {self.path} is a directory, not a file",
-                hint=_move_aside(self.path),
-            )
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            if not self.path.exists():
-                # Private chats: create the file 0600 (SQLite gives -wal and -shm the same mode).
-                os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
-        except OSError as exc:
-            raise SessionError(
-                f"cannot create the session store {self.path}: {exc.strerror or exc}",
-                hint=f"check that {self.path.parent} is a writable directory",
-            ) from exc
-        try:
-            conn = sqlite3.connect(
-                self.path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise self._error(exc) from exc
-        try:
-            conn.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if str(mode).lower() != "wal":
-                raise SessionError(
-                    f"the session store {self.path} cannot use SQLite's WAL journal ({mode})",
-                    hint="keep the data dir on a local file system (not NFS)",
-                )
-            conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("PRAGMA foreign_keys = ON")
-            self._migrate(conn)
-        except BaseException as exc:
-            conn.close()
-            if isinstance(exc, sqlite3.Error):
-                raise self._error(exc) from exc
-            raise
-        self._conn = conn
+    what = "session store"
+    error = SessionError
+    migrations = MIGRATIONS
 
     # --- the API ----------------------------------------------------------------------
 
@@ -253,82 +201,7 @@ class SessionStore:
             messages = self._messages(conn, info.id)
         return render_markdown(info, messages)
 
-    def close(self) -> None:
-        with self._lock:
-            if self._conn is not None:
-                self._conn.close()
-                self._conn = None
-
-    def __enter__(self) -> SessionStore:
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.close()
-
     # --- inside -----------------------------------------------------------------------
-
-    def _migrate(self, conn: sqlite3.Connection) -> None:
-        version = conn.execute("PRAGMA user_version").fetchone()[0]
-        if version == SCHEMA_VERSION:
-            return
-        conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
-        try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise SessionError(
-                    f"the session store {self.path} was written by a newer Rung "
-                    f"(schema {version}, this one knows {SCHEMA_VERSION})",
-                    hint="upgrade Rung (pip install -U rung)",
-                )
-            for target in range(version + 1, SCHEMA_VERSION + 1):
-                log.info("migrating the session store %s to schema %d", self.path, target)
-                for statement in MIGRATIONS[target]:
-                    conn.execute(statement)
-                conn.execute(f"PRAGMA user_version = {target}")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.rollback()
-            raise
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            if self._conn is None:
-                raise SessionError(f"the session store {self.path} is closed")
-            try:
-                yield self._conn
-            except sqlite3.Error as exc:
-                raise self._error(exc) from exc
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction: the write lock is taken at BEGIN, so it never deadlocks."""
-        with self._connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.rollback()
-                raise
-
-    @contextmanager
-    def _read(self) -> Iterator[sqlite3.Connection]:
-        """One read transaction: every query inside sees the same snapshot."""
-        with self._connection() as conn:
-            conn.execute("BEGIN")
-            try:
-                yield conn
-            finally:
-                if conn.in_transaction:
-                    conn.rollback()
 
     def _resolve(self, conn: sqlite3.Connection, id_or_prefix: str) -> SessionInfo:
         key = id_or_prefix.strip()
@@ -374,7 +247,7 @@ class SessionStore:
         except (ValueError, TypeError) as exc:
             raise SessionError(
                 f"a message in the session store {self.path} has unreadable tool calls",
-                hint=_move_aside(self.path),
+                hint=move_aside(self.path),
             ) from exc
         return Message(
             role=role,
@@ -384,25 +257,6 @@ class SessionStore:
             tool_call_id=tool_call_id,
             thinking=thinking,
             interrupted=bool(interrupted),
-        )
-
-    def _error(self, exc: sqlite3.Error) -> SessionError:
-        """A clear SessionError for what SQLite reported."""
-        name = getattr(exc, "sqlite_errorname", "")
-        if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
-            return SessionError(
-                f"the session store {self.path} stayed locked for {BUSY_TIMEOUT_S:g} s",
-                hint="another Rung process is writing to it; try again",
-            )
-        if name.startswith("SQLITE_FULL"):
-            return SessionError(f"the disk holding {self.path} is full", hint="free some space")
-        if name.startswith(("SQLITE_READONLY", "SQLITE_CANTOPEN", "SQLITE_PERM", "SQLITE_AUTH")):
-            return SessionError(
-                f"cannot open the session store {self.path} for writing: {exc}",
-                hint=f"check the permissions of {self.path} and its directory",
-            )
-        return SessionError(
-            f"cannot read the session store {self.path}: {exc}", hint=_move_aside(self.path)
         )
 
 
@@ -418,10 +272,6 @@ def _title(text: str) -> str:
     if len(line) <= TITLE_CHARS:
         return line
     return line[: TITLE_CHARS - 1].rstrip() + "…"
-
-
-def _move_aside(path: Path) -> str:
-    return f"move it aside (mv '{path}' '{path}.broken'); Rung then starts a new one"
 
 
 def _message_row(m: Message) -> tuple[Any, ...]:
