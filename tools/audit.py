@@ -41,7 +41,7 @@ MAX_TEXT = 2000  # characters kept of one text in the arguments
 MAX_ARGUMENTS = 64 * 2**10  # bytes of arguments (as JSON, after cutting texts) kept at most
 
 Verdict = Literal["allowed", "denied", "refused", "blocked", "cancelled", "error"]
-By = Literal["policy", "user", "no one", "trust", "pin"]
+By = Literal["policy", "user", "no one", "trust", "pin", "scope"]  # scope: a job's own tools
 
 
 @dataclass(frozen=True)

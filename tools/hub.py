@@ -47,6 +47,8 @@ from rung.tools.approvals import (
     denied_message,
     exact_pattern,
     gated_message,
+    scope_of,
+    scoped_message,
     someone_to_ask,
 )
 from rung.tools.audit import AuditLog, Decision
@@ -267,6 +269,10 @@ class ToolHub(ToolRegistry):
                 hint=f"the policy denies it (`rung tools ask {rule}` would ask you instead)",
             )
             return Decision("denied", "policy", policy, refusal=refusal)
+        scope = scope_of(self.approver, name, tool)
+        if scope is not None and scope[0] == "deny":
+            refusal = ApprovalDenied(scoped_message(name, tool), hint=scope[1])
+            return Decision("denied", "scope", policy, refusal=refusal)
         why = self.policy.gate(name, tool, arguments, read_only=remote.read_only, taint=taint)
         # A gated call asks even where the policy allows; elsewhere the policy decides.
         if why:
@@ -281,6 +287,8 @@ class ToolHub(ToolRegistry):
                 f"(`rung tools trust {rule}` lets it run after untrusted content)",
             )
             return self._unapproved(answer, policy, refusal, gate=why)
+        if policy == "ask" and scope is not None:  # one of the job's own tools
+            return Decision("allowed", "scope", policy)
         if policy == "ask":
             answer = await self._ask(server, tool, arguments)
             if answer is None:  # "always" was answered for it while this call waited its turn

@@ -11,17 +11,25 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import fnmatch
 import secrets
 
 from rung.agent.daemon.wire import ApprovalAsked, WireEvent
-from rung.tools.approvals import Answer, ApprovalRequest
+from rung.tools.approvals import Answer, ApprovalRequest, Scope
 
 
 class Channel:
-    """One turn's events, in order, for its client; None after the last."""
+    """One turn's events, in order, for its client; None after the last.
 
-    def __init__(self, *, interactive: bool) -> None:
+    An unattended turn (a job) has `grants`: the "server:tool" globs it may call without
+    asking; every other tool is refused it, whatever the policy says."""
+
+    def __init__(
+        self, *, interactive: bool, grants: tuple[str, ...] | None = None, owner: str = ""
+    ) -> None:
         self.interactive = interactive  # the client can answer approvals
+        self.grants = grants
+        self.owner = owner  # "the job NAME": whose grants, in what the user is told
         self._events: asyncio.Queue[WireEvent | None] = asyncio.Queue()
 
     def put(self, event: WireEvent) -> None:
@@ -50,6 +58,16 @@ class Approvals:
         """Someone can answer for the turn in this context (its client has a terminal)."""
         channel = CURRENT.get()
         return channel is not None and channel.interactive
+
+    def scope(self, server: str, tool: str) -> Scope | None:
+        """An unattended turn calls its own tools without asking, and nothing else."""
+        channel = CURRENT.get()
+        if channel is None or channel.grants is None:
+            return None
+        if any(fnmatch.fnmatchcase(f"{server}:{tool}", glob) for glob in channel.grants):
+            return ("allow", "")
+        granted = ", ".join(channel.grants) or "none"
+        return ("deny", f"{channel.owner} may use only its own tools unattended ({granted})")
 
     async def __call__(self, request: ApprovalRequest) -> Answer:
         channel = CURRENT.get()
