@@ -13,6 +13,9 @@ The names, each placed between two steps of a write:
 - ``ingest.vectors``: its new vectors in Chroma, the index not swapped yet
 - ``ingest.swapped``: the index shows the new version, the old vectors not deleted yet
 - ``ingest.deleted``: the old vectors deleted, the index not told yet
+- ``jobs.claimed``: a job's occurrences queued in the ledger, none started yet
+- ``jobs.started``: a run marked running, its turn not begun
+- ``jobs.answered``: a run's turn over (stored as a session), its outcome not recorded
 """
 
 from __future__ import annotations

@@ -89,6 +89,11 @@ class Paths:
         return self.data_dir / "sessions.sqlite3"
 
     @property
+    def jobs_db(self) -> Path:
+        """The jobs, their runs (one per occurrence) and the inbox."""
+        return self.data_dir / "jobs.sqlite3"
+
+    @property
     def chat_history(self) -> Path:
         return self.state_dir / "chat_history"
 

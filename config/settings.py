@@ -132,6 +132,13 @@ class Settings(BaseModel):
         description="A TCP port on 127.0.0.1 where the daemon also serves its API, with the "
         "same token and the Host header checked (0: none; only its unix socket).",
     )
+    jobs_per_model: int = Field(
+        1,
+        ge=1,
+        le=16,
+        description="Scheduled jobs' turns that may talk to one model at once; the others "
+        "wait in order (the queue survives a restart).",
+    )
     memory_max_file_mb: float = Field(
         20.0, gt=0, le=4096, description="Files larger than this (in MB) are not added to memory."
     )

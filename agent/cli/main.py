@@ -10,6 +10,8 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rung.agent.cli.jobs_command import add_jobs_parser
+
 if TYPE_CHECKING:
     from rung.config.settings import LoadedSettings
 
@@ -24,6 +26,8 @@ Rung: a local-first personal AI agent on top of Ollama.
   rung sessions list        past conversations (show, export, delete)
   rung config show          settings in effect and where each came from
   rung daemon start         the background daemon (stop, restart, status, logs, install)
+  rung jobs add NAME "…"    a job the daemon runs on a schedule (list, show, run, history)
+  rung inbox                what the jobs told you
 """
 
 EPILOG = "Settings come from defaults <- config.toml <- RUNG_* variables <- flags. \
@@ -211,6 +215,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_memory_parser(sub, common)
     add_audit_parser(sub, common)
     add_daemon_parser(sub, common, settings_flags)
+    add_jobs_parser(sub, common)
     return parser
 
 

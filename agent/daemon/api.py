@@ -23,6 +23,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rung.agent.daemon.chat_api import chat_paths, chat_routes, chat_schemas
 from rung.agent.daemon.host import Host, TurnRequest
+from rung.agent.daemon.jobs import Jobs
 from rung.agent.daemon.memory_api import memory_paths, memory_routes
 from rung.agent.daemon.routing import (
     BadRequest,
@@ -113,9 +114,10 @@ def rss_bytes() -> int | None:
 
 
 def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Host) -> Starlette:
-    """The API over `host`, which it starts and closes with itself (its lifespan). `stop`
-    asks the server to shut down gracefully (it is called once the response to
-    /v1/shutdown has been sent)."""
+    """The API over `host`, which it starts and closes with itself (its lifespan), with
+    the scheduler of jobs. `stop` asks the server to shut down gracefully (it is called
+    once the response to /v1/shutdown has been sent)."""
+    jobs = Jobs(host)
 
     async def health(request: Request) -> JSONResponse:
         return JSONResponse({"ok": True, "pid": info.pid})
@@ -136,6 +138,7 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
                 "turns": {"served": counters.served, "failed": counters.failed},
                 "last_errors": counters.last_errors,
                 "servers": host.servers(),
+                "jobs": jobs.status(),
             }
         )
 
@@ -185,15 +188,20 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
     async def shutdown(request: Request) -> JSONResponse:
         return JSONResponse({"stopping": True, "pid": info.pid}, background=BackgroundTask(stop))
 
+    async def wake(request: Request) -> JSONResponse:
+        return JSONResponse({"ok": jobs.wake()})
+
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(openapi_document(info.version))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await host.start()
+        await jobs.start()
         try:
             yield
         finally:
+            await jobs.close()
             await host.close()
 
     app = Starlette(
@@ -204,6 +212,7 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
             Route("/v1/approvals/{key}", approval, methods=["POST"]),
             Route("/v1/tools", tools, methods=["GET"]),
             Route("/v1/shutdown", shutdown, methods=["POST"]),
+            Route("/v1/jobs/wake", wake, methods=["POST"]),
             Route("/v1/openapi.json", openapi, methods=["GET"]),
             *chat_routes(host, host.chats),
             *memory_routes(host),
@@ -317,6 +326,18 @@ def openapi_document(version: str) -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/jobs/wake": {
+                "post": {
+                    "summary": "Jobs changed in the ledger: look at them now",
+                    "description": "`rung jobs add|edit|resume|run` write the job ledger "
+                    "(jobs.sqlite3 in the data folder) and then ask the scheduler here to "
+                    "tick at once instead of at its next occurrence.",
+                    "responses": {
+                        "200": {"description": "told", "content": _json(_ref("Health"))},
+                        "401": error,
+                    },
+                }
+            },
             "/v1/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -407,6 +428,12 @@ def openapi_document(version: str) -> dict[str, Any]:
                                     "reason": {"type": ["string", "null"]},
                                 }
                             ),
+                        },
+                        "jobs": {
+                            "type": "object",
+                            "description": "scheduled jobs: how many (and paused), the ones "
+                            "running, the runs queued, the next occurrence, unread inbox "
+                            "items; or `problem`, why jobs cannot run",
                         },
                     }
                 ),

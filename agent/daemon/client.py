@@ -48,6 +48,10 @@ class DaemonClient:
     def shutdown(self) -> dict[str, Any]:
         return self._call("POST", "/v1/shutdown")
 
+    def wake_jobs(self) -> None:
+        """The job ledger changed: the scheduler looks at it now."""
+        self._call("POST", "/v1/jobs/wake")
+
     async def turn(
         self,
         question: str,

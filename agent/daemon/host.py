@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from rung.agent.daemon.channel import CURRENT, Approvals, Channel
 from rung.agent.daemon.chats import Chats
-from rung.agent.daemon.wire import TurnFailed, encode
+from rung.agent.daemon.wire import TurnFailed, WireEvent, encode
 from rung.agent.messages import TurnEvent
 from rung.agent.runtime import open_store, tier_of
 from rung.agent.tiers import Tier, tier_rules
@@ -197,15 +197,22 @@ class Host:
         """The events of a turn as NDJSON lines, the approvals its calls ask for among them.
         The turn runs in its own task: a client that goes away (Ctrl-C) cancels it, and
         what was said is kept as interrupted."""
-        channel = Channel(interactive=interactive)
+        async for event in self.events(events, Channel(interactive=interactive)):
+            yield encode(event)
+
+    async def events(
+        self, events: Callable[[], AsyncIterator[TurnEvent]], channel: Channel
+    ) -> AsyncIterator[WireEvent]:
+        """The events of a turn run in its own task, its approvals going to `channel`;
+        closing this iterator (a client gone, a job cancelled) cancels the turn."""
         task = asyncio.create_task(self._run(events, channel))
         self._turns.add(task)
         task.add_done_callback(self._turns.discard)
         try:
             while (event := await channel.get()) is not None:
-                yield encode(event)
+                yield event
         finally:
-            task.cancel()  # a no-op once it is done; the client has what it wanted
+            task.cancel()  # a no-op once it is done; the caller has what it wanted
 
     async def _run(self, events: Callable[[], AsyncIterator[TurnEvent]], channel: Channel) -> None:
         CURRENT.set(channel)  # this task's context: the approvals of its calls go to it

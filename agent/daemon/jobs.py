@@ -1,0 +1,86 @@
+"""The daemon's jobs: the ledger, the scheduler and the runner, started and stopped with
+the daemon (the API's lifespan), and what `rung daemon status` says of them."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from rung.agent.daemon.host import Host
+from rung.agent.daemon.job_run import JobRunner, job_settings
+from rung.agent.daemon.ledger import Ledger
+from rung.agent.daemon.scheduler import Clock, Scheduler
+from rung.config.errors import RungError
+
+log = logging.getLogger(__name__)
+
+
+class Jobs:
+    def __init__(self, host: Host, clock: Clock = time.time) -> None:
+        self.host = host
+        self.clock = clock
+        self.ledger: Ledger | None = None
+        self.scheduler: Scheduler | None = None
+        self.problem = ""  # why jobs do not run, for status
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        try:
+            self.ledger = Ledger(self.host.paths.jobs_db)
+        except RungError as exc:  # the daemon serves the rest; status says why
+            self.problem = exc.message
+            log.error("jobs cannot run: %s", exc.message)
+            return
+        self.scheduler = Scheduler(
+            self.ledger,
+            JobRunner(self.host, self.ledger, self.clock),
+            clock=self.clock,
+            per_model=self.host.settings.jobs_per_model,
+            model_of=lambda job: job_settings(self.host.settings, job).model,
+        )
+        self._task = asyncio.create_task(self.scheduler.serve())
+
+    def wake(self) -> bool:
+        if self.scheduler is None:
+            return False
+        self.scheduler.wake()
+        return True
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.scheduler is not None:
+            await self.scheduler.close()
+        if self.ledger is not None:
+            self.ledger.close()
+
+    def status(self) -> dict[str, Any]:
+        if self.ledger is None or self.scheduler is None:
+            return {"problem": self.problem or "not started"}
+        try:
+            jobs = self.ledger.jobs()
+            queued = len(self.ledger.queued())
+            unread = self.ledger.unread()
+        except RungError as exc:
+            return {"problem": exc.message}
+        now = datetime.fromtimestamp(self.clock(), UTC)
+        upcoming = [
+            (when, job.name)
+            for job in jobs
+            if not job.paused and (when := job.schedule.next_after(now)) is not None
+        ]
+        nxt = min(upcoming, default=None)
+        return {
+            "jobs": len(jobs),
+            "paused": sum(job.paused for job in jobs),
+            "running": sorted(self.scheduler.running.values()),
+            "queued": queued,
+            "next": {"job": nxt[1], "at": nxt[0].isoformat()} if nxt else None,
+            "inbox_unread": unread,
+        }

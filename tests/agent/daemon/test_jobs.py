@@ -1,0 +1,239 @@
+"""Jobs in a real daemon process, against the Ollama-protocol test server: a job fires on
+its schedule and lands in the inbox, `rung jobs run` waits for its answer, a run calls its
+own tools without asking and nothing else, each occurrence runs once across kill -9 and
+restarts, what was missed while the daemon was down is recorded and run per policy, and a
+model that is down fails the run with its reason while the daemon goes on."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from rung.agent.daemon.ledger import FINISHED, Ledger, Run
+from rung.agent.sessions import SessionStore
+from rung.config.paths import Paths
+from tests.agent.daemon.conftest import answering, start_daemon, wait_for
+from tests.conftest import Processes, Rung
+from tests.ollama_server import OllamaTestServer, Reply
+
+
+@pytest.fixture
+def user(rung: Rung, paths: Paths) -> Rung:
+    """`rung` as the user types it, with the daemon's runtime folder; every tool offered
+    (these tests are not about choosing among tools, which would load the embedding model)."""
+    return Rung(
+        {**rung.env, "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"], "RUNG_MAX_TOOLS": "64"}
+    )
+
+
+@pytest.fixture
+def workdir(isolated_home: Path) -> Path:
+    """A folder the built-in files server may read and write."""
+    folder = isolated_home / "work"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("buy milk\n")
+    config = isolated_home / "config" / "rung"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "mcp.json").write_text(json.dumps({"builtins": {"files": {"roots": [str(folder)]}}}))
+    return folder
+
+
+def daemon(processes: Processes, paths: Paths, user: Rung, **env: str) -> subprocess.Popen[bytes]:
+    return start_daemon(processes, paths, {**user.env, **env})
+
+
+def runs(paths: Paths, job: str) -> list[Run]:
+    """The job's runs, oldest first, as the ledger has them."""
+    with Ledger(paths.jobs_db) as ledger:
+        return list(reversed(ledger.history(job)))
+
+
+def settled(paths: Paths, job: str, count: int = 1) -> list[Run] | None:
+    """The job's runs once at least `count` exist and all have finished."""
+    found = runs(paths, job)
+    if len(found) >= count and all(r.status in FINISHED for r in found):
+        return found
+    return None
+
+
+def soon(seconds: float = 1.5) -> str:
+    """A moment a little ahead, as `--at` takes it (UTC, to the second)."""
+    return (datetime.now(UTC) + timedelta(seconds=seconds)).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def echo(ollama_server: OllamaTestServer) -> None:
+    ollama_server.responder = lambda body: Reply(
+        text=f"Done: {body['messages'][-1]['content'][-20:]}"
+    )
+
+
+def test_a_job_fires_on_its_schedule_and_lands_in_the_inbox(
+    ollama_server: OllamaTestServer, processes: Processes, paths: Paths, user: Rung
+) -> None:
+    echo(ollama_server)
+    daemon(processes, paths, user)
+    added = user("jobs", "add", "greet", "Say good morning", "--at", soon(), "--tz", "UTC")
+    assert added.code == 0, added.err
+    assert "not running" not in added.err
+    (run,) = wait_for(lambda: settled(paths, "greet"), "the job to run")
+    assert run.status == "ok" and run.attempt == 1
+    assert run.answer.startswith("Done:") and run.answer.endswith("Say good morning")
+    asked = ollama_server.chat_requests[-1]["messages"][-1]["content"]
+    assert "Scheduled job 'greet'" in asked and "No one is watching" in asked
+    assert run.session is not None
+    with SessionStore(paths.sessions_db) as store:  # the run is a session (`chat --resume`)
+        assert store.get(run.session).turns == 1
+    inbox = user("inbox", "--json")
+    (item,) = json.loads(inbox.out)
+    assert (item["job"], item["run_id"], item["body"]) == ("greet", run.id, run.answer)
+    assert user("inbox", "read", "--all").out.strip() == "marked 1 item read"
+    assert user("inbox").out.strip() == "nothing unread"
+    status = json.loads(user("daemon", "status", "--json").out)
+    assert status["jobs"]["jobs"] == 1 and status["jobs"]["inbox_unread"] == 0
+
+
+def test_jobs_run_waits_for_the_answer(
+    ollama_server: OllamaTestServer, processes: Processes, paths: Paths, user: Rung
+) -> None:
+    echo(ollama_server)
+    assert user("jobs", "add", "weekly", "Plan the week", "--cron", "0 9 * * 1").code == 0
+    refused = user("jobs", "run", "weekly")
+    assert refused.code == 3 and "daemon is not running" in refused.err
+    assert runs(paths, "weekly") == []  # nothing queued for a daemon that is not there
+    daemon(processes, paths, user)
+    result = user("jobs", "run", "weekly")
+    assert result.code == 0, result.err
+    assert result.out.strip().endswith("Plan the week")
+    (run,) = runs(paths, "weekly")
+    assert run.occurrence.startswith("manual ") and run.status == "ok"
+    history = user("jobs", "history", "weekly")
+    assert f"run {run.id} [ok]" in history.out
+
+
+def test_a_run_uses_its_own_tools_without_asking_and_nothing_else(
+    ollama_server: OllamaTestServer,
+    processes: Processes,
+    paths: Paths,
+    user: Rung,
+    workdir: Path,
+) -> None:
+    ollama_server.script(
+        Reply(
+            tool_calls=[{"name": "write_file", "arguments": {"path": "todo.txt", "content": "ok"}}]
+        ),
+        Reply(tool_calls=[{"name": "read_file", "arguments": {"path": "notes.txt"}}]),
+        Reply(text="Wrote the list; could not read the notes."),
+    )
+    daemon(processes, paths, user)
+    added = user(
+        "jobs",
+        "add",
+        "todo",
+        "Write the to-do list",
+        "--every",
+        "1d",
+        "--tools",
+        "files:write_file",
+    )
+    assert added.code == 0, added.err
+    result = user("jobs", "run", "todo")  # an approval would wait 300 s: the test would time out
+    assert result.code == 0, result.err
+    assert (workdir / "todo.txt").read_text() == "ok"  # `ask` by policy, granted to the job
+    (run,) = runs(paths, "todo")
+    assert run.status == "denied"
+    assert [(c.name, c.outcome) for c in run.calls] == [
+        ("write_file", "ok"),
+        ("read_file", "denied"),  # `allow` by policy, but not the job's
+    ]
+    told = ollama_server.chat_requests[-1]["messages"][-1]
+    assert told["role"] == "tool" and "not among the tools it may use" in told["content"]
+    history = json.loads(user("jobs", "history", "todo", "--json").out)
+    assert [d["name"] for d in history[0]["denied"]] == ["read_file"]
+    assert "tool read_file: REFUSED" in user("jobs", "history", "todo").out
+    (item,) = json.loads(user("inbox", "--json").out)
+    assert "Refused unattended: read_file" in item["body"]
+    ollama_server.assert_complete()
+
+
+@pytest.mark.parametrize(
+    ("crash", "missed", "status", "attempts", "model_calls"),
+    [
+        ("jobs.claimed", "once", "ok", 1, 1),  # queued, not started: the queue survives
+        ("jobs.started", "once", "ok", 2, 1),  # cut off before the model: retried once
+        ("jobs.answered", "once", "ok", 2, 2),  # cut off after: retried (its policy)
+        ("jobs.started", "skip", "interrupted", 1, 0),  # a job that skips what it misses
+    ],
+)
+def test_kill_9_at_each_step_never_runs_an_occurrence_twice(
+    ollama_server: OllamaTestServer,
+    processes: Processes,
+    paths: Paths,
+    user: Rung,
+    crash: str,
+    missed: str,
+    status: str,
+    attempts: int,
+    model_calls: int,
+) -> None:
+    echo(ollama_server)
+    first = daemon(processes, paths, user, RUNG_CRASH_AT=crash)
+    at = soon()
+    assert (
+        user("jobs", "add", "j", "Do it", "--at", at, "--tz", "UTC", "--missed", missed).code == 0
+    )
+    first.wait(timeout=20)
+    assert first.returncode == -9  # it killed itself where the test said
+    assert answering(paths) is None
+    second = daemon(processes, paths, user)
+    (run,) = wait_for(lambda: settled(paths, "j"), "the run to be settled after the restart")
+    assert run.occurrence == at.replace(" ", "T") + "Z"
+    assert (run.status, run.attempt) == (status, attempts)
+    assert len(ollama_server.chat_requests) == model_calls
+    second.terminate()
+    assert second.wait(timeout=15) == 0
+    daemon(processes, paths, user)  # and once more: nothing is run again
+    user("jobs", "list")
+    assert [(r.status, r.attempt) for r in runs(paths, "j")] == [(status, attempts)]
+
+
+def test_what_was_missed_while_down_is_recorded_and_run_once(
+    ollama_server: OllamaTestServer, processes: Processes, paths: Paths, user: Rung
+) -> None:
+    echo(ollama_server)
+    assert user("jobs", "add", "tick", "Check", "--cron", "* * * * *").code == 0
+    down_since = time.time() - 600  # as if the daemon stopped ten minutes ago
+    with Ledger(paths.jobs_db) as ledger, ledger._write() as db:
+        db.execute("UPDATE jobs SET checked_until = ?", (down_since,))
+    proc = daemon(processes, paths, user)
+    found = wait_for(lambda: settled(paths, "tick", 9), "the missed runs to be recorded")
+    ran = [r for r in found if r.status == "ok"]
+    missed = [r for r in found if r.status == "missed"]
+    assert len(ran) == 1 and len(missed) == len(found) - 1
+    assert ran[0].occurrence > max(r.occurrence for r in missed)  # the latest one ran
+    proc.terminate()
+    assert proc.wait(timeout=15) == 0
+    before = {r.occurrence: r.status for r in found}
+    daemon(processes, paths, user)
+    after = {r.occurrence: r.status for r in runs(paths, "tick")}
+    assert {k: after[k] for k in before} == before  # nothing claimed again
+
+
+def test_a_model_that_is_down_fails_the_run_with_why_and_the_daemon_goes_on(
+    processes: Processes, paths: Paths, user: Rung
+) -> None:
+    proc = daemon(processes, paths, user, RUNG_OLLAMA_HOST="http://127.0.0.1:9")
+    assert user("jobs", "add", "j", "Do it", "--every", "1d").code == 0
+    result = user("jobs", "run", "j")
+    assert result.code == 1
+    (run,) = runs(paths, "j")
+    assert run.status == "failed" and "Ollama" in run.error
+    assert run.retry_at is not None and run.retry_at > time.time() + 10  # with backoff
+    assert "Ollama" in result.err and "Traceback" not in result.err
+    assert json.loads(user("inbox", "--json").out) == []  # said once no retry is left
+    assert answering(paths) == proc.pid
