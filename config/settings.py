@@ -26,6 +26,9 @@ LEGACY_KEYS = {"tier": "default_tier"}  # old name -> current name (file and env
 FLAG_NAMES = {"default_tier": "tier"}  # settings whose command-line flag is named otherwise
 
 
+SECRETS = frozenset({"webhook_secret", "ntfy_token"})  # never shown by `config show`
+
+
 class Settings(BaseModel):
     """Everything Rung can be told. Each field's description is what `config init` writes."""
 
@@ -139,6 +142,23 @@ class Settings(BaseModel):
         description="Scheduled jobs' turns that may talk to one model at once; the others "
         "wait in order (the queue survives a restart).",
     )
+    webhook_url: str = Field(
+        "", description="Where the webhook notification sink POSTs (a job's --notify webhook)."
+    )
+    webhook_secret: str = Field(
+        "",
+        description="The secret that signs each webhook POST (X-Rung-Signature: sha256= the "
+        "HMAC-SHA256 of the body); never shown.",
+    )
+    ntfy_url: str = Field(
+        "", description="The ntfy topic's URL, for a job's --notify ntfy (e.g. a self-hosted one)."
+    )
+    ntfy_token: str = Field("", description="A bearer token for the ntfy server; never shown.")
+    quiet_hours: str = Field(
+        "",
+        description='Hours when notifications are held for one digest after ("22:00-07:00", '
+        "local time; a job's urgent failures still go out). Empty: none.",
+    )
     memory_max_file_mb: float = Field(
         20.0, gt=0, le=4096, description="Files larger than this (in MB) are not added to memory."
     )
@@ -167,6 +187,15 @@ class Settings(BaseModel):
     def tier(self) -> str:
         """The name of the tier in effect (`default_tier`, or `--tier`)."""
         return self.default_tier
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        if value.strip() and not re.fullmatch(
+            r"([01]\d|2[0-3]):[0-5]\d-([01]\d|2[0-3]):[0-5]\d", value.strip()
+        ):
+            raise ValueError('write it as "HH:MM-HH:MM", e.g. "22:00-07:00"')
+        return value.strip()
 
     @field_validator("pinned_tools", mode="before")
     @classmethod
@@ -444,7 +473,10 @@ def _toml_value(value: Any) -> str:
 def settings_table(loaded: LoadedSettings) -> list[tuple[str, str, str]]:
     """(name, effective value, source) rows for `rung config show`."""
     data = loaded.settings.model_dump()
-    return [
-        (name, "(unset)" if data[name] is None else _toml_value(data[name]), loaded.sources[name])
-        for name in Settings.model_fields
-    ]
+
+    def shown(name: str) -> str:
+        if name in SECRETS:
+            return "(set)" if data[name] else "(unset)"
+        return "(unset)" if data[name] is None else _toml_value(data[name])
+
+    return [(name, shown(name), loaded.sources[name]) for name in Settings.model_fields]

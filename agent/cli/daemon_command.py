@@ -210,7 +210,30 @@ def _status(args: argparse.Namespace, paths: Paths) -> int:
         print(f"  {'server':<8} {server['name']} [{server['tier']}]: {server['state']}{why}")
     for line in data.get("last_errors") or []:
         print(f"  {'error':<8} {line}")
+    for label, line in _jobs_lines(data.get("jobs")):
+        print(f"  {label:<8} {line}")
     return 0
+
+
+def _jobs_lines(jobs: Any) -> list[tuple[str, str]]:
+    """What `status` says of the jobs, the inbox and the notification sinks."""
+    if not isinstance(jobs, dict):
+        return []
+    if jobs.get("problem"):
+        return [("jobs", f"not running: {jobs['problem']}")]
+    nxt = jobs.get("next")
+    line = f"{jobs.get('jobs', 0)} ({jobs.get('paused', 0)} paused), {jobs.get('queued', 0)} queued"
+    if jobs.get("running"):
+        line += f", running: {', '.join(jobs['running'])}"
+    if nxt:
+        line += f"; next: {nxt['job']} at {nxt['at']}"
+    lines = [("jobs", line), ("inbox", f"{jobs.get('inbox_unread', 0)} unread")]
+    for sink, health in sorted((jobs.get("sinks") or {}).items()):
+        state = f"{health.get('waiting', 0)} waiting, {health.get('gave_up', 0)} given up"
+        if health.get("last_error"):
+            state += f"; failing: {health['last_error']}"
+        lines.append(("notify", f"{sink}: {state}"))
+    return lines
 
 
 def _turns(turns: Any) -> str:

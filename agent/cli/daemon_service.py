@@ -12,6 +12,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from rung.config.settings import SECRETS
+
 UNIT_NAME = "rung.service"
 LAUNCHD_LABEL = "rung.daemon"
 MEMORY_MAX = "2G"  # far above a healthy daemon (about 0.5 GB with the embedding model)
@@ -35,8 +37,14 @@ def daemon_argv(config: str | None) -> list[str]:
 
 
 def passed_on(environ: Mapping[str, str]) -> dict[str, str]:
-    """The variables of this shell that are Rung's settings, for the service to have too."""
-    return {k: v for k, v in sorted(environ.items()) if k.startswith("RUNG_") or k in PASSED_ON}
+    """The variables of this shell that are Rung's settings, for the service to have too;
+    not the secrets (a unit file is readable by others: those belong in config.toml)."""
+    secrets = {f"RUNG_{name.upper()}" for name in SECRETS}
+    return {
+        k: v
+        for k, v in sorted(environ.items())
+        if (k.startswith("RUNG_") or k in PASSED_ON) and k not in secrets
+    }
 
 
 def systemd_unit(argv: Sequence[str], env: Mapping[str, str], memory_max: str) -> str:

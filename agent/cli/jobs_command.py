@@ -149,6 +149,19 @@ def _job_flags(parser: argparse.ArgumentParser, *, editing: bool = False) -> Non
     parser.add_argument(
         "--grace", metavar="INTERVAL", help="how late a missed run may still run (default 1h)"
     )
+    parser.add_argument(
+        "--notify",
+        nargs="*",
+        metavar="SINK",
+        help="where its answers go besides the inbox: desktop, webhook, ntfy (the last two "
+        "are set up in config.toml)" + ("; give none for the inbox only" if editing else ""),
+    )
+    parser.add_argument(
+        "--urgent",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="its failures go out even in quiet hours",
+    )
 
 
 def _jobs(args: argparse.Namespace) -> int:
@@ -202,6 +215,13 @@ def _save(args: argparse.Namespace, ledger: Ledger, paths: Paths) -> int:
         changes["missed"] = args.missed
     if args.grace is not None:
         changes["grace_s"] = float(parse_interval(args.grace))
+    if args.notify is not None:
+        from rung.agent.cli.main import load
+        from rung.agent.daemon.sinks import check_sinks
+
+        changes["notify"] = check_sinks(args.notify, load(args).settings)
+    if args.urgent is not None:
+        changes["urgent"] = args.urgent
     new_schedule = any(v is not None for v in (args.cron, args.every, args.at))
     if args.action == "add":
         schedule = make_schedule(cron=args.cron, every=args.every, at=args.at, tz=args.tz, now=now)
@@ -358,6 +378,8 @@ def _show(ledger: Ledger, name: str, *, as_json: bool) -> int:
     print(f"  tier:   {job.tier or 'default'}   model: {job.model or 'default'}")
     print(f"  tools:  {', '.join(job.tools) or 'none'}")
     print(f"  missed: {job.missed} (grace {_seconds(job.grace_s)})")
+    sinks = ", ".join(("inbox", *job.notify))
+    print(f"  notify: {sinks}{' (failures urgent)' if job.urgent else ''}")
     for when in upcoming:
         print(f"  next:   {_local(when.timestamp(), job)}")
     for run in runs:

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from rung.agent.daemon.channel import Channel
 from rung.agent.daemon.host import Host
 from rung.agent.daemon.ledger import MANUAL, Job, Ledger, Run, Status, ToolUse
+from rung.agent.daemon.notifier import Notifier
 from rung.agent.daemon.scheduler import Clock, retry_at
 from rung.agent.daemon.wire import TurnFailed
 from rung.agent.messages import FinalAnswer, ToolResult, TurnBegun, TurnEvent
@@ -49,9 +50,10 @@ def job_settings(settings: Settings, job: Job) -> Settings:
 
 
 class JobRunner:
-    def __init__(self, host: Host, ledger: Ledger, clock: Clock) -> None:
+    def __init__(self, host: Host, ledger: Ledger, notifier: Notifier, clock: Clock) -> None:
         self.host = host
         self.ledger = ledger
+        self.notifier = notifier
         self.clock = clock
 
     async def __call__(self, job: Job, run: Run) -> None:
@@ -124,7 +126,10 @@ class JobRunner:
             if run.denied:
                 refused = ", ".join(sorted({c.name for c in run.denied}))
                 body += f"\n\nRefused unattended: {refused}."
-        self.ledger.post(job.name, title, body.strip(), run_id=run.id, now=self.clock())
+        urgent = job.urgent and run.status == "failed"
+        self.notifier.post(
+            job.name, title, body.strip(), run_id=run.id, sinks=job.notify, urgent=urgent
+        )
 
 
 def _use(result: ToolResult) -> ToolUse:

@@ -4,7 +4,6 @@ the daemon (the API's lifespan), and what `rung daemon status` says of them."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import UTC, datetime
@@ -13,7 +12,10 @@ from typing import Any
 from rung.agent.daemon.host import Host
 from rung.agent.daemon.job_run import JobRunner, job_settings
 from rung.agent.daemon.ledger import Ledger
+from rung.agent.daemon.notifier import Notifier, QuietHours
+from rung.agent.daemon.schedule import local_zone_name, zone
 from rung.agent.daemon.scheduler import Clock, Scheduler
+from rung.agent.daemon.sinks import senders
 from rung.config.errors import RungError
 
 log = logging.getLogger(__name__)
@@ -26,7 +28,8 @@ class Jobs:
         self.ledger: Ledger | None = None
         self.scheduler: Scheduler | None = None
         self.problem = ""  # why jobs do not run, for status
-        self._task: asyncio.Task[None] | None = None
+        self.notifier: Notifier | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         try:
@@ -35,14 +38,24 @@ class Jobs:
             self.problem = exc.message
             log.error("jobs cannot run: %s", exc.message)
             return
+        settings = self.host.settings
+        self.notifier = Notifier(
+            self.ledger,
+            senders(settings),
+            clock=self.clock,
+            quiet=QuietHours.parse(settings.quiet_hours, zone(local_zone_name())),
+        )
         self.scheduler = Scheduler(
             self.ledger,
-            JobRunner(self.host, self.ledger, self.clock),
+            JobRunner(self.host, self.ledger, self.notifier, self.clock),
             clock=self.clock,
             per_model=self.host.settings.jobs_per_model,
             model_of=lambda job: job_settings(self.host.settings, job).model,
         )
-        self._task = asyncio.create_task(self.scheduler.serve())
+        self._tasks = [
+            asyncio.create_task(self.scheduler.serve()),
+            asyncio.create_task(self.notifier.serve()),
+        ]
 
     def wake(self) -> bool:
         if self.scheduler is None:
@@ -51,10 +64,9 @@ class Jobs:
         return True
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.scheduler is not None:
             await self.scheduler.close()
         if self.ledger is not None:
@@ -67,6 +79,7 @@ class Jobs:
             jobs = self.ledger.jobs()
             queued = len(self.ledger.queued())
             unread = self.ledger.unread()
+            sinks = self.ledger.sink_health()
         except RungError as exc:
             return {"problem": exc.message}
         now = datetime.fromtimestamp(self.clock(), UTC)
@@ -83,4 +96,5 @@ class Jobs:
             "queued": queued,
             "next": {"job": nxt[1], "at": nxt[0].isoformat()} if nxt else None,
             "inbox_unread": unread,
+            "sinks": sinks,
         }

@@ -90,6 +90,21 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         )
         """,
         "CREATE INDEX inbox_unread ON inbox (read, id)",
+        """
+        CREATE TABLE deliveries (
+            id        INTEGER PRIMARY KEY,
+            item      INTEGER NOT NULL REFERENCES inbox (id) ON DELETE CASCADE,
+            sink      TEXT NOT NULL,
+            attempts  INTEGER NOT NULL DEFAULT 0,
+            next_at   REAL NOT NULL,
+            held      INTEGER NOT NULL DEFAULT 0,  -- by quiet hours: goes out in a digest
+            sent      REAL,
+            gave_up   REAL,
+            error     TEXT NOT NULL DEFAULT '',
+            UNIQUE (item, sink)
+        )
+        """,
+        "CREATE INDEX deliveries_due ON deliveries (sent, gave_up, next_at)",
     ),
 }
 
@@ -105,6 +120,7 @@ class Job:
     missed: Missed = "once"
     grace_s: float = 3600.0  # a missed occurrence older than this is not caught up (once)
     notify: tuple[str, ...] = ()  # sinks besides the inbox
+    urgent: bool = False  # its failures go out even in quiet hours
     paused: bool = False
     created: float = 0.0
     updated: float = 0.0
@@ -205,6 +221,17 @@ class InboxItem:
     urgent: bool
     created: float
     read: float | None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """An inbox item on its way to one sink."""
+
+    id: int
+    sink: str
+    attempts: int
+    held: bool  # quiet hours held it: it goes out in a digest
+    item: InboxItem
 
 
 class Ledger(SqliteFile):
@@ -475,8 +502,12 @@ class Ledger(SqliteFile):
         *,
         run_id: int | None,
         urgent: bool = False,
+        sinks: Sequence[str] = (),
+        held_until: float | None = None,
         now: float | None = None,
     ) -> int:
+        """An inbox item, and in the same transaction one delivery per sink: due now, or
+        held (quiet hours) until `held_until`."""
         now = time.time() if now is None else now
         with self._write() as conn:
             cursor = conn.execute(
@@ -484,8 +515,63 @@ class Ledger(SqliteFile):
                 "VALUES (?, ?, ?, ?, ?, ?)",
                 (run_id, job, title, body, int(urgent), now),
             )
-        assert cursor.lastrowid is not None
-        return cursor.lastrowid
+            item = cursor.lastrowid
+            conn.executemany(
+                "INSERT INTO deliveries (item, sink, next_at, held) VALUES (?, ?, ?, ?)",
+                [(item, sink, held_until or now, int(held_until is not None)) for sink in sinks],
+            )
+        assert item is not None
+        return item
+
+    def due(self, now: float) -> list[Delivery]:
+        """Deliveries whose time has come, oldest first."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT d.id, d.sink, d.attempts, d.held, i.id, i.run_id, i.job, i.title, "
+                "i.body, i.urgent, i.created, i.read FROM deliveries d "
+                "JOIN inbox i ON i.id = d.item WHERE d.sent IS NULL AND d.gave_up IS NULL "
+                "AND d.next_at <= ? ORDER BY d.id",
+                (now,),
+            ).fetchall()
+        return [Delivery(row[0], row[1], row[2], bool(row[3]), _item(row[4:])) for row in rows]
+
+    def next_delivery(self) -> float | None:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT min(next_at) FROM deliveries WHERE sent IS NULL AND gave_up IS NULL"
+            ).fetchone()
+        return row[0] if row and row[0] is not None else None
+
+    def delivered(self, ids: Sequence[int], now: float) -> None:
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE deliveries SET sent = ?, attempts = attempts + 1, error = '' WHERE id = ?",
+                [(now, i) for i in ids],
+            )
+
+    def undelivered(
+        self, ids: Sequence[int], error: str, *, retry_at: float | None, now: float
+    ) -> None:
+        """A failed try: again at `retry_at`, or never (None)."""
+        with self._write() as conn:
+            conn.executemany(
+                "UPDATE deliveries SET attempts = attempts + 1, error = ?, next_at = ?, "
+                "gave_up = ? WHERE id = ?",
+                [(error, retry_at or now, None if retry_at else now, i) for i in ids],
+            )
+
+    def sink_health(self) -> dict[str, dict[str, Any]]:
+        """Per sink: deliveries waiting, given up on, and the last error of one not sent."""
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT sink, sum(sent IS NULL AND gave_up IS NULL), sum(gave_up IS NOT NULL), "
+                "(SELECT error FROM deliveries e WHERE e.sink = d.sink AND e.sent IS NULL "
+                "AND e.error != '' ORDER BY e.id DESC LIMIT 1) FROM deliveries d GROUP BY sink"
+            ).fetchall()
+        return {
+            sink: {"waiting": waiting, "gave_up": gave_up, "last_error": error or None}
+            for sink, waiting, gave_up, error in rows
+        }
 
     def inbox(self, *, unread_only: bool = True, limit: int = 100) -> list[InboxItem]:
         """Unread first, then newest first."""
@@ -496,10 +582,7 @@ class Ledger(SqliteFile):
                 f"{where} ORDER BY read IS NOT NULL, id DESC LIMIT ?",
                 (limit,),
             ).fetchall()
-        return [
-            InboxItem(item, run_id, job, title, body, bool(urgent), created, read)
-            for item, run_id, job, title, body, urgent, created, read in rows
-        ]
+        return [_item(row) for row in rows]
 
     def mark_read(self, ids: Iterable[int] | None, now: float | None = None) -> int:
         """Mark items read (`None`: every unread one); how many were unread."""
@@ -529,6 +612,11 @@ class Ledger(SqliteFile):
     def unread(self) -> int:
         with self._read() as conn:
             return int(conn.execute("SELECT count(*) FROM inbox WHERE read IS NULL").fetchone()[0])
+
+
+def _item(row: Sequence[Any]) -> InboxItem:
+    item, run_id, job, title, body, urgent, created, read = row
+    return InboxItem(item, run_id, job, title, body, bool(urgent), created, read)
 
 
 def _no_job(name: str) -> JobError:

@@ -183,6 +183,11 @@ def test_config_show_path_init(rung: Rung, isolated_home: Path) -> None:
     assert rows["num_ctx"] == ["8192", "env", "RUNG_NUM_CTX"]
     assert rows["default_tier"] == ['"chatbot"', "flag", "--tier"]
     assert rows["max_steps"] == ["12", "default"]
+    rung.env["RUNG_WEBHOOK_SECRET"] = "hunter2"
+    shown = rung("config", "show").out
+    assert "hunter2" not in shown
+    rows = {line.split()[0]: line.split()[1:] for line in shown.splitlines()[1:] if line.strip()}
+    assert rows["webhook_secret"][:2] == ["(set)", "env"] and rows["ntfy_token"][0] == "(unset)"
 
 
 def test_malformed_config_is_one_clear_error(rung: Rung, isolated_home: Path) -> None:

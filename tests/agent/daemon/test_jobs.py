@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from rung.agent.daemon.ledger import FINISHED, Ledger, Run
+from rung.agent.daemon.sinks import signature
 from rung.agent.sessions import SessionStore
 from rung.config.paths import Paths
-from tests.agent.daemon.conftest import answering, start_daemon, wait_for
+from tests.agent.daemon.conftest import Receiver, answering, start_daemon, wait_for
 from tests.conftest import Processes, Rung
 from tests.ollama_server import OllamaTestServer, Reply
 
@@ -237,3 +238,59 @@ def test_a_model_that_is_down_fails_the_run_with_why_and_the_daemon_goes_on(
     assert "Ollama" in result.err and "Traceback" not in result.err
     assert json.loads(user("inbox", "--json").out) == []  # said once no retry is left
     assert answering(paths) == proc.pid
+
+
+def test_a_jobs_answer_goes_to_its_sinks_with_its_run_id(
+    ollama_server: OllamaTestServer,
+    processes: Processes,
+    paths: Paths,
+    user: Rung,
+    receiver: Receiver,
+) -> None:
+    echo(ollama_server)
+    hook = {"RUNG_WEBHOOK_URL": f"{receiver.url}/hook", "RUNG_WEBHOOK_SECRET": "s3cret"}
+    unset = user("jobs", "add", "news", "News?", "--every", "1d", "--notify", "webhook")
+    assert unset.code == 2 and "webhook_url and webhook_secret" in unset.err
+    configured = Rung({**user.env, **hook})
+    added = configured("jobs", "add", "news", "News?", "--every", "1d", "--notify", "webhook")
+    assert added.code == 0, added.err
+    daemon(processes, paths, configured)
+    assert configured("jobs", "run", "news").code == 0
+    (run,) = runs(paths, "news")
+    ((path, headers, body),) = wait_for(lambda: receiver.posts, "the webhook's POST")
+    assert path == "/hook" and json.loads(body)["run_ids"] == [run.id]
+    assert headers["X-Rung-Signature"] == signature(body, "s3cret")
+    status = json.loads(configured("daemon", "status", "--json").out)
+    assert status["jobs"]["sinks"]["webhook"] == {"waiting": 0, "gave_up": 0, "last_error": None}
+
+
+async def test_a_failure_is_notified_once_no_retry_is_left(paths: Paths) -> None:
+    """In this process, with a real host whose model is down: the runs before the last
+    retry say nothing; the last one posts the failure, urgent for an urgent job."""
+    from rung.agent.daemon.host import Host
+    from rung.agent.daemon.job_run import JobRunner
+    from rung.agent.daemon.ledger import Job
+    from rung.agent.daemon.notifier import Notifier
+    from rung.agent.daemon.schedule import Schedule
+    from rung.agent.daemon.scheduler import RETRY_BACKOFF_S
+    from rung.config.settings import Settings
+
+    host = Host(Settings(ollama_host="http://127.0.0.1:9", default_tier="chatbot"), paths)
+    with Ledger(paths.jobs_db) as ledger:
+        notifier = Notifier(ledger, {}, clock=time.time)
+        runner = JobRunner(host, ledger, notifier, time.time)
+        job = ledger.add(Job("j", "Do it", Schedule("every", "1d", "UTC"), urgent=True))
+        for attempt in range(1, len(RETRY_BACKOFF_S) + 2):
+            run_id = ledger.queue_now("j")
+            with ledger._write() as db:
+                db.execute("UPDATE runs SET attempt = ? WHERE id = ?", (attempt, run_id))
+            assert ledger.start(run_id, time.time(), os.getpid())
+            await runner(job, ledger.run(run_id))
+            run = ledger.run(run_id)
+            assert run.status == "failed" and "Ollama" in run.error
+            last = attempt > len(RETRY_BACKOFF_S)
+            assert (run.retry_at is None) == last
+            assert len(ledger.inbox()) == (1 if last else 0)
+        (item,) = ledger.inbox()
+        assert item.title == "j failed" and item.urgent and item.run_id == run.id
+    await host.close()

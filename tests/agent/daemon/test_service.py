@@ -29,7 +29,7 @@ def unit_values(text: str) -> dict[str, list[str]]:
 def test_install_writes_a_user_unit_and_says_how_to_enable_it(
     paths: Paths, isolated_home: Path
 ) -> None:
-    rung = Rung({**os.environ, "RUNG_MODEL": "tiny:1b"})
+    rung = Rung({**os.environ, "RUNG_MODEL": "tiny:1b", "RUNG_WEBHOOK_SECRET": "hunter2"})
     result = rung("daemon", "install")
     assert result.code == 0, result.err
     unit = Path(os.environ["XDG_CONFIG_HOME"]) / "systemd" / "user" / "rung.service"
@@ -43,6 +43,7 @@ def test_install_writes_a_user_unit_and_says_how_to_enable_it(
     assert values["MemoryMax"] == ["2G"]
     assert values["ExecStart"] == [f"{sys.executable} -m rung.agent.cli daemon run"]
     assert "RUNG_MODEL=tiny:1b" in values["Environment"]
+    assert "hunter2" not in unit.read_text()  # a secret stays in config.toml
     again = rung("daemon", "install")
     assert "is up to date" in again.out
     printed = rung("daemon", "install", "--print", "--memory-max", "512M")
