@@ -245,6 +245,44 @@ class OllamaChatModel:
             hint="try again; if it keeps happening, check the Ollama server's log",
         )
 
+    async def structured(
+        self, messages: Sequence[Message], schema: dict[str, Any]
+    ) -> tuple[dict[str, Any], Usage]:
+        """One reply constrained to the JSON `schema` (Ollama's `format`), read as a dict,
+        and what it cost. `ModelResponseError` when it is not a JSON object."""
+        import json
+
+        options: dict[str, Any] = {"num_ctx": self.num_ctx, "num_predict": self.num_predict}
+        if self.temperature is not None:
+            options["temperature"] = self.temperature
+        started = time.perf_counter()
+        async with self._errors():
+            reply = await self.client.chat(
+                self.model,
+                messages=[to_ollama(m) for m in messages],
+                stream=False,
+                format=schema,
+                think=self.think,
+                options=options,
+                keep_alive=self.keep_alive,
+            )
+        usage = Usage(
+            prompt_tokens=reply.prompt_eval_count or 0,
+            completion_tokens=reply.eval_count or 0,
+            generation_s=(reply.eval_duration or 0) / 1e9,
+            total_s=time.perf_counter() - started,
+        )
+        try:
+            value = json.loads(reply.message.content or "")
+        except json.JSONDecodeError:
+            value = None
+        if not isinstance(value, dict):
+            raise ModelResponseError(
+                f"the model {self.model!r} did not answer with the JSON it was asked for",
+                hint="a larger model follows a format more reliably",
+            )
+        return value, usage
+
     async def installed(self) -> list[str]:
         """Names of the models the server has pulled (/api/tags)."""
         return [m.name for m in await self.pulled()]

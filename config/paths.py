@@ -70,6 +70,11 @@ class Paths:
         return self.config_dir / "profile.md"
 
     @property
+    def heartbeat_file(self) -> Path:
+        """What the daemon's heartbeat keeps an eye on; Markdown the user edits."""
+        return self.config_dir / "heartbeat.md"
+
+    @property
     def server_logs(self) -> Path:
         """One log file per MCP server: its stderr, never the chat screen."""
         return self.state_dir / "logs" / "mcp"

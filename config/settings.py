@@ -142,6 +142,37 @@ class Settings(BaseModel):
         description="Scheduled jobs' turns that may talk to one model at once; the others "
         "wait in order (the queue survives a restart).",
     )
+    heartbeat_every: int = Field(
+        30,
+        ge=0,
+        le=1440,
+        description="Minutes between heartbeats, inside active_hours: the daemon goes through "
+        "heartbeat.md and tells you only what needs you (0: no heartbeat).",
+    )
+    active_hours: str = Field(
+        "08:00-22:00",
+        description='When the heartbeat beats ("HH:MM-HH:MM", local time; "00:00-00:00": always).',
+    )
+    heartbeat_tools: tuple[str, ...] = Field(
+        (),
+        description='The tools the heartbeat may call unattended, as "server:tool" globs; every '
+        "other call is refused.",
+    )
+    heartbeat_notify: tuple[str, ...] = Field(
+        (),
+        description="Where the heartbeat's notices go besides the inbox: desktop, webhook, ntfy.",
+    )
+    heartbeat_budget_tokens: int = Field(
+        50_000,
+        ge=0,
+        description="Model tokens the heartbeat may spend a day; past them it pauses until "
+        "tomorrow, and says so once.",
+    )
+    heartbeat_budget_cpu_s: float = Field(
+        300.0,
+        ge=0,
+        description="The daemon's CPU seconds the heartbeat may spend a day (as the tokens).",
+    )
     webhook_url: str = Field(
         "", description="Where the webhook notification sink POSTs (a job's --notify webhook)."
     )
@@ -188,7 +219,7 @@ class Settings(BaseModel):
         """The name of the tier in effect (`default_tier`, or `--tier`)."""
         return self.default_tier
 
-    @field_validator("quiet_hours")
+    @field_validator("quiet_hours", "active_hours")
     @classmethod
     def _hours(cls, value: str) -> str:
         if value.strip() and not re.fullmatch(
@@ -197,7 +228,15 @@ class Settings(BaseModel):
             raise ValueError('write it as "HH:MM-HH:MM", e.g. "22:00-07:00"')
         return value.strip()
 
-    @field_validator("pinned_tools", mode="before")
+    @field_validator("heartbeat_notify")
+    @classmethod
+    def _sinks(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [v for v in value if v not in ("inbox", "desktop", "webhook", "ntfy")]
+        if unknown:
+            raise ValueError(f"no sink {unknown[0]!r}: use desktop, webhook, ntfy")
+        return tuple(v for v in value if v != "inbox")
+
+    @field_validator("pinned_tools", "heartbeat_tools", "heartbeat_notify", mode="before")
     @classmethod
     def _comma_list(cls, value: Any) -> Any:
         """RUNG_PINNED_TOOLS="clock_*,remember": a list from the environment."""

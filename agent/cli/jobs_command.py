@@ -276,8 +276,12 @@ def _save(args: argparse.Namespace, ledger: Ledger, paths: Paths) -> int:
 def _check_name(name: str) -> None:
     import re
 
-    from rung.agent.daemon.ledger import JobError
+    from rung.agent.daemon.ledger import RESERVED, JobError
 
+    if name in RESERVED:
+        raise JobError(
+            f"{name!r} is the name of Rung's own runs", hint="pick another name for the job"
+        )
     if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
         raise JobError(
             f"{name!r} is not a job name",

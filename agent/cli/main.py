@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
+from rung.agent.cli.heartbeat_command import add_heartbeat_parser
 from rung.agent.cli.jobs_command import add_jobs_parser
 
 if TYPE_CHECKING:
@@ -27,7 +28,8 @@ Rung: a local-first personal AI agent on top of Ollama.
   rung config show          settings in effect and where each came from
   rung daemon start         the background daemon (stop, restart, status, logs, install)
   rung jobs add NAME "…"    a job the daemon runs on a schedule (list, show, run, history)
-  rung inbox                what the jobs told you
+  rung inbox                what the jobs and the heartbeat told you
+  rung heartbeat edit       what the daemon keeps an eye on (status, now)
 """
 
 EPILOG = "Settings come from defaults <- config.toml <- RUNG_* variables <- flags. \
@@ -216,6 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_audit_parser(sub, common)
     add_daemon_parser(sub, common, settings_flags)
     add_jobs_parser(sub, common)
+    add_heartbeat_parser(sub, common)
     return parser
 
 

@@ -139,6 +139,7 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
                 "last_errors": counters.last_errors,
                 "servers": host.servers(),
                 "jobs": jobs.status(),
+                "heartbeat": jobs.heartbeat_status(),
             }
         )
 
@@ -191,6 +192,12 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
     async def wake(request: Request) -> JSONResponse:
         return JSONResponse({"ok": jobs.wake()})
 
+    async def beat(request: Request) -> JSONResponse:
+        try:
+            return JSONResponse(await jobs.beat())
+        except RungError as exc:
+            return failure(422, exc)
+
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(openapi_document(info.version))
 
@@ -213,6 +220,7 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
             Route("/v1/tools", tools, methods=["GET"]),
             Route("/v1/shutdown", shutdown, methods=["POST"]),
             Route("/v1/jobs/wake", wake, methods=["POST"]),
+            Route("/v1/heartbeat", beat, methods=["POST"]),
             Route("/v1/openapi.json", openapi, methods=["GET"]),
             *chat_routes(host, host.chats),
             *memory_routes(host),
@@ -338,6 +346,19 @@ def openapi_document(version: str) -> dict[str, Any]:
                     },
                 }
             },
+            "/v1/heartbeat": {
+                "post": {
+                    "summary": "A heartbeat now, even if nothing it watches changed",
+                    "description": "Goes through heartbeat.md as a scheduled beat would (the "
+                    "day's budget still holds) and answers what it did: `outcome` (skipped, "
+                    "ok, notify or failed), `why`, `run`, `tokens`, `cpu_s`.",
+                    "responses": {
+                        "200": {"description": "what the beat did"},
+                        "401": error,
+                        "422": {"description": "it could not beat"},
+                    },
+                }
+            },
             "/v1/openapi.json": {
                 "get": {
                     "summary": "This document",
@@ -428,6 +449,13 @@ def openapi_document(version: str) -> dict[str, Any]:
                                     "reason": {"type": ["string", "null"]},
                                 }
                             ),
+                        },
+                        "heartbeat": {
+                            "type": "object",
+                            "description": "the heartbeat: every_min, active_hours, the "
+                            "checklist's path and whether it is empty, the next beat, today's "
+                            "beats, skipped beats, tokens and CPU seconds against the budget, "
+                            "and the last beat's outcome",
                         },
                         "jobs": {
                             "type": "object",

@@ -48,6 +48,10 @@ class DaemonClient:
     def shutdown(self) -> dict[str, Any]:
         return self._call("POST", "/v1/shutdown")
 
+    def beat(self) -> dict[str, Any]:
+        """A heartbeat now; what it did."""
+        return self._call("POST", "/v1/heartbeat", wait=True)
+
     def wake_jobs(self) -> None:
         """The job ledger changed: the scheduler looks at it now."""
         self._call("POST", "/v1/jobs/wake")
@@ -143,11 +147,12 @@ class DaemonClient:
             time.sleep(0.05)
         return True
 
-    def _call(self, method: str, path: str) -> dict[str, Any]:
+    def _call(self, method: str, path: str, *, wait: bool = False) -> dict[str, Any]:
+        """`wait`: for as long as the answer takes (a model's turn), not `timeout`."""
         import httpx
 
         try:
-            with self.sync_client(read_timeout=self.timeout) as client:
+            with self.sync_client(read_timeout=None if wait else self.timeout) as client:
                 response = client.request(method, path)
         except httpx.TransportError as exc:
             raise self.transport_error(exc) from None

@@ -78,7 +78,7 @@ class JobRunner:
                 if isinstance(event, TurnBegun):
                     session = event.session_id
                 elif isinstance(event, ToolResult):
-                    calls.append(_use(event))
+                    calls.append(tool_use(event))
                 elif isinstance(event, FinalAnswer):
                     answer = event.message.content
                 elif isinstance(event, TurnFailed):
@@ -132,7 +132,7 @@ class JobRunner:
         )
 
 
-def _use(result: ToolResult) -> ToolUse:
+def tool_use(result: ToolResult) -> ToolUse:
     call = result.call
     if result.refused:
         return ToolUse(call.name, call.arguments, "denied", result.refused)

@@ -9,11 +9,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+from rung.agent.daemon.heartbeat import Heartbeat
 from rung.agent.daemon.host import Host
 from rung.agent.daemon.job_run import JobRunner, job_settings
 from rung.agent.daemon.ledger import Ledger
-from rung.agent.daemon.notifier import Notifier, QuietHours
-from rung.agent.daemon.schedule import local_zone_name, zone
+from rung.agent.daemon.notifier import Notifier
+from rung.agent.daemon.schedule import Hours, local_zone_name, zone
 from rung.agent.daemon.scheduler import Clock, Scheduler
 from rung.agent.daemon.sinks import senders
 from rung.config.errors import RungError
@@ -29,6 +30,7 @@ class Jobs:
         self.scheduler: Scheduler | None = None
         self.problem = ""  # why jobs do not run, for status
         self.notifier: Notifier | None = None
+        self.heartbeat: Heartbeat | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
@@ -43,7 +45,7 @@ class Jobs:
             self.ledger,
             senders(settings),
             clock=self.clock,
-            quiet=QuietHours.parse(settings.quiet_hours, zone(local_zone_name())),
+            quiet=Hours.parse(settings.quiet_hours, zone(local_zone_name())),
         )
         self.scheduler = Scheduler(
             self.ledger,
@@ -52,9 +54,18 @@ class Jobs:
             per_model=self.host.settings.jobs_per_model,
             model_of=lambda job: job_settings(self.host.settings, job).model,
         )
+        zone_here = zone(local_zone_name())
+        self.heartbeat = Heartbeat(
+            self.host,
+            self.ledger,
+            self.notifier,
+            clock=self.clock,
+            active=Hours.parse(settings.active_hours, zone_here),
+        )
         self._tasks = [
             asyncio.create_task(self.scheduler.serve()),
             asyncio.create_task(self.notifier.serve()),
+            asyncio.create_task(self.heartbeat.serve()),
         ]
 
     def wake(self) -> bool:
@@ -62,6 +73,20 @@ class Jobs:
             return False
         self.scheduler.wake()
         return True
+
+    async def beat(self) -> dict[str, Any]:
+        """A heartbeat now (`rung heartbeat now`)."""
+        if self.heartbeat is None:
+            return {"outcome": "failed", "why": self.problem or "jobs are not running"}
+        return await self.heartbeat.beat(forced=True)
+
+    def heartbeat_status(self) -> dict[str, Any]:
+        if self.heartbeat is None:
+            return {"problem": self.problem or "not started"}
+        try:
+            return self.heartbeat.status()
+        except RungError as exc:
+            return {"problem": exc.message}
 
     async def close(self) -> None:
         for task in self._tasks:

@@ -34,6 +34,9 @@ Missed = Literal["skip", "once", "all"]
 MISSED: tuple[Missed, ...] = ("skip", "once", "all")
 Status = Literal["queued", "running", "ok", "denied", "failed", "missed", "interrupted"]
 FINISHED: tuple[Status, ...] = ("ok", "denied", "failed", "missed", "interrupted")
+HEARTBEAT = "heartbeat"  # the job name of the heartbeat's runs
+SYSTEM = "rung"  # the job name of the daemon's own notices (a sink that fails)
+RESERVED = (HEARTBEAT, SYSTEM)  # names no job may take
 MANUAL = "manual"  # the occurrence of a run asked for with `rung jobs run`: "manual 2026-…Z"
 
 
@@ -105,6 +108,18 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         )
         """,
         "CREATE INDEX deliveries_due ON deliveries (sent, gave_up, next_at)",
+        """
+        CREATE TABLE heartbeat (
+            day         TEXT PRIMARY KEY,            -- the local date
+            beats       INTEGER NOT NULL DEFAULT 0,  -- beats that asked the model
+            skipped     INTEGER NOT NULL DEFAULT 0,  -- beats the cheap checks answered
+            tokens      INTEGER NOT NULL DEFAULT 0,
+            cpu_s       REAL NOT NULL DEFAULT 0,
+            paused_said INTEGER NOT NULL DEFAULT 0,  -- the spent budget was told
+            fingerprint TEXT,                        -- what it watched at its last model call
+            last        TEXT                         -- JSON: the last beat's outcome
+        )
+        """,
     ),
 }
 
@@ -356,6 +371,17 @@ class Ledger(SqliteFile):
                 if run_id is not None:
                     return run_id
         raise LedgerError(f"cannot queue {name!r}: too many runs asked for at once")
+
+    def claim_running(self, name: str, key: str, now: float, pid: int) -> int | None:
+        """Claim an occurrence and start it at once (a heartbeat's beat); None when it was
+        claimed before."""
+        with self._write() as conn:
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO runs (job, occurrence, status, queued, started, pid) "
+                "VALUES (?, ?, 'running', ?, ?, ?)",
+                (name, key, now, now, pid),
+            )
+        return cursor.lastrowid if cursor.rowcount else None
 
     @staticmethod
     def _queue(conn: sqlite3.Connection, name: str, key: str, now: float) -> int | None:
@@ -609,9 +635,83 @@ class Ledger(SqliteFile):
                 for i in wanted
             )
 
+    # --- the heartbeat ------------------------------------------------------------------
+
+    def heartbeat_day(self, day: str) -> HeartbeatDay:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT day, beats, skipped, tokens, cpu_s, paused_said, last FROM heartbeat "
+                "WHERE day = ?",
+                (day,),
+            ).fetchone()
+        if row is None:
+            return HeartbeatDay(day)
+        day, beats, skipped, tokens, cpu_s, paused_said, last = row
+        return HeartbeatDay(
+            day,
+            beats,
+            skipped,
+            tokens,
+            cpu_s,
+            bool(paused_said),
+            json.loads(last) if last else None,
+        )
+
+    def heartbeat_note(
+        self,
+        day: str,
+        last: dict[str, Any],
+        *,
+        asked: bool,
+        tokens: int = 0,
+        cpu_s: float = 0.0,
+        fingerprint: str | None = None,
+        paused_said: bool = False,
+    ) -> None:
+        """Count a beat into its day: one that asked the model (its cost, and what it
+        watched then) or one the cheap checks answered."""
+        with self._write() as conn:
+            conn.execute("INSERT OR IGNORE INTO heartbeat (day) VALUES (?)", (day,))
+            conn.execute(
+                "UPDATE heartbeat SET beats = beats + ?, skipped = skipped + ?, "
+                "tokens = tokens + ?, cpu_s = cpu_s + ?, "
+                "fingerprint = coalesce(?, fingerprint), last = ?, "
+                "paused_said = max(paused_said, ?) WHERE day = ?",
+                (
+                    int(asked),
+                    int(not asked),
+                    tokens,
+                    cpu_s,
+                    fingerprint,
+                    json.dumps(last),
+                    int(paused_said),
+                    day,
+                ),
+            )
+
+    def heartbeat_fingerprint(self) -> str | None:
+        """What the heartbeat watched at its last model call."""
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT fingerprint FROM heartbeat WHERE fingerprint IS NOT NULL "
+                "ORDER BY day DESC LIMIT 1"
+            ).fetchone()
+        return row[0] if row else None
+
     def unread(self) -> int:
         with self._read() as conn:
             return int(conn.execute("SELECT count(*) FROM inbox WHERE read IS NULL").fetchone()[0])
+
+
+@dataclass(frozen=True)
+class HeartbeatDay:
+    day: str
+    beats: int = 0
+    skipped: int = 0
+    tokens: int = 0
+    cpu_s: float = 0.0
+    paused_said: bool = False
+    last: dict[str, Any] | None = None
 
 
 def _item(row: Sequence[Any]) -> InboxItem:

@@ -14,11 +14,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, tzinfo
 
-from rung.agent.daemon.ledger import Delivery, Ledger
-from rung.agent.daemon.schedule import resolve
+from rung.agent.daemon.ledger import SYSTEM, Delivery, Ledger
+from rung.agent.daemon.schedule import Hours
 from rung.agent.daemon.sinks import Note, Sender, SinkError
 from rung.config.errors import RungError
 
@@ -26,35 +24,6 @@ log = logging.getLogger(__name__)
 
 RETRY_S = (30.0, 120.0, 600.0, 3600.0, 6 * 3600.0)  # after each failed try; then give up
 MAX_SLEEP_S = 300.0
-SYSTEM = "rung"  # the "job" of the daemon's own notices
-
-
-@dataclass(frozen=True)
-class QuietHours:
-    start: time
-    end: time
-    zone: tzinfo
-
-    @classmethod
-    def parse(cls, text: str, zone: tzinfo) -> QuietHours | None:
-        """From "22:00-07:00" (the settings check the form); None for "" (none)."""
-        if not text:
-            return None
-        start, end = (time.fromisoformat(part) for part in text.split("-"))
-        return cls(start, end, zone)
-
-    def until(self, now: float) -> float | None:
-        """When the quiet hours that hold `now` end; None when `now` is not in them."""
-        local = datetime.fromtimestamp(now, UTC).astimezone(self.zone)
-        moment = local.time().replace(tzinfo=None)
-        if self.start <= self.end:
-            inside = self.start <= moment < self.end
-        else:  # across midnight
-            inside = moment >= self.start or moment < self.end
-        if not inside:
-            return None
-        day = local.date() if moment < self.end else local.date() + timedelta(days=1)
-        return resolve(datetime.combine(day, self.end), self.zone).timestamp()
 
 
 class Notifier:
@@ -64,7 +33,7 @@ class Notifier:
         senders: Mapping[str, Sender],
         *,
         clock: Callable[[], float],
-        quiet: QuietHours | None = None,
+        quiet: Hours | None = None,
     ) -> None:
         self.ledger = ledger
         self.senders = senders
@@ -85,7 +54,7 @@ class Notifier:
     ) -> int:
         """Put a notification in the inbox and on its way to `sinks`."""
         now = self.clock()
-        held = None if urgent or self.quiet is None else self.quiet.until(now)
+        held = None if urgent or self.quiet is None else self.quiet.ends(now)
         item = self.ledger.post(
             job, title, body, run_id=run_id, urgent=urgent, sinks=sinks, held_until=held, now=now
         )

@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, datetime, time, timedelta, tzinfo
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -217,3 +217,51 @@ def make_schedule(
             f"{spec} ({name}) is in the past", hint="give a time to come, or use --cron/--every"
         )
     return schedule
+
+
+@dataclass(frozen=True)
+class Hours:
+    """A daily window of local time: "08:00-22:00", or across midnight "22:00-07:00";
+    equal ends ("00:00-00:00") mean all day."""
+
+    start: time
+    end: time
+    zone: tzinfo
+
+    @classmethod
+    def parse(cls, text: str, zone: tzinfo) -> Hours | None:
+        """From "HH:MM-HH:MM" (the settings check the form); None for "" (no window)."""
+        if not text:
+            return None
+        start, end = (time.fromisoformat(part) for part in text.split("-"))
+        return cls(start, end, zone)
+
+    def _local(self, now: float) -> datetime:
+        return datetime.fromtimestamp(now, UTC).astimezone(self.zone)
+
+    def contains(self, now: float) -> bool:
+        moment = self._local(now).time().replace(tzinfo=None)
+        if self.start == self.end:
+            return True
+        if self.start < self.end:
+            return self.start <= moment < self.end
+        return moment >= self.start or moment < self.end  # across midnight
+
+    def ends(self, now: float) -> float | None:
+        """When the window that holds `now` ends; None when `now` is outside (or all day)."""
+        if self.start == self.end or not self.contains(now):
+            return None
+        local = self._local(now)
+        moment = local.time().replace(tzinfo=None)
+        day = local.date() if moment < self.end else local.date() + timedelta(days=1)
+        return resolve(datetime.combine(day, self.end), self.zone).timestamp()
+
+    def next_start(self, now: float) -> float:
+        """`now` when inside the window, else when it next begins."""
+        if self.contains(now):
+            return now
+        local = self._local(now)
+        day = local.date()
+        if local.time().replace(tzinfo=None) >= self.start:
+            day += timedelta(days=1)
+        return resolve(datetime.combine(day, self.start), self.zone).timestamp()

@@ -21,7 +21,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from rung.agent.daemon.ledger import Ledger
-from rung.agent.daemon.notifier import RETRY_S, Notifier, QuietHours
+from rung.agent.daemon.notifier import RETRY_S, Notifier
+from rung.agent.daemon.schedule import Hours
 from rung.agent.daemon.sinks import Note, SinkError, send_desktop, send_ntfy, send_webhook
 from tests.agent.daemon.conftest import Receiver, wait_for
 
@@ -217,7 +218,7 @@ async def test_quiet_hours_hold_notifications_for_one_digest(ledger: Ledger) -> 
     async def desktop(note: Note) -> None:
         sent.append(note)
 
-    quiet = QuietHours.parse("22:00-07:00", berlin)
+    quiet = Hours.parse("22:00-07:00", berlin)
     notifier = Notifier(ledger, {"desktop": desktop}, clock=clock, quiet=quiet)
     for n in range(3):
         notifier.post("news", f"item {n}", f"text {n}", run_id=n + 1, sinks=("desktop",))
@@ -235,14 +236,12 @@ async def test_quiet_hours_hold_notifications_for_one_digest(ledger: Ledger) -> 
 
 def test_quiet_hours_end_on_the_right_day() -> None:
     berlin = ZoneInfo("Europe/Berlin")
-    quiet = QuietHours.parse("22:00-07:00", berlin)
+    quiet = Hours.parse("22:00-07:00", berlin)
     assert quiet is not None
     at = datetime(2026, 6, 1, 23, 0, tzinfo=berlin).timestamp()
-    end = quiet.until(at)
+    end = quiet.ends(at)
     assert end is not None
     assert datetime.fromtimestamp(end, berlin).isoformat() == "2026-06-02T07:00:00+02:00"
-    assert quiet.until(datetime(2026, 6, 1, 12, 0, tzinfo=berlin).timestamp()) is None
-    day = QuietHours.parse("12:00-14:00", berlin)
-    assert (
-        day is not None and day.until(datetime(2026, 6, 1, 15, tzinfo=berlin).timestamp()) is None
-    )
+    assert quiet.ends(datetime(2026, 6, 1, 12, 0, tzinfo=berlin).timestamp()) is None
+    day = Hours.parse("12:00-14:00", berlin)
+    assert day is not None and day.ends(datetime(2026, 6, 1, 15, tzinfo=berlin).timestamp()) is None
