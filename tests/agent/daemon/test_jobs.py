@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -294,3 +295,83 @@ async def test_a_failure_is_notified_once_no_retry_is_left(paths: Paths) -> None
         (item,) = ledger.inbox()
         assert item.title == "j failed" and item.urgent and item.run_id == run.id
     await host.close()
+
+
+def test_after_untrusted_content_a_runs_own_tool_that_writes_is_refused(
+    ollama_server: OllamaTestServer,
+    processes: Processes,
+    paths: Paths,
+    user: Rung,
+    workdir: Path,
+) -> None:
+    """The gate of "safe by default" holds in a job: what a file said may not steer a
+    write, even with a tool the job may use; no one is there to say yes."""
+    ollama_server.script(
+        Reply(tool_calls=[{"name": "read_file", "arguments": {"path": "notes.txt"}}]),
+        Reply(tool_calls=[{"name": "write_file", "arguments": {"path": "x.txt", "content": "!"}}]),
+        Reply(text="Read the notes; the write was refused."),
+    )
+    daemon(processes, paths, user)
+    assert (
+        user("jobs", "add", "tidy", "Tidy my notes", "--every", "1d", "--tools", "files:*").code
+        == 0
+    )
+    assert user("jobs", "run", "tidy").code == 0
+    (run,) = runs(paths, "tidy")
+    assert [(c.name, c.outcome) for c in run.calls] == [
+        ("read_file", "ok"),
+        ("write_file", "denied"),
+    ]
+    assert not (workdir / "x.txt").exists()
+
+
+def test_one_turn_at_a_time_per_model_in_order(
+    ollama_server: OllamaTestServer, processes: Processes, paths: Paths, user: Rung
+) -> None:
+    held = threading.Event()
+    ollama_server.script(Reply(text="first", release=held), Reply(text="second"))
+    daemon(processes, paths, user)
+    for name in ("a", "b"):
+        assert user("jobs", "add", name, f"job {name}", "--every", "1d").code == 0
+        assert user("jobs", "run", name, "--no-wait").code == 0
+    wait_for(lambda: [r.status for r in runs(paths, "a")] == ["running"], "a to be running")
+    assert [r.status for r in runs(paths, "b")] == ["queued"]  # the model is busy with a
+    held.set()
+    (a,) = wait_for(lambda: settled(paths, "a"), "a to end")
+    (b,) = wait_for(lambda: settled(paths, "b"), "b to end")
+    assert (a.answer, b.answer) == ("first", "second")
+    assert a.ended is not None and b.started is not None and b.started >= a.ended
+
+
+def test_a_missing_model_fails_the_run_with_the_pull_and_other_jobs_go_on(
+    ollama_server: OllamaTestServer, processes: Processes, paths: Paths, user: Rung
+) -> None:
+    echo(ollama_server)
+    daemon(processes, paths, user)
+    assert user("jobs", "add", "gone", "Hi", "--every", "1d", "--model", "nosuch:1b").code == 0
+    assert user("jobs", "add", "fine", "Hi", "--every", "1d").code == 0
+    assert user("jobs", "run", "gone").code == 1
+    (failed,) = runs(paths, "gone")
+    assert failed.status == "failed" and "nosuch:1b" in failed.error and "pull" in failed.error
+    assert user("jobs", "run", "fine").code == 0
+
+
+def test_editing_a_job_keeps_its_history_and_sim_shows_the_dst_change(
+    ollama_server: OllamaTestServer, processes: Processes, paths: Paths, user: Rung
+) -> None:
+    echo(ollama_server)
+    daemon(processes, paths, user)
+    add = ("jobs", "add", "daily", "Report", "--cron", "0 8 * * *", "--tz", "Europe/Berlin")
+    assert user(*add).code == 0
+    assert user("jobs", "run", "daily").code == 0
+    edited = user("jobs", "edit", "daily", "--cron", "30 7 * * *", "--prompt", "Short report")
+    assert edited.code == 0 and "30 7 * * *" in edited.out
+    show = json.loads(user("jobs", "show", "daily", "--json").out)
+    assert show["prompt"] == "Short report" and len(show["runs"]) == 1
+    sim = user("jobs", "sim", "daily", "--from", "2027-03-27 00:00", "--days", "2")
+    assert sim.code == 0
+    lines = [line.strip() for line in sim.out.splitlines()]
+    assert "Sat 2027-03-27 07:30 CET (UTC+01:00)" in lines
+    assert "-- clocks change: UTC+01:00 -> UTC+02:00" in lines
+    assert "Sun 2027-03-28 07:30 CEST (UTC+02:00)" in lines
+    assert runs(paths, "daily")[0].answer.endswith("Report")  # the run before the edit
