@@ -104,8 +104,7 @@ class SqliteFile:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
         if version == latest:
             return
-        conn.execute("BEGIN IMMEDIATE")  # one process migrates; the others wait, then see it
-        try:
+        with immediate(conn):  # one process migrates; the others wait, then see it
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > latest:
                 raise self.error(
@@ -118,11 +117,6 @@ class SqliteFile:
                 for statement in self.migrations[target]:
                     conn.execute(statement)
                 conn.execute(f"PRAGMA user_version = {target}")
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.rollback()
-            raise
 
     @contextmanager
     def _connection(self) -> Iterator[sqlite3.Connection]:
@@ -137,15 +131,8 @@ class SqliteFile:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: the write lock is taken at BEGIN, so it never deadlocks."""
-        with self._connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.rollback()
-                raise
+        with self._connection() as conn, immediate(conn):
+            yield conn
 
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
@@ -176,6 +163,20 @@ class SqliteFile:
         return self.error(
             f"cannot read the {self.what} {self.path}: {exc}", hint=move_aside(self.path)
         )
+
+
+@contextmanager
+def immediate(conn: sqlite3.Connection) -> Iterator[None]:
+    """A write transaction: the write lock taken at BEGIN (so it never deadlocks), committed
+    at the end, rolled back on any error."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.rollback()
+        raise
 
 
 def move_aside(path: Path) -> str:

@@ -76,7 +76,7 @@ def _now(paths: Any, *, as_json: bool) -> int:
 
 def _status(args: argparse.Namespace, paths: Any) -> int:
     from rung.agent.cli.main import load
-    from rung.agent.daemon.checklist import checklist_text
+    from rung.agent.daemon.checklist import summary
     from rung.agent.daemon.client import running_daemon
     from rung.agent.daemon.ledger import Ledger
     from rung.agent.daemon.schedule import local_zone_name, zone
@@ -86,27 +86,14 @@ def _status(args: argparse.Namespace, paths: Any) -> int:
     if data is None or "problem" in data:
         from datetime import datetime
 
+        problem = {"problem": data["problem"]} if data else {}
+
         settings = load(args).settings
         day = datetime.now(zone(local_zone_name())).date().isoformat()
         with Ledger(paths.jobs_db) as ledger:
             today = ledger.heartbeat_day(day)
-        data = {
-            "every_min": settings.heartbeat_every,
-            "active_hours": settings.active_hours,
-            "checklist": str(paths.heartbeat_file),
-            "checklist_empty": not checklist_text(paths.heartbeat_file),
-            "next": None,
-            "today": {
-                "beats": today.beats,
-                "skipped": today.skipped,
-                "tokens": today.tokens,
-                "cpu_s": round(today.cpu_s, 3),
-                "budget_tokens": settings.heartbeat_budget_tokens,
-                "budget_cpu_s": settings.heartbeat_budget_cpu_s,
-            },
-            "last": today.last,
-            "daemon": False,
-        }
+        data = summary(settings, paths.heartbeat_file, today, None)
+        data |= {"daemon": client is not None, **problem}
     if getattr(args, "json", False):
         print(json.dumps(data, indent=2))
         return 0
@@ -114,7 +101,9 @@ def _status(args: argparse.Namespace, paths: Any) -> int:
     print(f"heartbeat: every {every} min in {data['active_hours']}" if every else "heartbeat: off")
     empty = " (empty: no beats ask the model)" if data["checklist_empty"] else ""
     print(f"  checklist: {data['checklist']}{empty}")
-    if data.get("daemon") is False:
+    if data.get("problem"):
+        print(f"  it cannot beat in the daemon: {data['problem']}")
+    elif data.get("daemon") is False:
         print("  the daemon is not running: no beats until `rung daemon start`")
     elif data.get("next"):
         from datetime import datetime

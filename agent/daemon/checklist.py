@@ -9,6 +9,11 @@ import hashlib
 import os
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rung.agent.daemon.ledger import HeartbeatDay
+    from rung.config.settings import Settings
 
 TEMPLATE = """\
 # Heartbeat
@@ -53,3 +58,25 @@ def fingerprint(checklist: str, day: str) -> str:
                         stat = entry.stat()
                         digest.update(f" {entry.name}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     return digest.hexdigest()
+
+
+def summary(
+    settings: Settings, path: Path, today: HeartbeatDay, next_beat: float | None
+) -> dict[str, Any]:
+    """What `rung heartbeat` and the daemon's status say of the heartbeat."""
+    return {
+        "every_min": settings.heartbeat_every,
+        "active_hours": settings.active_hours,
+        "checklist": str(path),
+        "checklist_empty": not checklist_text(path),
+        "next": next_beat,
+        "today": {
+            "beats": today.beats,
+            "skipped": today.skipped,
+            "tokens": today.tokens,
+            "cpu_s": round(today.cpu_s, 3),
+            "budget_tokens": settings.heartbeat_budget_tokens,
+            "budget_cpu_s": settings.heartbeat_budget_cpu_s,
+        },
+        "last": today.last,
+    }

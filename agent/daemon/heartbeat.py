@@ -25,21 +25,18 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from rung.agent.daemon.channel import Channel
-from rung.agent.daemon.checklist import checklist_text, fingerprint
+from rung.agent.daemon.checklist import checklist_text, fingerprint, summary
 from rung.agent.daemon.host import Host
-from rung.agent.daemon.job_run import tool_use
 from rung.agent.daemon.ledger import HEARTBEAT as NAME
-from rung.agent.daemon.ledger import Ledger, Status, ToolUse
+from rung.agent.daemon.ledger import Ledger, Status
 from rung.agent.daemon.notifier import Notifier
 from rung.agent.daemon.schedule import Hours, occurrence_key
-from rung.agent.daemon.wire import TurnFailed
-from rung.agent.messages import FinalAnswer, Message, ToolResult, TurnEvent
-from rung.agent.turn import one_turn
+from rung.agent.daemon.unattended import TurnRecord, run_unattended
+from rung.agent.messages import Message
 from rung.config.errors import RungError
 
 log = logging.getLogger(__name__)
@@ -157,7 +154,8 @@ class Heartbeat:
 
         settings = self.host.settings
         started_cpu = time.process_time()
-        findings, calls, error, tokens = await self._look(checklist)
+        looked = await self._look(checklist)
+        findings, calls, error, tokens = looked.answer, looked.calls, looked.error, looked.tokens
         verdict: dict[str, Any] = {}
         if not error:
             model = OllamaChatModel.from_settings(settings)
@@ -209,9 +207,8 @@ class Heartbeat:
         log.info("heartbeat: %s (%d tokens)", outcome["outcome"], tokens)
         return outcome
 
-    async def _look(self, checklist: str) -> tuple[str, list[ToolUse], str, int]:
-        """The engine's turn over the checklist: its findings, its tool calls, the error it
-        ended with, and the tokens it took."""
+    async def _look(self, checklist: str) -> TurnRecord:
+        """The engine's turn over the checklist, unattended and not stored."""
         settings = self.host.settings
         question = (
             "[Heartbeat: a check the daemon runs on its own; no one is watching, no one can "
@@ -219,46 +216,22 @@ class Heartbeat:
             "help, and say briefly what, if anything, needs the user's attention now.]\n\n"
             + checklist
         )
-        channel = Channel(
-            interactive=False, grants=tuple(settings.heartbeat_tools), owner="the heartbeat"
-        )
-
-        def turn() -> AsyncIterator[TurnEvent]:
-            return one_turn(
-                settings, question, store=None, tools=self.host.tools, paths=self.host.paths
-            )
-
-        findings, error, tokens = "", "", 0
-        calls: list[ToolUse] = []
-        async for event in self.host.events(turn, channel):
-            if isinstance(event, ToolResult):
-                calls.append(tool_use(event))
-            elif isinstance(event, FinalAnswer):
-                findings = event.message.content
-                tokens = event.usage.prompt_tokens + event.usage.completion_tokens
-            elif isinstance(event, TurnFailed):
-                error = event.message
-        return findings, calls, error, tokens
+        record = TurnRecord()
+        async for _ in run_unattended(
+            self.host,
+            settings,
+            question,
+            record,
+            grants=tuple(settings.heartbeat_tools),
+            owner="the heartbeat",
+            store=None,
+        ):
+            pass
+        return record
 
     def status(self) -> dict[str, Any]:
-        settings = self.host.settings
         today = self.ledger.heartbeat_day(self.day(self.clock()))
-        return {
-            "every_min": settings.heartbeat_every,
-            "active_hours": settings.active_hours,
-            "checklist": str(self.host.paths.heartbeat_file),
-            "checklist_empty": not checklist_text(self.host.paths.heartbeat_file),
-            "next": self.next_beat,
-            "today": {
-                "beats": today.beats,
-                "skipped": today.skipped,
-                "tokens": today.tokens,
-                "cpu_s": round(today.cpu_s, 3),
-                "budget_tokens": settings.heartbeat_budget_tokens,
-                "budget_cpu_s": settings.heartbeat_budget_cpu_s,
-            },
-            "last": today.last,
-        }
+        return summary(self.host.settings, self.host.paths.heartbeat_file, today, self.next_beat)
 
 
 def _verdict_prompt(checklist: str, findings: str) -> list[Message]:

@@ -1,28 +1,23 @@
 """One run of a job: its turn through the daemon's engine, unattended, and its record.
 
-The turn is `one_turn` — the same engine as `rung ask` — on the daemon's warm tools and
-memory, stored as a session (`rung chat --resume ID` continues it). No one can approve
-anything in it: its channel grants the job's own tools, which run without asking; every
-other tool is refused, and the model is told why (the run goes on without it). Its answer,
-each tool call and what was refused go to the ledger; the inbox gets the answer, or the
-failure once no retry is left."""
+The turn is unattended (`unattended.py`): the engine's `one_turn` with the job's own tools
+granted and no others, stored as a session (`rung chat --resume ID` continues it). Its
+answer, each tool call and what was refused go to the ledger; the inbox (and the job's
+sinks) get the answer, or the failure once no retry is left."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
-from rung.agent.daemon.channel import Channel
 from rung.agent.daemon.host import Host
 from rung.agent.daemon.ledger import MANUAL, Job, Ledger, Run, Status, ToolUse
 from rung.agent.daemon.notifier import Notifier
 from rung.agent.daemon.scheduler import Clock, retry_at
-from rung.agent.daemon.wire import TurnFailed
-from rung.agent.messages import FinalAnswer, ToolResult, TurnBegun, TurnEvent
-from rung.agent.turn import one_turn
+from rung.agent.daemon.unattended import TurnRecord, run_unattended
 from rung.config.crashpoints import crashpoint
+from rung.config.errors import RungError
 from rung.config.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -34,7 +29,7 @@ def briefing(job: Job, run: Run, now: float) -> str:
     how = "asked for now" if run.occurrence.startswith(MANUAL) else "on its schedule"
     tools = ", ".join(job.tools) if job.tools else "none"
     return (
-        f"[Scheduled job {job.name!r}, run {how} at {when:%Y-%m-%d %H:%M %Z}. No one is "
+        f"[Scheduled job {job.name!r}, run {run.id}, {how} at {when:%Y-%m-%d %H:%M %Z}. No one is "
         f"watching: no one can answer a question or approve a tool call. Tools you may use: "
         f"{tools}. Do the task and answer with the result.]\n\n{job.prompt}"
     )
@@ -58,61 +53,78 @@ class JobRunner:
 
     async def __call__(self, job: Job, run: Run) -> None:
         settings = job_settings(self.host.settings, job)
-        question = briefing(job, run, self.clock())
-        channel = Channel(interactive=False, grants=job.tools, owner=f"the job {job.name}")
-        calls: list[ToolUse] = []
-        answer = error = ""
-        session: str | None = None
-
-        def turn() -> AsyncIterator[TurnEvent]:
-            return one_turn(
-                settings,
-                question,
-                store=self.host.store,
-                tools=self.host.tools,
-                paths=self.host.paths,
-            )
-
+        record = TurnRecord()
         try:
-            async for event in self.host.events(turn, channel):
-                if isinstance(event, TurnBegun):
-                    session = event.session_id
-                elif isinstance(event, ToolResult):
-                    calls.append(tool_use(event))
-                elif isinstance(event, FinalAnswer):
-                    answer = event.message.content
-                elif isinstance(event, TurnFailed):
-                    error = event.message + (f" ({event.hint})" if event.hint else "")
+            async for begun in run_unattended(
+                self.host,
+                settings,
+                briefing(job, run, self.clock()),
+                record,
+                grants=job.tools,
+                owner=f"the job {job.name}",
+                store=self.host.store,
+            ):
+                if begun.session_id:  # so a kill after the answer is stored finds it
+                    self.ledger.set_session(run.id, begun.session_id)
         except asyncio.CancelledError:  # the daemon stops: tried again at its next start
             now = self.clock()
-            when = retry_at(job, run, now, interrupted=True)
             self.ledger.finish(
                 run.id,
                 "interrupted",
                 now=now,
-                answer=answer,
-                calls=calls,
+                answer=record.answer,
+                calls=record.calls,
                 error="the daemon stopped during the run",
-                session=session,
-                retry_at=when,
+                session=record.session,
+                retry_at=retry_at(job, run, now, interrupted=True),
             )
             raise
         crashpoint("jobs.answered")
         now = self.clock()
-        status: Status = "failed" if error else ("denied" if _refused(calls) else "ok")
+        error = record.error
+        status: Status = "failed" if error else ("denied" if record.refused else "ok")
         when = retry_at(job, run, now, interrupted=False) if error else None
         done = self.ledger.finish(
             run.id,
             status,
             now=now,
-            answer=answer,
-            calls=calls,
+            answer=record.answer,
+            calls=record.calls,
             error=error,
-            session=session,
+            session=record.session,
             retry_at=when,
         )
         log.info("run %d of job %s: %s", run.id, job.name, status)
         self._notify(job, done, retrying=when is not None)
+
+    def salvage(self, run: Run) -> bool:
+        """A run a kill cut off after its answer was stored (its session holds the whole
+        turn) is over: it is recorded from the session instead of being run again."""
+        if run.session is None:
+            return False
+        try:
+            messages = self.host.store.messages(run.session)
+        except RungError:
+            return False
+        last = messages[-1] if messages else None
+        if last is None or last.role != "assistant" or last.interrupted or last.tool_calls:
+            return False
+        done = self.ledger.finish(
+            run.id,
+            "ok",
+            now=self.clock(),
+            answer=last.content,
+            calls=[ToolUse(c.name, c.arguments, "ok") for m in messages for c in m.tool_calls],
+            error="",
+            session=run.session,
+        )
+        log.info("run %d of job %s: its answer was stored before a kill; recorded", run.id, run.job)
+        try:
+            job = self.ledger.get(run.job)
+        except RungError:
+            return True
+        self._notify(job, done, retrying=False)
+        return True
 
     def _notify(self, job: Job, run: Run, *, retrying: bool) -> None:
         if run.status == "failed":
@@ -130,16 +142,3 @@ class JobRunner:
         self.notifier.post(
             job.name, title, body.strip(), run_id=run.id, sinks=job.notify, urgent=urgent
         )
-
-
-def tool_use(result: ToolResult) -> ToolUse:
-    call = result.call
-    if result.refused:
-        return ToolUse(call.name, call.arguments, "denied", result.refused)
-    if result.is_error:
-        return ToolUse(call.name, call.arguments, "error", result.content[:500])
-    return ToolUse(call.name, call.arguments, "ok")
-
-
-def _refused(calls: list[ToolUse]) -> bool:
-    return any(c.outcome == "denied" for c in calls)

@@ -47,9 +47,11 @@ class Jobs:
             clock=self.clock,
             quiet=Hours.parse(settings.quiet_hours, zone(local_zone_name())),
         )
+        runner = JobRunner(self.host, self.ledger, self.notifier, self.clock)
         self.scheduler = Scheduler(
             self.ledger,
-            JobRunner(self.host, self.ledger, self.notifier, self.clock),
+            runner,
+            salvage=runner.salvage,
             clock=self.clock,
             per_model=self.host.settings.jobs_per_model,
             model_of=lambda job: job_settings(self.host.settings, job).model,

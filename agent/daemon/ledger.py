@@ -409,6 +409,10 @@ class Ledger(SqliteFile):
             )
         return [replace(_run(row), status="interrupted") for row in rows]
 
+    def set_session(self, run_id: int, session: str) -> None:
+        with self._write() as conn:
+            conn.execute("UPDATE runs SET session = ? WHERE id = ?", (session, run_id))
+
     def schedule_retry(self, run_id: int, at: float) -> None:
         with self._write() as conn:
             conn.execute("UPDATE runs SET retry_at = ? WHERE id = ?", (at, run_id))

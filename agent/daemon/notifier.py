@@ -10,15 +10,13 @@ digest of what was held. A failure of a job marked urgent goes out at once."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections.abc import Callable, Mapping
 
 from rung.agent.daemon.ledger import SYSTEM, Delivery, Ledger
 from rung.agent.daemon.schedule import Hours
 from rung.agent.daemon.sinks import Note, Sender, SinkError
-from rung.config.errors import RungError
+from rung.agent.daemon.ticker import Ticker
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +37,7 @@ class Notifier:
         self.senders = senders
         self.clock = clock
         self.quiet = quiet
-        self._wake = asyncio.Event()
+        self._ticker = Ticker("the notifier", MAX_SLEEP_S)
         self._failing: set[str] = set()  # sinks whose failure the inbox was told of
 
     def post(
@@ -59,20 +57,11 @@ class Notifier:
             job, title, body, run_id=run_id, urgent=urgent, sinks=sinks, held_until=held, now=now
         )
         if sinks:
-            self._wake.set()
+            self._ticker.wake()
         return item
 
     async def serve(self) -> None:
-        while True:
-            try:
-                wait = await self.deliver()
-            except RungError as exc:
-                log.error("notifications could not be read from the ledger: %s", exc.message)
-                wait = MAX_SLEEP_S
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    await self._wake.wait()
+        await self._ticker.run(self.deliver)
 
     async def deliver(self) -> float:
         """Send what is due; the seconds until the next delivery is due."""

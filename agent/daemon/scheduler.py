@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from rung.agent.daemon.ledger import Job, Ledger, Run
+from rung.agent.daemon.ticker import Ticker
 from rung.config.crashpoints import crashpoint
 from rung.config.errors import RungError
 
@@ -87,13 +88,15 @@ class Scheduler:
         clock: Clock,
         per_model: int = 1,
         model_of: Callable[[Job], str],
+        salvage: Callable[[Run], bool] | None = None,
     ) -> None:
         self.ledger = ledger
         self.runner = runner
         self.clock = clock
         self.per_model = per_model
         self.model_of = model_of
-        self._wake = asyncio.Event()
+        self.salvage = salvage  # a run cut off after its answer was stored: recorded, done
+        self._ticker = Ticker("the scheduler", MAX_SLEEP_S)
         self._started: set[int] = set()  # runs handed to a task by this process
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots: dict[str, asyncio.Semaphore] = {}
@@ -101,27 +104,24 @@ class Scheduler:
 
     def wake(self) -> None:
         """A job changed (added, edited, resumed, run now): tick at once."""
-        self._wake.set()
+        self._ticker.wake()
 
     async def serve(self) -> None:
         """Recover what a kill cut off, then tick until cancelled."""
         now = self.clock()
         for run in self.ledger.recover(now, os.getpid()):
+            if self.salvage is not None and self.salvage(run):
+                continue
             log.warning("run %d of job %s was cut off by a kill", run.id, run.job)
             with contextlib.suppress(RungError):
                 when = retry_at(self.ledger.get(run.job), run, now, interrupted=True)
                 if when is not None:
                     self.ledger.schedule_retry(run.id, when)
-        while True:
-            try:
-                wait = self.tick()
-            except RungError as exc:  # the ledger is busy or broken: say so, try again
-                log.error("the scheduler could not read the job ledger: %s", exc.message)
-                wait = MAX_SLEEP_S
-            self._wake.clear()
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(wait):
-                    await self._wake.wait()
+
+        async def step() -> float:
+            return self.tick()
+
+        await self._ticker.run(step)
 
     def tick(self) -> float:
         """Claim what is due, start what is queued; the seconds until the next tick."""
@@ -184,7 +184,7 @@ class Scheduler:
             log.exception("run %d of job %s failed in the scheduler", run.id, job.name)
         finally:
             self._started.discard(run.id)
-            self._wake.set()  # a retry may be due, or the next queued run
+            self._ticker.wake()  # a retry may be due, or the next queued run
 
     async def settle(self) -> None:
         """Wait for the runs started so far to end."""

@@ -168,7 +168,7 @@ def test_a_run_uses_its_own_tools_without_asking_and_nothing_else(
     [
         ("jobs.claimed", "once", "ok", 1, 1),  # queued, not started: the queue survives
         ("jobs.started", "once", "ok", 2, 1),  # cut off before the model: retried once
-        ("jobs.answered", "once", "ok", 2, 2),  # cut off after: retried (its policy)
+        ("jobs.answered", "once", "ok", 1, 1),  # after the answer was stored: recorded
         ("jobs.started", "skip", "interrupted", 1, 0),  # a job that skips what it misses
     ],
 )
