@@ -174,7 +174,10 @@ def _jobs(args: argparse.Namespace) -> int:
         if action in ("add", "edit"):
             return _save(args, ledger, paths)
         if action == "list":
-            return _list(ledger, as_json=args.json)
+            code = _list(ledger, as_json=args.json)
+            if not args.json and ledger.jobs() and not _daemon_runs(paths):
+                print(f"rung: {NOT_RUNNING}".replace("this job", "these jobs"), file=sys.stderr)
+            return code
         if action == "show":
             return _show(ledger, args.name, as_json=args.json)
         if action == "history":
@@ -299,6 +302,12 @@ def _check_tool(glob: str) -> str:
             hint="e.g. fetch:fetch or files:* (`rung tools list` shows the servers and tools)",
         )
     return glob
+
+
+def _daemon_runs(paths: Paths) -> bool:
+    from rung.agent.daemon.client import DaemonClient
+
+    return DaemonClient(paths).running_pid() is not None
 
 
 def _tell_daemon(paths: Paths) -> bool:

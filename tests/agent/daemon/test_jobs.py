@@ -105,6 +105,8 @@ def test_jobs_run_waits_for_the_answer(
 ) -> None:
     echo(ollama_server)
     assert user("jobs", "add", "weekly", "Plan the week", "--cron", "0 9 * * 1").code == 0
+    listed = user("jobs", "list")
+    assert "weekly" in listed.out and "nothing runs these jobs" in listed.err  # said, not hidden
     refused = user("jobs", "run", "weekly")
     assert refused.code == 3 and "daemon is not running" in refused.err
     assert runs(paths, "weekly") == []  # nothing queued for a daemon that is not there

@@ -258,3 +258,50 @@ async def test_a_second_scheduler_on_the_same_ledger_claims_nothing_twice(
 
 def test_late_is_a_short_window() -> None:
     assert LATE_S <= 60  # an occurrence older than this counts as missed
+
+
+async def test_an_edited_job_never_runs_an_occurrence_again(ledger: Ledger) -> None:
+    from dataclasses import replace
+
+    clock = Clock(utc(2026, 6, 1, 9, 59, 50))
+    job = ledger.add(Job("j", "x", Schedule("cron", "0 10 * * *", "UTC")), now=clock())
+    recorder = Recorder(ledger, clock)
+    scheduler = Scheduler(ledger, recorder, clock=clock, model_of=lambda job: "m")
+    clock.to(utc(2026, 6, 1, 10, 0, 1))
+    await tick(scheduler)
+    ledger.update(replace(job, prompt="y", schedule=Schedule("cron", "0 10,11 * * *", "UTC")))
+    await tick(scheduler)
+    clock.to(utc(2026, 6, 1, 11, 0, 1))
+    await tick(scheduler)
+    assert recorder.ran == ["2026-06-01T10:00:00Z", "2026-06-01T11:00:00Z"]
+
+
+async def test_a_failed_run_is_retried_on_its_own_row_after_the_backoff(ledger: Ledger) -> None:
+    from rung.agent.daemon.scheduler import RETRY_BACKOFF_S, retry_at
+
+    clock = Clock(utc(2026, 6, 1, 9, 59, 50))
+    ledger.add(Job("j", "x", Schedule("cron", "0 10 * * *", "UTC")), now=clock())
+    attempts: list[int] = []
+
+    async def times_out(job: Job, run: Run) -> None:  # a test double: the turn timed out
+        attempts.append(run.attempt)
+        when = retry_at(job, run, clock(), interrupted=False)
+        ledger.finish(run.id, "failed", now=clock(), error="timed out", retry_at=when)
+
+    scheduler = Scheduler(ledger, times_out, clock=clock, model_of=lambda job: "m")
+    clock.to(utc(2026, 6, 1, 10, 0, 1))
+    await tick(scheduler)
+    await tick(scheduler)  # not before its time
+    for delay in RETRY_BACKOFF_S:
+        clock.now += delay
+        await tick(scheduler)
+    clock.now += 86400 / 2  # no retry left: nothing more runs
+    await tick(scheduler)
+    assert attempts == [1, 2, 3, 4]
+    (run,) = ledger.history("j")
+    assert (run.occurrence, run.status, run.attempt, run.retry_at) == (
+        "2026-06-01T10:00:00Z",
+        "failed",
+        4,
+        None,
+    )
