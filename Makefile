@@ -13,7 +13,7 @@ TORCH ?= torch==2.13.0
 # x86-64 CPU rather than this one's instruction set.
 LLAMA_CPP_VERSION ?= 0.3.36
 
-.PHONY: init chat test test-real lint typecheck pytest bench bench-real clean
+.PHONY: init chat test test-real lint typecheck pytest bench bench-real clean screenshots
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ typecheck: $(STAMP)
 # printed at the end.
 pytest: $(STAMP)
 	$(BIN)/pytest -n auto --durations=10
+
+# The README's pictures of the web page, from its browser test (needs chromium, chromium-driver).
+screenshots: $(STAMP)
+	SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/agent/daemon/test_web.py -k browser
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.startup

@@ -135,6 +135,13 @@ class Settings(BaseModel):
         description="A TCP port on 127.0.0.1 where the daemon also serves its API, with the "
         "same token and the Host header checked (0: none; only its unix socket).",
     )
+    web_port: int = Field(
+        8737,
+        ge=0,
+        le=65535,
+        description="The port on 127.0.0.1 where the daemon serves the web page once "
+        "`rung web` asks for it (0: any free port).",
+    )
     jobs_per_model: int = Field(
         1,
         ge=1,

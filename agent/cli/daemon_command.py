@@ -49,6 +49,24 @@ def daemon_command(
     return _logs(args, paths)
 
 
+def web_command(args: argparse.Namespace, flags: list[tuple[list[str], str]]) -> int:
+    """`rung web`: the daemon (started if need be) serves the page; a login link."""
+    paths = Paths.default()
+    client = DaemonClient(paths)
+    if client.running_pid() is None:
+        print("Starting the daemon…", file=sys.stderr)
+        _start(args, paths, flags)
+    page = client.web()
+    print(f"The web page: {page['url']}")
+    print(f"Log in (once, within two minutes): {page['login']}")
+    if not args.no_open:
+        import webbrowser
+
+        if not webbrowser.open(page["login"]):
+            print("(no browser to open here: open the link yourself)", file=sys.stderr)
+    return 0
+
+
 def _run(args: argparse.Namespace, load: Load, paths: Paths, version: str) -> int:
     from rung.agent.cli.main import OneLineFormatter
     from rung.agent.daemon.server import run_daemon

@@ -30,6 +30,7 @@ Rung: a local-first personal AI agent on top of Ollama.
   rung jobs add NAME "…"    a job the daemon runs on a schedule (list, show, run, history)
   rung inbox                what the jobs and the heartbeat told you
   rung heartbeat edit       what the daemon keeps an eye on (status, now)
+  rung web                  the assistant's page in your browser (chat, inbox, jobs)
 """
 
 EPILOG = "Settings come from defaults <- config.toml <- RUNG_* variables <- flags. \
@@ -582,6 +583,20 @@ def add_daemon_parser(
         help="the unit's MemoryMax: past this the daemon is stopped and restarted (default 2G)",
     )
     daemon.set_defaults(handler=_daemon)
+    web = sub.add_parser(
+        "web",
+        parents=[common, settings_flags],
+        help="the assistant's web page: prints and opens a one-time login link",
+        description="Serve the web page from the daemon (starting the daemon if it is not "
+        "running) on 127.0.0.1:web_port, then print a login link and open it in your "
+        "browser. The link logs one browser in, once, within two minutes; run `rung web` "
+        "again for another.",
+    )
+    web.add_argument("--no-open", action="store_true", help="print the link only")
+    web.add_argument(
+        "--timeout", type=_seconds, default=30.0, metavar="S", help="wait this long (default 30)"
+    )
+    web.set_defaults(handler=_web)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -728,6 +743,13 @@ def _daemon(args: argparse.Namespace) -> int:
 
     flags = [(names, dest) for names, dest, _ in SETTING_FLAGS]
     return daemon_command(args, load, _version(), flags)
+
+
+def _web(args: argparse.Namespace) -> int:
+    from rung.agent.cli.daemon_command import web_command
+
+    flags = [(names, dest) for names, dest, _ in SETTING_FLAGS]
+    return web_command(args, flags)
 
 
 def _version() -> str:

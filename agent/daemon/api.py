@@ -25,6 +25,7 @@ from rung.agent.daemon.chat_api import chat_paths, chat_routes, chat_schemas
 from rung.agent.daemon.host import Host, TurnRequest
 from rung.agent.daemon.jobs import Jobs
 from rung.agent.daemon.memory_api import memory_paths, memory_routes
+from rung.agent.daemon.pages import Renderer, page_routes
 from rung.agent.daemon.routing import (
     BadRequest,
     failure,
@@ -34,6 +35,7 @@ from rung.agent.daemon.routing import (
     required,
     settings_of,
 )
+from rung.agent.daemon.web import Logins, WebServer, web_app
 from rung.agent.daemon.wire import NDJSON
 from rung.config.errors import RungError
 
@@ -201,6 +203,13 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
     async def openapi(request: Request) -> JSONResponse:
         return JSONResponse(openapi_document(info.version))
 
+    async def web(request: Request) -> JSONResponse:
+        try:
+            url = await page.start()
+        except RungError as exc:
+            return failure(422, exc)
+        return JSONResponse({"url": url, "login": f"{url}/login?code={logins.issue()}"})
+
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await host.start()
@@ -208,22 +217,33 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
         try:
             yield
         finally:
+            await page.close()
             await jobs.close()
             await host.close()
 
+    shared = [  # the API the web page uses too (under /api, by its cookie)
+        Route("/v1/health", health, methods=["GET"]),
+        Route("/v1/status", status, methods=["GET"]),
+        Route("/v1/turns", turns, methods=["POST"]),
+        Route("/v1/approvals/{key}", approval, methods=["POST"]),
+        Route("/v1/tools", tools, methods=["GET"]),
+        Route("/v1/jobs/wake", wake, methods=["POST"]),
+        Route("/v1/heartbeat", beat, methods=["POST"]),
+        Route("/v1/openapi.json", openapi, methods=["GET"]),
+        *chat_routes(host, host.chats),
+        *memory_routes(host),
+    ]
+    logins = Logins()
+    render = Renderer(jobs)
+    page = WebServer(
+        web_app(logins, page_routes(host, jobs, render), list(shared), render),
+        host.settings.web_port,
+    )
     app = Starlette(
         routes=[
-            Route("/v1/health", health, methods=["GET"]),
-            Route("/v1/status", status, methods=["GET"]),
-            Route("/v1/turns", turns, methods=["POST"]),
-            Route("/v1/approvals/{key}", approval, methods=["POST"]),
-            Route("/v1/tools", tools, methods=["GET"]),
+            *shared,
             Route("/v1/shutdown", shutdown, methods=["POST"]),
-            Route("/v1/jobs/wake", wake, methods=["POST"]),
-            Route("/v1/heartbeat", beat, methods=["POST"]),
-            Route("/v1/openapi.json", openapi, methods=["GET"]),
-            *chat_routes(host, host.chats),
-            *memory_routes(host),
+            Route("/v1/web", web, methods=["POST"]),
         ],
         lifespan=lifespan,
     )
@@ -356,6 +376,20 @@ def openapi_document(version: str) -> dict[str, Any]:
                         "200": {"description": "what the beat did"},
                         "401": error,
                         "422": {"description": "it could not beat"},
+                    },
+                }
+            },
+            "/v1/web": {
+                "post": {
+                    "summary": "Serve the web page (127.0.0.1:web_port) and a one-time login",
+                    "description": "Starts the page's listener if it is not running and "
+                    "answers its `url` and a `login` link whose code is good once, for two "
+                    "minutes; opening it gives the browser a session cookie (HttpOnly, "
+                    "SameSite=Strict). The page uses this API under /api by that cookie.",
+                    "responses": {
+                        "200": {"description": "the page's address and a login link"},
+                        "401": error,
+                        "422": {"description": "the port cannot be had"},
                     },
                 }
             },

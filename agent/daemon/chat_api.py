@@ -37,7 +37,9 @@ Handler = Callable[[DaemonChat, dict[str, Any]], Awaitable[dict[str, Any]]]
 def chat_routes(host: Host, chats: Chats) -> list[Route]:
     async def open_chat(request: Request) -> Response:
         try:
-            settings = settings_of(await read_body(request))
+            body = await read_body(request)
+            # the web page chats with the daemon's own settings; a terminal sends its own
+            settings = host.settings if flag(body, "daemon_settings") else settings_of(body)
         except BadRequest as exc:
             return refusal(400, f"not a chat: {exc}")
         chat = await chats.open(settings)

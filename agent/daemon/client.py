@@ -52,6 +52,10 @@ class DaemonClient:
         """A heartbeat now; what it did."""
         return self._call("POST", "/v1/heartbeat", wait=True)
 
+    def web(self) -> dict[str, Any]:
+        """The web page served (started if need be): its `url` and a one-time `login`."""
+        return self._call("POST", "/v1/web")
+
     def wake_jobs(self) -> None:
         """The job ledger changed: the scheduler looks at it now."""
         self._call("POST", "/v1/jobs/wake")

@@ -24,6 +24,7 @@ from rung.agent.daemon.host import Host
 from rung.agent.daemon.lock import DaemonLock
 from rung.agent.daemon.notify import sd_notify, watchdog_interval
 from rung.agent.daemon.peer import PeerCheckedProtocol
+from rung.agent.daemon.web import LOOPBACK, bind
 from rung.config.errors import DaemonError
 from rung.config.paths import Paths
 from rung.config.settings import Settings
@@ -31,7 +32,6 @@ from rung.config.settings import Settings
 log = logging.getLogger(__name__)
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-LOOPBACK = "127.0.0.1"
 GRACEFUL_S = 5  # in-flight requests get this long after a stop is asked for; then the
 # turns still running are cancelled and the tool servers stopped, within 10 s in all
 
@@ -123,7 +123,8 @@ def _serve(settings: Settings, paths: Paths, socket_path: Path, version: str) ->
         listeners.append(_bind(socket_path))
         log.info("serving the API on %s (pid %d)", socket_path, os.getpid())
         if settings.daemon_port:
-            listeners.append(_bind_tcp(settings.daemon_port))
+            hint = "set daemon_port to a free port, or to 0 for none"
+            listeners.append(bind(settings.daemon_port, hint))
             log.info("and on http://%s:%d (daemon_port)", LOOPBACK, settings.daemon_port)
         asyncio.run(server.serve(sockets=listeners))
     finally:
@@ -159,23 +160,6 @@ def _bind(path: Path) -> socket.socket:
         raise DaemonError(
             f"cannot listen on {path}: {exc.strerror or exc}",
             hint="check that folder and its permissions",
-        ) from None
-    sock.setblocking(False)
-    return sock
-
-
-def _bind_tcp(port: int) -> socket.socket:
-    """A listening TCP socket on 127.0.0.1:`port`: the loopback only, by construction."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((LOOPBACK, port))
-        sock.listen(128)
-    except OSError as exc:
-        sock.close()
-        raise DaemonError(
-            f"cannot listen on {LOOPBACK}:{port}: {exc.strerror or exc}",
-            hint="set daemon_port to a free port, or to 0 for none",
         ) from None
     sock.setblocking(False)
     return sock

@@ -1,0 +1,181 @@
+"""The web page's pages: server-rendered HTML (Jinja2, autoescaped) over the same host and
+job ledger the API and the terminal use. The chat streams through the API (/api/v1/chats,
+`static/chat.js`); the rest are plain pages and forms.
+
+- /            the chat: the stored sessions to resume, the conversation, approvals
+- /inbox       unread first; mark read; each item linked to its run
+- /jobs        each job's schedule, next occurrence and last run; run now, pause, resume
+- /jobs/NAME   a job and its runs
+- /runs/ID     a run: its answer, its tool calls, what was refused
+- /render      Markdown to HTML (for the chat's answers; raw HTML in it is escaped)"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from rung.config.errors import RungError
+
+if TYPE_CHECKING:
+    from jinja2 import Environment
+
+    from rung.agent.daemon.host import Host
+    from rung.agent.daemon.jobs import Jobs
+    from rung.agent.daemon.ledger import Job, Ledger
+
+
+class Renderer:
+    """The templates, and a page of them as a response."""
+
+    def __init__(self, jobs: Jobs) -> None:
+        self.jobs = jobs
+        self._env: Environment | None = None
+
+    @property
+    def env(self) -> Environment:
+        if self._env is None:
+            from jinja2 import Environment, PackageLoader, select_autoescape
+
+            self._env = Environment(
+                loader=PackageLoader("rung.agent.daemon", "templates"),
+                autoescape=select_autoescape(["html"]),
+            )
+            self._env.filters["when"] = when
+        return self._env
+
+    def __call__(
+        self, request: Request, name: str, context: dict[str, Any], status_code: int = 200
+    ) -> HTMLResponse:
+        unread = 0
+        if self.jobs.ledger is not None:
+            with contextlib.suppress(RungError):
+                unread = self.jobs.ledger.unread()
+        page = self.env.get_template(name).render(
+            {**context, "path": request.url.path, "unread": unread}
+        )
+        return HTMLResponse(page, status_code=status_code)
+
+
+def when(epoch: float | None) -> str:
+    if epoch is None:
+        return "—"
+    return datetime.fromtimestamp(epoch, UTC).astimezone().strftime("%Y-%m-%d %H:%M")
+
+
+def markdown_html(text: str) -> str:
+    """Markdown as HTML; any raw HTML in it is shown as text, never run."""
+    from markdown_it import MarkdownIt
+
+    return str(MarkdownIt("commonmark", {"html": False, "linkify": False}).render(text))
+
+
+def page_routes(host: Host, jobs: Jobs, render: Renderer) -> list[BaseRoute]:
+    def ledger() -> Ledger:
+        if jobs.ledger is None:
+            raise RungError(f"jobs are not running: {jobs.problem or 'not started'}")
+        return jobs.ledger
+
+    async def chat(request: Request) -> Response:
+        from rung.agent import tiers
+
+        resume = request.query_params.get("session", "")
+        past = []
+        if resume:
+            resume = host.store.get(resume).id  # a clear error for an unknown one
+            past = [
+                (m.role, markdown_html(m.content) if m.role == "assistant" else m.content)
+                for m in host.store.messages(resume)
+                if m.role in ("user", "assistant") and m.content
+            ]
+        context = {
+            "sessions": host.store.list()[:200],
+            "resume": resume,
+            "past": past,
+            "tiers": list(tiers.available()[0]),
+            "tier": host.settings.tier,
+        }
+        return render(request, "chat.html", context)
+
+    async def export(request: Request) -> Response:
+        text = host.store.export_markdown(request.path_params["session"])
+        name = f"rung-{request.path_params['session']}.md"
+        headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+        return Response(text, media_type="text/markdown; charset=utf-8", headers=headers)
+
+    async def inbox(request: Request) -> Response:
+        show_all = request.query_params.get("all") == "1"
+        items = ledger().inbox(unread_only=not show_all, limit=200)
+        return render(request, "inbox.html", {"items": items, "all": show_all})
+
+    async def read(request: Request) -> Response:
+        item = request.path_params["item"]
+        ledger().mark_read(None if item == "all" else [int(item)])
+        return RedirectResponse("/inbox", status_code=303)
+
+    async def job_list(request: Request) -> Response:
+        found = ledger().jobs()
+        last = ledger().last_runs()
+        rows = [(job, next_time(job), last.get(job.name)) for job in found]
+        return render(request, "jobs.html", {"rows": rows})
+
+    async def job(request: Request) -> Response:
+        name = request.path_params["name"]
+        found = ledger().get(name)
+        runs = ledger().history(name, limit=50)
+        return render(request, "job.html", {"job": found, "next": next_time(found), "runs": runs})
+
+    async def act(request: Request) -> Response:
+        name, action = request.path_params["name"], request.path_params["action"]
+        if action not in ("run", "pause", "resume"):
+            raise RungError(f"a job cannot {action!r}", hint="run, pause or resume")
+        if action == "run":
+            ledger().queue_now(name)
+        else:
+            ledger().set_paused(name, action == "pause")
+        jobs.wake()
+        return RedirectResponse(f"/jobs/{name}", status_code=303)
+
+    async def run(request: Request) -> Response:
+        found = ledger().run(int(request.path_params["run"]))
+        answer = markdown_html(found.answer) if found.answer else ""
+        return render(request, "run.html", {"run": found, "answer": answer})
+
+    async def rendered(request: Request) -> Response:
+        text = (await request.body()).decode("utf-8", errors="replace")
+        return HTMLResponse(markdown_html(text))
+
+    def guarded(endpoint: Any) -> Any:
+        async def page(request: Request) -> Response:
+            try:
+                return await endpoint(request)  # type: ignore[no-any-return]
+            except RungError as exc:
+                context = {"message": exc.message, "hint": exc.hint}
+                return render(request, "error.html", context, status_code=404)
+            except ValueError:
+                return render(request, "error.html", {"message": "not a number"}, 400)
+
+        return page
+
+    return [
+        Route("/", guarded(chat), methods=["GET"]),
+        Route("/sessions/{session}.md", guarded(export), methods=["GET"]),
+        Route("/inbox", guarded(inbox), methods=["GET"]),
+        Route("/inbox/{item}/read", guarded(read), methods=["POST"]),
+        Route("/jobs", guarded(job_list), methods=["GET"]),
+        Route("/jobs/{name}", guarded(job), methods=["GET"]),
+        Route("/jobs/{name}/{action:str}", guarded(act), methods=["POST"]),
+        Route("/runs/{run}", guarded(run), methods=["GET"]),
+        Route("/render", rendered, methods=["POST"]),
+    ]
+
+
+def next_time(job: Job) -> str:
+    if job.paused:
+        return "paused"
+    nxt = job.schedule.next_after(datetime.now(UTC))
+    return when(nxt.timestamp()) if nxt else "none"

@@ -1,0 +1,209 @@
+// The chat page: opens a chat in the daemon through its API (/api/v1/chats), streams each
+// reply (NDJSON), shows tool calls folded, asks approvals with buttons, stops a reply, and
+// renders the answer as Markdown (/render). No inline script: the page's CSP forbids it.
+"use strict";
+
+(() => {
+  const root = document.getElementById("chat");
+  const list = document.getElementById("messages");
+  const statusLine = document.getElementById("chat-status");
+  const form = document.getElementById("composer");
+  const input = document.getElementById("message");
+  const send = document.getElementById("send");
+  const stop = document.getElementById("stop");
+  const tier = document.getElementById("tier");
+  const filter = document.getElementById("session-filter");
+  let chat = null;
+
+  async function api(path, body) {
+    const options = { method: "POST", credentials: "same-origin", headers: {} };
+    if (body !== undefined) {
+      options.headers["Content-Type"] = "application/json";
+      options.body = JSON.stringify(body);
+    }
+    const response = await fetch("/api" + path, options);
+    const data = await response.json().catch(() => ({}));
+    if (!response.ok) {
+      throw new Error((data.error || response.statusText) + (data.hint ? " (" + data.hint + ")" : ""));
+    }
+    return data;
+  }
+
+  function add(kind, text) {
+    const node = document.createElement("div");
+    node.className = "msg " + kind;
+    if (text) node.textContent = text;
+    list.appendChild(node);
+    node.scrollIntoView({ block: "end" });
+    return node;
+  }
+
+  function show(state) {
+    statusLine.textContent = state.tier + " · " + state.model + " · session " + state.session_id;
+    if (tier) tier.value = state.tier;
+  }
+
+  async function render(node, text) {
+    const response = await fetch("/render", {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "text/plain; charset=utf-8" }, body: text,
+    });
+    if (response.ok) node.innerHTML = await response.text();  // Markdown, raw HTML escaped
+  }
+
+  function approval(event, before) {
+    const box = document.createElement("div");
+    box.className = "msg approval";
+    const req = event.request;
+    const what = document.createElement("p");
+    what.textContent = "Allow " + req.server + ":" + req.tool + " " + JSON.stringify(req.arguments) + "?"
+      + (req.gated ? " (" + req.gated + ")" : "");
+    box.appendChild(what);
+    const answer = async (value, label) => {
+      box.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+      try { await api("/v1/approvals/" + event.id, { answer: value }); what.textContent += " " + label; }
+      catch (error) { what.textContent += " " + error.message; }
+    };
+    for (const [value, label] of [["once", "Approve"], ["deny", "Deny"]]) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.textContent = label;
+      button.className = value === "once" ? "approve" : "deny";
+      button.addEventListener("click", () => answer(value, label === "Approve" ? "approved" : "denied"));
+      box.appendChild(button);
+    }
+    setTimeout(() => {
+      if (!box.querySelector("button:disabled")) {
+        box.querySelectorAll("button").forEach((b) => { b.disabled = true; });
+        what.textContent += " (timed out: denied)";
+      }
+    }, event.timeout_s * 1000);
+    list.insertBefore(box, before);
+  }
+
+  function handle(event, reply) {
+    switch (event.type) {
+      case "begun":
+        statusLine.textContent = event.tier + " · " + event.model + " · session " + event.session_id;
+        break;
+      case "text":
+        reply.textContent += event.text;
+        break;
+      case "notice":
+        list.insertBefore(Object.assign(document.createElement("div"), { className: "msg notice", textContent: event.text }), reply);
+        break;
+      case "tool_call": {
+        const fold = document.createElement("details");
+        fold.className = "msg tool";
+        fold.id = "call-" + event.call.id;
+        const summary = document.createElement("summary");
+        summary.textContent = event.call.name + " " + JSON.stringify(event.call.arguments) + " …";
+        fold.appendChild(summary);
+        list.insertBefore(fold, reply);
+        break;
+      }
+      case "tool_result": {
+        const fold = document.getElementById("call-" + event.call.id);
+        if (!fold) break;
+        const how = event.refused ? "refused" : event.is_error ? "failed" : "done";
+        fold.classList.add(how);
+        fold.querySelector("summary").textContent = event.call.name + ": " + how;
+        const body = document.createElement("pre");
+        body.textContent = event.content;
+        fold.appendChild(body);
+        break;
+      }
+      case "approval":
+        approval(event, reply);
+        break;
+      case "final":
+        reply.dataset.done = "yes";
+        return render(reply, event.message.content);
+      case "error":
+        reply.remove();
+        add("error", event.message + (event.hint ? " — " + event.hint : ""));
+        break;
+      default:
+        break;
+    }
+    return null;
+  }
+
+  async function ask(text) {
+    add("user", text);
+    const reply = add("assistant", "");
+    send.disabled = true;
+    stop.hidden = false;
+    try {
+      const response = await fetch("/api/v1/chats/" + chat + "/messages", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ text, interactive: true }),
+      });
+      if (!response.ok) {
+        const data = await response.json().catch(() => ({}));
+        throw new Error(data.error || response.statusText);
+      }
+      const reader = response.body.getReader();
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        buffer += decoder.decode(value, { stream: true });
+        let end;
+        while ((end = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, end);
+          buffer = buffer.slice(end + 1);
+          if (line.trim()) await handle(JSON.parse(line), reply);
+        }
+      }
+    } catch (error) {
+      add("error", error.message);
+    } finally {
+      send.disabled = false;
+      stop.hidden = true;
+      input.focus();
+    }
+  }
+
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text || !chat) return;
+    input.value = "";
+    ask(text);
+  });
+  input.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && !event.shiftKey) {
+      event.preventDefault();
+      form.requestSubmit();
+    }
+  });
+  stop.addEventListener("click", () => { if (chat) api("/v1/chats/" + chat + "/stop").catch(() => {}); });
+  if (tier) {
+    tier.addEventListener("change", async () => {
+      try { show(await api("/v1/chats/" + chat + "/tier", { name: tier.value })); }
+      catch (error) { add("error", error.message); }
+    });
+  }
+  if (filter) {
+    filter.addEventListener("input", () => {
+      const words = filter.value.toLowerCase();
+      document.querySelectorAll("#session-list li").forEach((item) => {
+        item.hidden = words !== "" && !item.dataset.title.includes(words);
+      });
+    });
+  }
+
+  (async () => {
+    try {
+      const opened = await api("/v1/chats", { daemon_settings: true });
+      chat = opened.chat;
+      show(root.dataset.resume ? await api("/v1/chats/" + chat + "/resume", { session: root.dataset.resume }) : opened);
+      root.dataset.ready = "yes";
+    } catch (error) {
+      statusLine.textContent = "The chat could not start: " + error.message;
+    }
+  })();
+})();
