@@ -72,6 +72,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.injection
 	$(BIN)/python -m bench.daemon
 	$(BIN)/python -m bench.jobs
+	$(BIN)/python -m bench.web
 
 # On a real small model (the models and llama.cpp of test-real): the tool-calling cases,
 # and the time to first token of turn 2 against turn 1 (the KV cache and the prompt layout).

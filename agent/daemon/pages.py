@@ -7,6 +7,8 @@ job ledger the API and the terminal use. The chat streams through the API (/api/
 - /jobs        each job's schedule, next occurrence and last run; run now, pause, resume
 - /jobs/NAME   a job and its runs
 - /runs/ID     a run: its answer, its tool calls, what was refused
+- /memory      search (the mode, why each hit ranked), the facts, documents (through the
+               API, `static/memory.js`), and the profile and persona (edited here)
 - /render      Markdown to HTML (for the chat's answers; raw HTML in it is escaped)"""
 
 from __future__ import annotations
@@ -145,6 +147,39 @@ def page_routes(host: Host, jobs: Jobs, render: Renderer) -> list[BaseRoute]:
         answer = markdown_html(found.answer) if found.answer else ""
         return render(request, "run.html", {"run": found, "answer": answer})
 
+    files = {
+        "profile": (
+            "Your profile (profile.md: who you are, for the assistant tier)",
+            host.paths.profile_file,
+        ),
+        "persona": (
+            "Its persona (persona.md: who the assistant is, its tone, its rules)",
+            host.paths.persona_file,
+        ),
+    }
+
+    async def memory(request: Request) -> Response:
+        shown = [
+            (name, label, path.read_text(encoding="utf-8") if path.is_file() else "")
+            for name, (label, path) in files.items()
+        ]
+        saved = request.query_params.get("saved", "")
+        return render(
+            request, "memory.html", {"files": shown, "saved": saved if saved in files else ""}
+        )
+
+    async def save(request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in files:
+            raise RungError(f"there is no {name!r} to edit", hint="profile or persona")
+        text = str((await request.form()).get("text", "")).replace("\r\n", "\n")
+        path = files[name][1]
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_name(f".{path.name}.saving")
+        temporary.write_text(text, encoding="utf-8")
+        temporary.replace(path)  # whole or not at all
+        return RedirectResponse(f"/memory?saved={name}", status_code=303)
+
     async def rendered(request: Request) -> Response:
         text = (await request.body()).decode("utf-8", errors="replace")
         return HTMLResponse(markdown_html(text))
@@ -170,6 +205,8 @@ def page_routes(host: Host, jobs: Jobs, render: Renderer) -> list[BaseRoute]:
         Route("/jobs/{name}", guarded(job), methods=["GET"]),
         Route("/jobs/{name}/{action:str}", guarded(act), methods=["POST"]),
         Route("/runs/{run}", guarded(run), methods=["GET"]),
+        Route("/memory", guarded(memory), methods=["GET"]),
+        Route("/memory/{name}", guarded(save), methods=["POST"]),
         Route("/render", rendered, methods=["POST"]),
     ]
 

@@ -4,8 +4,9 @@ construction:
 - **Login by a one-time link.** `rung web` asks the daemon for a code (`Logins.issue`),
   good once and for two minutes; GET /login?code=… trades it for a session cookie
   (HttpOnly, SameSite=Strict) and redirects to a URL without it. The code never appears in
-  a later URL, a Referer (Referrer-Policy: no-referrer) or a log (no access log). The page
-  never learns the API's token: it is authenticated by its cookie.
+  a later URL (the login answers a redirect, never a page, so no Referer carries it; and
+  Referrer-Policy: same-origin keeps the page's own URLs in the page) or a log (no access
+  log). The page never learns the API's token: it is authenticated by its cookie.
 - **The Host header** must name 127.0.0.1:PORT or localhost:PORT (421 otherwise: DNS
   rebinding), as on the API's TCP listener; **anything that changes state** (every method
   but GET and HEAD) must come with an Origin that is the page's own (403 otherwise); no
@@ -57,7 +58,9 @@ CSP = (
 HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
-    (b"referrer-policy", b"no-referrer"),
+    # same-origin, not no-referrer: with no-referrer a browser sends "Origin: null" on the
+    # page's own form posts, which the Origin check must refuse
+    (b"referrer-policy", b"same-origin"),
     (b"x-frame-options", b"DENY"),
     (b"cache-control", b"no-store"),
 ]

@@ -93,7 +93,7 @@ def test_the_page_is_safe_by_construction(page: dict[str, str], paths: Paths) ->
         assert home.status_code == 200
         csp = home.headers["content-security-policy"]
         assert "script-src 'self'" in csp and "unsafe-inline" not in csp
-        assert home.headers["referrer-policy"] == "no-referrer"
+        assert home.headers["referrer-policy"] == "same-origin"
         assert token not in home.text and '<script src="/static/chat.js"' in home.text
         assert browser.get(f"{url}/api/v1/status").status_code == 200  # by its cookie
         own = {"Origin": url}
@@ -143,6 +143,14 @@ def browser(tmp_path: Path) -> Iterator[Any]:
                 os.kill(pid, 9)
 
 
+def waiting(browser: Any, seconds: float) -> Any:
+    """Waits on a condition; a page that changes under it is looked at again."""
+    from selenium.common.exceptions import StaleElementReferenceException
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(browser, seconds, ignored_exceptions=(StaleElementReferenceException,))
+
+
 def shots(tmp_path: Path) -> Path:
     folder = Path(os.environ.get("SCREENSHOTS") or tmp_path / "screenshots")
     folder.mkdir(parents=True, exist_ok=True)
@@ -160,7 +168,6 @@ def test_the_page_in_a_real_browser(
 ) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys
-    from selenium.webdriver.support.ui import WebDriverWait
 
     work = isolated_home / "work"
     work.mkdir()
@@ -179,7 +186,7 @@ def test_the_page_in_a_real_browser(
     page = DaemonClient(paths).web()
     url = page["url"]
     folder = shots(tmp_path)
-    wait = WebDriverWait(browser, 20)
+    wait = waiting(browser, 20)
 
     browser.get(page["login"])
     wait.until(lambda d: d.find_element(By.ID, "chat").get_attribute("data-ready") == "yes")
@@ -214,7 +221,10 @@ def test_the_page_in_a_real_browser(
     item = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".item.unread"))[0]
     assert "Nightly report: all good." in item.text
     browser.save_screenshot(str(folder / "inbox.png"))
-    item.find_element(By.PARTIAL_LINK_TEXT, "run ").click()
+    run_link = item.find_element(By.PARTIAL_LINK_TEXT, "run ").get_attribute("href")
+    item.find_element(By.XPATH, ".//button[text()='Mark read']").click()  # a form post
+    wait.until(lambda d: "Nothing unread." in d.find_element(By.TAG_NAME, "main").text)
+    browser.get(run_link)
     wait.until(lambda d: d.find_elements(By.ID, "answer"))
     assert "Nightly report" in browser.find_element(By.ID, "answer").text
     assert browser.find_element(By.ID, "status").text == "ok"
@@ -235,3 +245,50 @@ def test_the_page_in_a_real_browser(
     assert "rung web" in browser.find_element(By.TAG_NAME, "main").text
     ollama_server.assert_complete()
     wait_for(lambda: (folder / "jobs.png").exists(), "the screenshots")
+
+
+def test_memory_in_a_real_browser(
+    processes: Processes,
+    paths: Paths,
+    user: Rung,
+    browser: Any,
+    isolated_home: Path,
+    tmp_path: Path,
+) -> None:
+    """Add a folder (with its progress), search it and see why a hit ranked, remember a
+    fact and forget it, and edit the profile, on the daemon's memory."""
+    from selenium.webdriver.common.by import By
+
+    notes = isolated_home / "notes"
+    notes.mkdir()
+    (notes / "garden.md").write_text("# Garden\n\nThe tomatoes grow along the south fence.\n")
+    (notes / "car.md").write_text("# Car\n\nThe car goes to the garage in March.\n")
+    start_daemon(processes, paths, user.env)
+    page = DaemonClient(paths).web()
+    wait = waiting(browser, 60)  # the daemon loads its embedding model at first use
+    browser.get(page["login"])
+    browser.get(f"{page['url']}/memory")
+
+    browser.find_element(By.ID, "folder").send_keys(str(notes))
+    browser.find_element(By.CSS_SELECTOR, "#add-folder button").click()
+    wait.until(lambda d: d.find_element(By.ID, "add-status").text == "Added 2 of 2 files.")
+
+    browser.find_element(By.ID, "query").send_keys("where do the tomatoes grow")
+    browser.find_element(By.CSS_SELECTOR, "#search button").click()
+    hit = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#hits .hit"))[0]
+    assert "south fence" in hit.text and "score" in hit.text and "garden.md" in hit.text
+
+    browser.find_element(By.ID, "fact-text").send_keys("I drink green tea")
+    browser.find_element(By.CSS_SELECTOR, "#remember button").click()
+    fact = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "#facts .fact"))[0]
+    assert "I drink green tea" in fact.text
+    browser.save_screenshot(str(shots(tmp_path) / "memory.png"))
+    fact.find_element(By.XPATH, ".//button[text()='Forget']").click()
+    wait.until(lambda d: "No facts yet." in d.find_element(By.ID, "facts").text)
+
+    profile = browser.find_element(By.ID, "profile")
+    profile.clear()
+    profile.send_keys("Name: Ada")
+    browser.find_element(By.XPATH, "//button[text()='Save profile']").click()
+    wait.until(lambda d: d.find_elements(By.ID, "saved"))
+    assert paths.profile_file.read_text() == "Name: Ada"
