@@ -260,7 +260,7 @@ def test_a_jobs_answer_goes_to_its_sinks_with_its_run_id(
     daemon(processes, paths, configured)
     assert configured("jobs", "run", "news").code == 0
     (run,) = runs(paths, "news")
-    ((path, headers, body),) = wait_for(lambda: receiver.posts, "the webhook's POST")
+    ((path, headers, body),) = wait_for(lambda: receiver.posts or None, "the webhook's POST")
     assert path == "/hook" and json.loads(body)["run_ids"] == [run.id]
     assert headers["X-Rung-Signature"] == signature(body, "s3cret")
     status = json.loads(configured("daemon", "status", "--json").out)

@@ -129,7 +129,7 @@ async def test_the_desktop_gets_a_freedesktop_notification(
     service = NotificationService(session_bus)
     try:
         await send_desktop(Note("backup failed", "disk full", "backup", (9,), (44,), urgent=True))
-        wait_for(lambda: service.calls, "the notification")
+        wait_for(lambda: service.calls or None, "the notification")
     finally:
         service.close()
     ((app, _, _, title, body, _, hints, _),) = service.calls

@@ -24,7 +24,7 @@ from rung.agent.daemon.client import DaemonClient
 from rung.agent.daemon.peer import tcp_peer_uid
 from rung.agent.daemon.web import CODE_TTL_S, SESSION_TTL_S, Logins
 from rung.config.paths import Paths
-from tests.agent.daemon.conftest import start_daemon, wait_for
+from tests.agent.daemon.conftest import start_daemon
 from tests.conftest import Processes, Rung
 from tests.ollama_server import OllamaTestServer, Reply
 
@@ -244,7 +244,6 @@ def test_the_page_in_a_real_browser(
     wait.until(lambda d: d.current_url == f"{url}/login")
     assert "rung web" in browser.find_element(By.TAG_NAME, "main").text
     ollama_server.assert_complete()
-    wait_for(lambda: (folder / "jobs.png").exists(), "the screenshots")
 
 
 def test_memory_in_a_real_browser(
