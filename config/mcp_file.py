@@ -299,6 +299,26 @@ def set_trust(file: McpFile, kind: str, value: str, *, on: bool = True) -> bool:
     return True
 
 
+def set_policy(file: McpFile, pattern: str, policy: Policy) -> list[str]:
+    """Set the rule for `pattern` ("server:tool" or "server:*"); a rule for a whole server
+    drops that server's narrower rules first (they would still win). The rules dropped."""
+    dropped: list[str] = []
+    if pattern.endswith(":*"):
+        dropped = drop_rules(file, pattern[:-1])
+    set_approval(file, pattern, policy)
+    return dropped
+
+
+def drop_rules(file: McpFile, prefix: str) -> list[str]:
+    """Forget the approval rules that start with `prefix` ("NAME:"); those dropped."""
+    rules = file.raw.get("approvals", {})
+    dropped = [p for p in rules if p.startswith(prefix)]
+    for pattern in dropped:
+        del rules[pattern]
+        file.approvals.pop(pattern, None)
+    return dropped
+
+
 def set_approval(file: McpFile, pattern: str, policy: Policy) -> None:
     file.raw.setdefault("approvals", {})[pattern] = policy
     file.approvals[pattern] = policy

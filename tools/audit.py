@@ -30,7 +30,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from rung.config.errors import ApprovalDenied, ToolError, ToolFailed, ToolTimeout
+from rung.config.errors import ApprovalDenied, ToolError, ToolFailed, ToolTimeout, UserError
 from rung.config.mcp_file import Policy
 from rung.tools.approvals import Answer
 
@@ -221,3 +221,46 @@ def _same_file(path: Path, fd: int) -> bool:
     except FileNotFoundError:
         return False
     return (here.st_dev, here.st_ino) == (held.st_dev, held.st_ino)
+
+
+Record = dict[str, Any]  # one line of the log, as JSON
+
+
+def read_log(path: Path) -> tuple[list[Record], int]:
+    """Every record of the log, oldest first (the rotated file, then the current one), and
+    how many lines were not records (cut short, or written by hand)."""
+    records: list[Record] = []
+    skipped = 0
+    for part in (rotated(path), path):
+        try:
+            data = part.read_bytes()
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise UserError(
+                f"cannot read the audit log {part}: {exc.strerror or exc}",
+                hint="check that file and its permissions",
+            ) from None
+        for raw in data.splitlines():
+            record = _record(raw)
+            if record is None:
+                skipped += bool(raw.strip())
+            else:
+                records.append(record)
+    return records, skipped
+
+
+def record_time(record: Record) -> float:
+    return datetime.fromisoformat(record["time"]).timestamp()
+
+
+def _record(raw: bytes) -> Record | None:
+    try:
+        record = json.loads(raw)
+        fields = [record[k] for k in ("time", "server", "tool", "decision")]
+        record_time(record)
+    except (ValueError, TypeError, KeyError):  # not JSON, not an object, a field missing
+        return None
+    if not all(isinstance(f, str) for f in fields):
+        return None
+    return record  # type: ignore[no-any-return]

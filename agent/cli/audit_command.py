@@ -9,13 +9,10 @@ import fnmatch
 import json
 import sys
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
-from rung.config.errors import UserError
 from rung.config.paths import Paths
-
-Record = dict[str, Any]
+from rung.tools.audit import Record, read_log, record_time
 
 
 def audit_command(args: argparse.Namespace) -> int:
@@ -49,32 +46,6 @@ def audit_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def read_log(path: Path) -> tuple[list[Record], int]:
-    """Every record of the log, oldest first (the rotated file, then the current one), and
-    how many lines were not records."""
-    from rung.tools.audit import rotated
-
-    records: list[Record] = []
-    skipped = 0
-    for part in (rotated(path), path):
-        try:
-            data = part.read_bytes()
-        except FileNotFoundError:
-            continue
-        except OSError as exc:
-            raise UserError(
-                f"cannot read the audit log {part}: {exc.strerror or exc}",
-                hint="check that file and its permissions",
-            ) from None
-        for raw in data.splitlines():
-            record = _record(raw)
-            if record is None:
-                skipped += bool(raw.strip())
-            else:
-                records.append(record)
-    return records, skipped
-
-
 def table(records: list[Record]) -> list[str]:
     """Aligned lines: time, server:tool, decision, by whom, how long, result size."""
     rows = [("time", "call", "decision", "by", "took", "result")]
@@ -96,31 +67,15 @@ def table(records: list[Record]) -> list[str]:
     ]
 
 
-def _record(raw: bytes) -> Record | None:
-    try:
-        record = json.loads(raw)
-        fields = [record[k] for k in ("time", "server", "tool", "decision")]
-        _stamp(record["time"])
-    except (ValueError, TypeError, KeyError):  # not JSON, not an object, a field missing
-        return None
-    if not all(isinstance(f, str) for f in fields):
-        return None
-    return record  # type: ignore[no-any-return]
-
-
 def _matches(record: Record, since: float | None, tool: str | None, server: str | None) -> bool:
     name = record["tool"]
     if tool is not None and ":" in tool:
         name = f"{record['server']}:{record['tool']}"
     return (
-        (since is None or _stamp(record["time"]) >= since)
+        (since is None or record_time(record) >= since)
         and (tool is None or fnmatch.fnmatchcase(name, tool))
         and (server is None or fnmatch.fnmatchcase(record["server"], server))
     )
-
-
-def _stamp(text: str) -> float:
-    return datetime.fromisoformat(text).timestamp()
 
 
 def _local(text: str) -> str:

@@ -23,9 +23,10 @@ from rung.config.mcp_file import (
     McpFile,
     Policy,
     ServerConfig,
+    drop_rules,
     load_mcp_file,
     parse_server,
-    set_approval,
+    set_policy,
     set_trust,
     variables,
 )
@@ -90,9 +91,8 @@ def tools_command(args: argparse.Namespace) -> int:
         console.print(f"{args.name}: {action}d.")
     else:
         pattern = _pattern(file, args.target)
-        if pattern.endswith(":*"):  # the whole server: narrower rules would still win
-            _drop_rules(console, file, pattern[:-1])
-        set_approval(file, pattern, action)
+        for dropped in set_policy(file, pattern, action):
+            console.print(f"[dim]dropped the rule {dropped}[/]")
         console.print(f"{pattern}: {action}")
         if action == "allow" and pattern.partition(":")[0] in ALWAYS_ASK:
             console.print(f"[yellow]note: {pattern.partition(':')[0]} asks before every call[/]")
@@ -141,10 +141,7 @@ def _trust(console: Console, file: McpFile, args: argparse.Namespace, *, on: boo
 
 def _drop_rules(console: Console, file: McpFile, prefix: str) -> None:
     """Forget the approval rules for one server (`prefix` is "NAME:")."""
-    rules = file.raw.get("approvals", {})
-    for pattern in [p for p in rules if p.startswith(prefix)]:
-        del rules[pattern]
-        file.approvals.pop(pattern, None)
+    for pattern in drop_rules(file, prefix):
         console.print(f"[dim]dropped the rule {pattern}[/]")
 
 

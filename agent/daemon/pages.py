@@ -7,6 +7,8 @@ job ledger the API and the terminal use. The chat streams through the API (/api/
 - /jobs        each job's schedule, next occurrence and last run; run now, pause, resume
 - /jobs/NAME   a job and its runs
 - /runs/ID     a run: its answer, its tool calls, what was refused
+- /tools       the servers, their state and tools, each tool's policy (allow, ask, deny:
+               set here, in mcp.json, as `rung tools allow|ask|deny` does), the audit log
 - /memory      search (the mode, why each hit ranked), the facts, documents (through the
                API, `static/memory.js`), and the profile and persona (edited here)
 - /render      Markdown to HTML (for the chat's answers; raw HTML in it is escaped)"""
@@ -180,6 +182,35 @@ def page_routes(host: Host, jobs: Jobs, render: Renderer) -> list[BaseRoute]:
         temporary.replace(path)  # whole or not at all
         return RedirectResponse(f"/memory?saved={name}", status_code=303)
 
+    async def tools(request: Request) -> Response:
+        from rung.agent import tiers
+        from rung.tools.audit import read_log
+        from rung.tools.catalog import load_catalog, policy_for
+        from rung.tools.views import listing
+
+        async with host.tools(tiers.get("agent")) as (hub, problems):
+            catalog = load_catalog(host.paths.mcp_file)
+            servers = listing(catalog, hub, policy_for(catalog))
+        records, _ = read_log(host.paths.audit_log)
+        context = {"servers": servers, "problems": problems, "calls": records[-100:][::-1]}
+        return render(request, "tools.html", context)
+
+    async def policy(request: Request) -> Response:
+        from rung.config.mcp_file import load_mcp_file, set_policy
+        from rung.tools.builtin import BUILTINS
+
+        form = await request.form()
+        target, wanted = str(form.get("target", "")), str(form.get("policy", ""))
+        if wanted not in ("allow", "ask", "deny"):
+            raise RungError(f"{wanted!r} is not a policy", hint="allow, ask or deny")
+        file = load_mcp_file(host.paths.mcp_file, frozenset(BUILTINS))
+        server, _, tool = target.partition(":")
+        if server not in BUILTINS and server not in file.servers:
+            raise RungError(f"there is no server {server!r}", hint="the Tools page lists them")
+        set_policy(file, f"{server}:{tool or '*'}", wanted)  # type: ignore[arg-type]
+        file.save()  # the daemon reads it again at the next turn, as after `rung tools …`
+        return RedirectResponse("/tools", status_code=303)
+
     async def rendered(request: Request) -> Response:
         text = (await request.body()).decode("utf-8", errors="replace")
         return HTMLResponse(markdown_html(text))
@@ -207,6 +238,8 @@ def page_routes(host: Host, jobs: Jobs, render: Renderer) -> list[BaseRoute]:
         Route("/runs/{run}", guarded(run), methods=["GET"]),
         Route("/memory", guarded(memory), methods=["GET"]),
         Route("/memory/{name}", guarded(save), methods=["POST"]),
+        Route("/tools", guarded(tools), methods=["GET"]),
+        Route("/tools/policy", guarded(policy), methods=["POST"]),
         Route("/render", rendered, methods=["POST"]),
     ]
 

@@ -2,13 +2,15 @@
 over real TCP), and the page itself in a real headless browser — Debian's chromium driven
 by Selenium through chromium-driver — against a real daemon and the Ollama-protocol test
 server: log in through the link, chat with a streamed reply and an approval, see a job's
-run land in the inbox and open it, and the failures (an old link, no cookie).
+run land in the inbox and open it, set a tool's policy and read the audit log, and the
+failures (an old link, no cookie).
 
 Screenshots of each page go to $SCREENSHOTS when it is set (`make screenshots` writes
 the README's), else to the test's own folder."""
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -232,6 +234,19 @@ def test_the_page_in_a_real_browser(
     browser.get(f"{url}/jobs")
     assert "nightly" in browser.find_element(By.CSS_SELECTOR, "table.jobs").text
     browser.save_screenshot(str(folder / "jobs.png"))
+    browser.get(f"{url}/tools")
+    row = browser.find_element(By.ID, "tool-files-write_file")
+    assert row.find_element(By.CSS_SELECTOR, ".policy").text == "ask"
+    row.find_element(By.XPATH, ".//button[text()='allow']").click()  # a form post
+    wait.until(
+        lambda d: d.find_element(By.CSS_SELECTOR, "#tool-files-write_file .policy").text == "allow"
+    )
+    assert json.loads((config / "mcp.json").read_text())["approvals"] == {
+        "files:write_file": "allow"
+    }
+    audit = browser.find_element(By.CSS_SELECTOR, "table.audit").text
+    assert "files:write_file" in audit and "allowed" in audit
+    browser.save_screenshot(str(folder / "tools.png"))
     browser.set_window_size(390, 844)  # a phone
     browser.get(f"{url}/")
     wait.until(lambda d: d.find_element(By.ID, "chat").get_attribute("data-ready") == "yes")
