@@ -102,6 +102,7 @@ def page_routes(host: Host, jobs: Jobs, render: Renderer) -> list[BaseRoute]:
             "past": past,
             "tiers": list(tiers.available()[0]),
             "tier": host.settings.tier,
+            "model": host.settings.model,
         }
         return render(request, "chat.html", context)
 
@@ -125,7 +126,7 @@ def page_routes(host: Host, jobs: Jobs, render: Renderer) -> list[BaseRoute]:
         found = ledger().jobs()
         last = ledger().last_runs()
         rows = [(job, next_time(job), last.get(job.name)) for job in found]
-        return render(request, "jobs.html", {"rows": rows})
+        return render(request, "jobs.html", {"rows": rows, "beat": jobs.heartbeat_status()})
 
     async def job(request: Request) -> Response:
         name = request.path_params["name"]

@@ -41,6 +41,8 @@
   function show(state) {
     statusLine.textContent = state.tier + " · " + state.model + " · session " + state.session_id;
     if (tier) tier.value = state.tier;
+    const model = document.getElementById("model");
+    if (model) model.value = state.model;
   }
 
   async function render(node, text) {
@@ -184,6 +186,14 @@
   if (tier) {
     tier.addEventListener("change", async () => {
       try { show(await api("/v1/chats/" + chat + "/tier", { name: tier.value })); }
+      catch (error) { add("error", error.message); }
+    });
+  }
+  const modelForm = document.getElementById("model-form");
+  if (modelForm) {
+    modelForm.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try { show(await api("/v1/chats/" + chat + "/model", { name: document.getElementById("model").value.trim() })); }
       catch (error) { add("error", error.message); }
     });
   }

@@ -233,6 +233,8 @@ def test_the_page_in_a_real_browser(
     browser.save_screenshot(str(folder / "run.png"))
     browser.get(f"{url}/jobs")
     assert "nightly" in browser.find_element(By.CSS_SELECTOR, "table.jobs").text
+    heartbeat = browser.find_element(By.ID, "heartbeat").text
+    assert "every 30 min in 08:00-22:00" in heartbeat and "empty: no beat asks" in heartbeat
     browser.save_screenshot(str(folder / "jobs.png"))
     browser.get(f"{url}/tools")
     row = browser.find_element(By.ID, "tool-files-write_file")
@@ -251,6 +253,13 @@ def test_the_page_in_a_real_browser(
     browser.get(f"{url}/")
     wait.until(lambda d: d.find_element(By.ID, "chat").get_attribute("data-ready") == "yes")
     browser.save_screenshot(str(folder / "chat-phone.png"))
+    model = browser.find_element(By.ID, "model")
+    model.clear()
+    model.send_keys("nosuch:1b")
+    browser.find_element(By.CSS_SELECTOR, "#model-form button").click()
+    error = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".msg.error"))[0]
+    assert "nosuch:1b" in error.text  # said on the page, the chat goes on with its model
+    assert "qwen3:4b" in browser.find_element(By.ID, "chat-status").text
 
     browser.get(page["login"])  # the old link
     assert browser.find_element(By.ID, "refused").is_displayed()
