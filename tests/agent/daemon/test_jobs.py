@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from rung.agent.daemon.ledger import FINISHED, Ledger, Run
+from rung.agent.daemon.scheduler import LATE_S
 from rung.agent.daemon.sinks import signature
 from rung.agent.sessions import SessionStore
 from rung.config.paths import Paths
@@ -62,6 +63,10 @@ def settled(paths: Paths, job: str, count: int = 1) -> list[Run] | None:
     if len(found) >= count and all(r.status in FINISHED for r in found):
         return found
     return None
+
+
+def _key(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def soon(seconds: float = 1.5) -> str:
@@ -214,12 +219,22 @@ def test_what_was_missed_while_down_is_recorded_and_run_once(
     down_since = time.time() - 600  # as if the daemon stopped ten minutes ago
     with Ledger(paths.jobs_db) as ledger, ledger._write() as db:
         db.execute("UPDATE jobs SET checked_until = ?", (down_since,))
+    started = time.time()
     proc = daemon(processes, paths, user)
     found = wait_for(lambda: settled(paths, "tick", 9), "the missed runs to be recorded")
-    ran = [r for r in found if r.status == "ok"]
-    missed = [r for r in found if r.status == "missed"]
-    assert len(ran) == 1 and len(missed) == len(found) - 1
-    assert ran[0].occurrence > max(r.occurrence for r in missed)  # the latest one ran
+    assert {r.status for r in found} <= {"ok", "missed"}
+    # Late at the first tick: past by more than LATE_S. Of those, the latest one runs (the
+    # `once` policy), unless a minute that came since is on time and runs instead; every
+    # other one is recorded as missed. (A slow machine may see a new minute come as well:
+    # that one runs on time, as it should.)
+    found = sorted(found, key=lambda r: r.occurrence)
+    late = [r for r in found if r.occurrence < _key(started - LATE_S)]
+    late_ran = [r for r in late if r.status == "ok"]
+    assert len(late) >= 8 and len(late_ran) <= 1
+    if late_ran:
+        assert late_ran[0] == late[-1]  # the latest one ran
+    else:
+        assert any(r.status == "ok" for r in found if r not in late)  # an on-time one did
     proc.terminate()
     assert proc.wait(timeout=15) == 0
     before = {r.occurrence: r.status for r in found}
