@@ -16,6 +16,7 @@ job ledger the API and the terminal use. The chat streams through the API (/api/
 from __future__ import annotations
 
 import contextlib
+import functools
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -71,11 +72,16 @@ def when(epoch: float | None) -> str:
     return datetime.fromtimestamp(epoch, UTC).astimezone().strftime("%Y-%m-%d %H:%M")
 
 
-def markdown_html(text: str) -> str:
-    """Markdown as HTML; any raw HTML in it is shown as text, never run."""
+@functools.cache
+def _markdown() -> Any:
     from markdown_it import MarkdownIt
 
-    return str(MarkdownIt("commonmark", {"html": False, "linkify": False}).render(text))
+    return MarkdownIt("commonmark", {"html": False, "linkify": False})
+
+
+def markdown_html(text: str) -> str:
+    """Markdown as HTML; any raw HTML in it is shown as text, never run."""
+    return str(_markdown().render(text))
 
 
 def page_routes(host: Host, jobs: Jobs, render: Renderer) -> list[BaseRoute]:

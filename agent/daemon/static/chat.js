@@ -15,19 +15,7 @@
   const filter = document.getElementById("session-filter");
   let chat = null;
 
-  async function api(path, body) {
-    const options = { method: "POST", credentials: "same-origin", headers: {} };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    const response = await fetch("/api" + path, options);
-    const data = await response.json().catch(() => ({}));
-    if (!response.ok) {
-      throw new Error((data.error || response.statusText) + (data.hint ? " (" + data.hint + ")" : ""));
-    }
-    return data;
-  }
+  const api = async (path, body) => (await Rung.call("POST", path, body)).json();
 
   function add(kind, text) {
     const node = document.createElement("div");
@@ -137,29 +125,8 @@
     send.disabled = true;
     stop.hidden = false;
     try {
-      const response = await fetch("/api/v1/chats/" + chat + "/messages", {
-        method: "POST", credentials: "same-origin",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ text, interactive: true }),
-      });
-      if (!response.ok) {
-        const data = await response.json().catch(() => ({}));
-        throw new Error(data.error || response.statusText);
-      }
-      const reader = response.body.getReader();
-      const decoder = new TextDecoder();
-      let buffer = "";
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        buffer += decoder.decode(value, { stream: true });
-        let end;
-        while ((end = buffer.indexOf("\n")) >= 0) {
-          const line = buffer.slice(0, end);
-          buffer = buffer.slice(end + 1);
-          if (line.trim()) await handle(JSON.parse(line), reply);
-        }
-      }
+      const response = await Rung.call("POST", "/v1/chats/" + chat + "/messages", { text, interactive: true });
+      await Rung.lines(response, (event) => handle(event, reply));
     } catch (error) {
       add("error", error.message);
     } finally {

@@ -6,19 +6,7 @@
 (() => {
   const $ = (id) => document.getElementById(id);
 
-  async function api(method, path, body) {
-    const options = { method, credentials: "same-origin", headers: {} };
-    if (body !== undefined) {
-      options.headers["Content-Type"] = "application/json";
-      options.body = JSON.stringify(body);
-    }
-    const response = await fetch("/api" + path, options);
-    if (!response.ok) {
-      const data = await response.json().catch(() => ({}));
-      throw new Error((data.error || response.statusText) + (data.hint ? " (" + data.hint + ")" : ""));
-    }
-    return response;
-  }
+  const api = (method, path, body) => Rung.call(method, path, body);
   const json = async (method, path, body) => (await api(method, path, body)).json();
 
   function item(parent, cls, text) {
@@ -105,22 +93,6 @@
   });
   $("fact-history").addEventListener("change", facts);
 
-  async function lines(response, each) {
-    const reader = response.body.getReader();
-    const decoder = new TextDecoder();
-    let buffer = "";
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += decoder.decode(value, { stream: true });
-      let end;
-      while ((end = buffer.indexOf("\n")) >= 0) {
-        const line = buffer.slice(0, end);
-        buffer = buffer.slice(end + 1);
-        if (line.trim()) each(JSON.parse(line));
-      }
-    }
-  }
   $("add-folder").addEventListener("submit", async (event) => {
     event.preventDefault();
     const status = $("add-status");
@@ -133,7 +105,7 @@
       progress.max = files.length;
       progress.value = 0;
       let added = 0, failed = 0;
-      await lines(await api("POST", "/v1/memory/add", { files }), (line) => {
+      await Rung.lines(await api("POST", "/v1/memory/add", { files }), (line) => {
         if (line.error) { status.textContent = line.error; return; }
         progress.value += 1;
         if (line.outcome === "failed") failed += 1; else added += 1;
