@@ -197,71 +197,32 @@ def _jobs(args: argparse.Namespace) -> int:
 
 
 def _save(args: argparse.Namespace, ledger: Ledger, paths: Paths) -> int:
-    from dataclasses import replace
     from datetime import UTC, datetime
 
-    from rung.agent.daemon.ledger import Job, JobError
-    from rung.agent.daemon.schedule import make_schedule, parse_interval
+    from rung.agent.cli.main import load
+    from rung.agent.daemon.job_form import JobForm, add_job, edit_job
 
     now = datetime.now(UTC)
-    _check_name(args.name)
-    changes: dict[str, Any] = {}
-    if args.tier is not None:
-        from rung.agent import tiers
-
-        changes["tier"] = tiers.get(args.tier).name
-    if args.model is not None:
-        changes["model"] = args.model
-    if args.tools is not None:
-        changes["tools"] = tuple(_check_tool(glob) for glob in args.tools)
-    if args.missed is not None:
-        changes["missed"] = args.missed
-    if args.grace is not None:
-        changes["grace_s"] = float(parse_interval(args.grace))
-    if args.notify is not None:
-        from rung.agent.cli.main import load
-        from rung.agent.daemon.sinks import check_sinks
-
-        changes["notify"] = check_sinks(args.notify, load(args).settings)
-    if args.urgent is not None:
-        changes["urgent"] = args.urgent
-    new_schedule = any(v is not None for v in (args.cron, args.every, args.at))
-    if args.action == "add":
-        schedule = make_schedule(cron=args.cron, every=args.every, at=args.at, tz=args.tz, now=now)
-        if not args.prompt.strip():
-            raise JobError("the job has nothing to do", hint="give what to do, in quotes")
-        job = ledger.add(
-            Job(args.name, args.prompt.strip(), schedule, paused=args.paused, **changes)
-        )
-        print(f"added job {job.name}: {schedule.describe()}")
-    else:
-        job = ledger.get(args.name)
-        if new_schedule or args.tz is not None:
-            if not new_schedule:  # a new zone for the same times
-                spec = {job.schedule.kind: job.schedule.spec}
-                changes["schedule"] = make_schedule(
-                    cron=spec.get("cron"),
-                    every=spec.get("every"),
-                    at=spec.get("at"),
-                    tz=args.tz,
-                    now=now,
-                )
-            else:
-                changes["schedule"] = make_schedule(
-                    cron=args.cron,
-                    every=args.every,
-                    at=args.at,
-                    tz=args.tz or job.schedule.tz,
-                    now=now,
-                )
-        if args.prompt is not None:
-            if not args.prompt.strip():
-                raise JobError("the job has nothing to do", hint="give what to do, in quotes")
-            changes["prompt"] = args.prompt.strip()
-        if not changes:
-            raise JobError("nothing to change", hint="`rung jobs edit --help` lists what can be")
-        job = ledger.update(replace(job, **changes))
-        print(f"changed job {job.name}: {job.schedule.describe()}")
+    adding = args.action == "add"
+    form = JobForm(
+        name=args.name,
+        prompt=args.prompt,
+        cron=args.cron,
+        every=args.every,
+        at=args.at,
+        tz=args.tz,
+        tier=args.tier,
+        model=args.model,
+        tools=args.tools,
+        missed=args.missed,
+        grace=args.grace,
+        notify=args.notify,
+        urgent=args.urgent,
+        paused=adding and args.paused,
+    )
+    settings = load(args).settings
+    job = (add_job if adding else edit_job)(ledger, form, settings, now)
+    print(f"{'added' if adding else 'changed'} job {job.name}: {job.schedule.describe()}")
     nxt = job.schedule.next_after(now)
     if job.paused:
         print("  paused: `rung jobs resume` runs it from its next occurrence")
@@ -274,34 +235,6 @@ def _save(args: argparse.Namespace, ledger: Ledger, paths: Paths) -> int:
     if not _tell_daemon(paths) and not job.paused:
         print(f"rung: {NOT_RUNNING}", file=sys.stderr)
     return 0
-
-
-def _check_name(name: str) -> None:
-    import re
-
-    from rung.agent.daemon.ledger import RESERVED, JobError
-
-    if name in RESERVED:
-        raise JobError(
-            f"{name!r} is the name of Rung's own runs", hint="pick another name for the job"
-        )
-    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", name):
-        raise JobError(
-            f"{name!r} is not a job name",
-            hint="use letters, digits, -, _ and . (up to 64), starting with a letter or digit",
-        )
-
-
-def _check_tool(glob: str) -> str:
-    from rung.agent.daemon.ledger import JobError
-
-    server, colon, tool = glob.partition(":")
-    if not colon or not server or not tool:
-        raise JobError(
-            f"{glob!r} does not name a tool as SERVER:TOOL",
-            hint="e.g. fetch:fetch or files:* (`rung tools list` shows the servers and tools)",
-        )
-    return glob
 
 
 def _daemon_runs(paths: Paths) -> bool:

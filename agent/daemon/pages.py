@@ -6,6 +6,7 @@ job ledger the API and the terminal use. The chat streams through the API (/api/
 - /inbox       unread first; mark read; each item linked to its run
 - /jobs        each job's schedule, next occurrence and last run; run now, pause, resume
 - /jobs/NAME   a job and its runs
+- /new-job, /jobs/NAME/edit   a job's form: the same checks as `rung jobs add|edit`
 - /runs/ID     a run: its answer, its tool calls, what was refused
 - /tools       the servers, their state and tools, each tool's policy (allow, ask, deny:
                set here, in mcp.json, as `rung tools allow|ask|deny` does), the audit log
@@ -30,6 +31,7 @@ if TYPE_CHECKING:
     from jinja2 import Environment
 
     from rung.agent.daemon.host import Host
+    from rung.agent.daemon.job_form import JobForm
     from rung.agent.daemon.jobs import Jobs
     from rung.agent.daemon.ledger import Job, Ledger
 
@@ -138,7 +140,8 @@ def page_routes(host: Host, jobs: Jobs, render: Renderer) -> list[BaseRoute]:
         name = request.path_params["name"]
         found = ledger().get(name)
         runs = ledger().history(name, limit=50)
-        return render(request, "job.html", {"job": found, "next": next_time(found), "runs": runs})
+        context = {"job": found, "next": next_time(found), "runs": runs}
+        return render(request, "job.html", {**context, "grace": interval_text(found.grace_s)})
 
     async def act(request: Request) -> Response:
         name, action = request.path_params["name"], request.path_params["action"]
@@ -150,6 +153,31 @@ def page_routes(host: Host, jobs: Jobs, render: Renderer) -> list[BaseRoute]:
             ledger().set_paused(name, action == "pause")
         jobs.wake()
         return RedirectResponse(f"/jobs/{name}", status_code=303)
+
+    async def job_form(request: Request) -> Response:
+        """The form of a new job (/new-job), or of a job to change (/jobs/NAME/edit)."""
+        name = request.path_params.get("name")
+        values = form_values(ledger().get(name)) if name else form_values(None)
+        return render(request, "job_form.html", form_context(values, editing=bool(name)))
+
+    async def save_job(request: Request) -> Response:
+        from rung.agent.daemon.job_form import add_job, edit_job
+
+        name = request.path_params.get("name")
+        posted = await request.form()
+        values: dict[str, Any] = {key: str(posted.get(key, "")) for key in FORM_FIELDS}
+        values["notify"] = [str(sink) for sink in posted.getlist("notify")]
+        if name:
+            values["name"] = name
+        try:
+            form = job_form_of(values, editing=bool(name))
+            saved = (edit_job if name else add_job)(ledger(), form, host.settings)
+        except RungError as exc:
+            context = form_context(values, editing=bool(name))
+            context.update(message=exc.message, hint=exc.hint)
+            return render(request, "job_form.html", context, status_code=400)
+        jobs.wake()
+        return RedirectResponse(f"/jobs/{saved.name}", status_code=303)
 
     async def run(request: Request) -> Response:
         found = ledger().run(int(request.path_params["run"]))
@@ -240,7 +268,11 @@ def page_routes(host: Host, jobs: Jobs, render: Renderer) -> list[BaseRoute]:
         Route("/inbox", guarded(inbox), methods=["GET"]),
         Route("/inbox/{item}/read", guarded(read), methods=["POST"]),
         Route("/jobs", guarded(job_list), methods=["GET"]),
+        Route("/new-job", guarded(job_form), methods=["GET"]),
+        Route("/new-job", guarded(save_job), methods=["POST"]),
         Route("/jobs/{name}", guarded(job), methods=["GET"]),
+        Route("/jobs/{name}/edit", guarded(job_form), methods=["GET"]),
+        Route("/jobs/{name}/edit", guarded(save_job), methods=["POST"]),
         Route("/jobs/{name}/{action:str}", guarded(act), methods=["POST"]),
         Route("/runs/{run}", guarded(run), methods=["GET"]),
         Route("/memory", guarded(memory), methods=["GET"]),
@@ -249,6 +281,85 @@ def page_routes(host: Host, jobs: Jobs, render: Renderer) -> list[BaseRoute]:
         Route("/tools/policy", guarded(policy), methods=["POST"]),
         Route("/render", rendered, methods=["POST"]),
     ]
+
+
+FORM_FIELDS = (
+    *("name", "prompt", "when_kind", "when", "tz", "tier", "model", "tools", "missed"),
+    *("grace", "urgent", "paused"),
+)
+
+
+def form_values(job: Job | None) -> dict[str, Any]:
+    """What the job form shows: a job's fields as typed, or a new job's defaults."""
+    if job is None:
+        return {"when_kind": "cron", "missed": "once", "grace": "1h", "notify": []}
+    return {
+        "name": job.name,
+        "prompt": job.prompt,
+        "when_kind": job.schedule.kind,
+        "when": job.schedule.spec,
+        "tz": job.schedule.tz,
+        "tier": job.tier or "",
+        "model": job.model or "",
+        "tools": " ".join(job.tools),
+        "missed": job.missed,
+        "grace": interval_text(job.grace_s),
+        "notify": list(job.notify),
+        "urgent": job.urgent,
+    }
+
+
+def form_context(values: dict[str, Any], *, editing: bool) -> dict[str, Any]:
+    from rung.agent import tiers
+    from rung.agent.daemon.schedule import local_zone_name
+    from rung.agent.daemon.sinks import SINKS
+
+    return {
+        "v": values,
+        "editing": editing,
+        "tiers": list(tiers.available()[0]),
+        "sinks": SINKS,
+        "local_zone": local_zone_name(),
+    }
+
+
+def job_form_of(values: dict[str, Any], *, editing: bool) -> JobForm:
+    """The job the form's `values` describe. Every field is sent, so an edit sets each one
+    (an empty tier or model: the defaults)."""
+    from rung.agent.daemon.job_form import JobForm
+    from rung.agent.daemon.ledger import JobError
+
+    kind, when = values["when_kind"], values["when"].strip()
+    if kind not in ("cron", "every", "at"):
+        raise JobError(f"{kind!r} is not a kind of schedule", hint="cron, every or at")
+    if not when and not editing:
+        raise JobError(
+            "say when the job runs",
+            hint='a cron expression ("0 8 * * 1-5"), an interval ("2h") or a moment',
+        )
+    return JobForm(
+        name=values["name"].strip(),
+        prompt=values["prompt"].replace("\r\n", "\n"),
+        **{kind: when or None},
+        tz=values["tz"].strip() or None,
+        tier=values["tier"],
+        model=values["model"],
+        tools=values["tools"].replace(",", " ").split(),
+        missed=values["missed"] or "once",
+        grace=values["grace"].strip() or "1h",
+        notify=values["notify"],
+        urgent=bool(values["urgent"]),
+        paused=bool(values["paused"]),
+    )
+
+
+def interval_text(seconds: float) -> str:
+    """3600 → "1h": the largest whole unit."""
+    whole = int(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if whole and whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{whole}s"
 
 
 def next_time(job: Job) -> str:

@@ -217,8 +217,22 @@ def test_the_page_in_a_real_browser(
     assert "write_file: done" in fold.text and fold.get_attribute("open") is None  # folded
     assert (work / "a.txt").read_text() == "hi"
 
-    assert user("jobs", "add", "nightly", "Report", "--every", "1d").code == 0
-    assert user("jobs", "run", "nightly").code == 0
+    browser.get(f"{url}/jobs")
+    browser.find_element(By.ID, "new-job").click()
+    form = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "form.job-form"))[0]
+    form.find_element(By.NAME, "name").send_keys("nightly")
+    form.find_element(By.NAME, "prompt").send_keys("Report")
+    form.find_element(By.NAME, "when").send_keys("0 3 * *")  # a field short
+    form.find_element(By.ID, "save-job").click()
+    error = wait.until(lambda d: d.find_elements(By.ID, "form-error"))[0]
+    assert "cron" in error.text  # said on the form, what was typed kept
+    when = browser.find_element(By.NAME, "when")
+    assert when.get_attribute("value") == "0 3 * *"
+    when.send_keys(" *")
+    browser.find_element(By.ID, "save-job").click()
+    wait.until(lambda d: d.current_url == f"{url}/jobs/nightly")
+    assert "cron 0 3 * * *" in browser.find_element(By.CSS_SELECTOR, "dl.facts").text
+    assert user("jobs", "run", "nightly").code == 0  # the terminal sees the page's job
     browser.get(f"{url}/inbox")
     item = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".item.unread"))[0]
     assert "Nightly report: all good." in item.text
@@ -268,6 +282,41 @@ def test_the_page_in_a_real_browser(
     wait.until(lambda d: d.current_url == f"{url}/login")
     assert "rung web" in browser.find_element(By.TAG_NAME, "main").text
     ollama_server.assert_complete()
+
+
+def test_jobs_are_added_and_edited_with_the_checks_of_the_terminal(
+    page: dict[str, str], paths: Paths
+) -> None:
+    from rung.agent.daemon.ledger import Ledger
+
+    url = page["url"]
+    own = {"Origin": url}
+    with httpx.Client(base_url=url, headers=own) as browser:
+        browser.get(page["login"])
+        assert 'action="/new-job"' in browser.get("/new-job").text
+        fields = {"name": "poll", "prompt": "Check", "when_kind": "every", "when": "2x"}
+        bad = browser.post("/new-job", data={**fields, "tools": "fetch"})
+        assert bad.status_code == 400 and "2x" in bad.text and 'value="fetch"' in bad.text
+        fields["when"] = "2h"
+        assert "SERVER:TOOL" in browser.post("/new-job", data={**fields, "tools": "fetch"}).text
+        taken = browser.post("/new-job", data={**fields, "name": "heartbeat"})
+        assert taken.status_code == 400 and "Rung&#39;s own runs" in taken.text
+        added = browser.post("/new-job", data={**fields, "tools": "fetch:*", "notify": "desktop"})
+        assert added.status_code == 303 and added.headers["location"] == "/jobs/poll"
+        form = browser.get("/jobs/poll/edit").text
+        assert 'value="2h"' in form and 'value="fetch:*"' in form
+        assert 'value="desktop" checked' in form
+        same = {**fields, "tools": "fetch:*", "notify": "desktop", "missed": "once"}
+        unchanged = browser.post("/jobs/poll/edit", data={**same, "grace": "1h"})
+        assert unchanged.status_code == 400 and "nothing to change" in unchanged.text
+        edited = browser.post("/jobs/poll/edit", data={**same, "missed": "skip", "tools": ""})
+        assert edited.status_code == 303
+        foreign = browser.post("/jobs/poll/edit", data=same, headers={"Origin": "http://x.test"})
+        assert foreign.status_code == 403
+    with Ledger(paths.jobs_db) as ledger:
+        job = ledger.get("poll")
+    assert (job.missed, job.tools, job.notify) == ("skip", (), ("desktop",))
+    assert job.schedule.spec == "2h"
 
 
 def test_memory_in_a_real_browser(
