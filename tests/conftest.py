@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from rung.memory.embedder import Embedder
+from tests.forked import Forked, WarmParent
 from tests.ollama_server import OllamaTestServer
 
 
@@ -149,20 +150,34 @@ def rung(ollama_server: OllamaTestServer, isolated_home: Path) -> Rung:
     return Rung(env)
 
 
+RungProcess = subprocess.Popen[bytes] | Forked  # a fresh interpreter, or forked warm
+
+
 class Processes:
     """`rung` processes a test starts itself (to kill one, to watch one run): each is
-    stopped by its pid in the fixture's teardown, also when the test fails."""
+    stopped by its pid in the fixture's teardown, also when the test fails.
 
-    def __init__(self) -> None:
-        self.started: list[subprocess.Popen[bytes]] = []
+    `python -m rung.agent.cli ARGS`, a fresh interpreter; with `warm=True`, the same command
+    in a process forked from this worker's warm parent (`tests/forked.py`): for the tests
+    of what the process does rather than of how Python starts it, which would otherwise
+    pay seconds of imports each."""
+
+    def __init__(self, warm: WarmParent | None = None) -> None:
+        self.started: list[RungProcess] = []
+        self.warm = warm
 
     def start(
-        self, args: Sequence[str], env: dict[str, str], **popen: Any
-    ) -> subprocess.Popen[bytes]:
+        self, args: Sequence[str], env: dict[str, str], *, warm: bool = False, **popen: Any
+    ) -> Any:  # a RungProcess: Any, as the tests use what both have
         popen.setdefault("stdin", subprocess.DEVNULL)
         popen.setdefault("stdout", subprocess.DEVNULL)
         popen.setdefault("stderr", subprocess.PIPE)
-        proc = subprocess.Popen([sys.executable, "-m", "rung.agent.cli", *args], env=env, **popen)
+        proc: RungProcess
+        if warm and self.warm is not None:
+            proc = Forked(self.warm, args, env, **popen)
+        else:
+            command = [sys.executable, "-m", "rung.agent.cli", *args]
+            proc = subprocess.Popen(command, env=env, **popen)
         self.started.append(proc)
         return proc
 
@@ -176,9 +191,21 @@ class Processes:
                     stream.close()
 
 
+@pytest.fixture(scope="session")
+def warm_parent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WarmParent]:
+    """This worker's warm parent to fork `rung` processes from (started at first use)."""
+    home = tmp_path_factory.mktemp("warm-parent")
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RUNG_", "XDG_"))}
+    parent = WarmParent({**env, "HOME": str(home)})
+    try:
+        yield parent
+    finally:
+        parent.close()
+
+
 @pytest.fixture
-def processes() -> Iterator[Processes]:
-    started = Processes()
+def processes(warm_parent: WarmParent) -> Iterator[Processes]:
+    started = Processes(warm_parent)
     try:
         yield started
     finally:

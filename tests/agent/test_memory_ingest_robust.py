@@ -167,11 +167,10 @@ POINTS = (EMBEDDED, VECTORS, SWAPPED, DELETED)
 def add_killed_at(
     processes: Processes, rung: Rung, folder: Path, point: str, nth: int, why: str
 ) -> None:
-    """`rung memory add FOLDER` as a process, killed by SIGKILL the `nth` time it reaches
-    `point`."""
-    proc = processes.start(
-        ["memory", "add", str(folder)], env=dict(rung.env, RUNG_CRASH_AT=f"{point}:{nth}")
-    )
+    """`rung memory add FOLDER` as a process (forked warm: the kill is under test, not the
+    imports), killed by SIGKILL the `nth` time it reaches `point`."""
+    env = dict(rung.env, RUNG_CRASH_AT=f"{point}:{nth}")
+    proc = processes.start(["memory", "add", str(folder)], env, warm=True)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == -signal.SIGKILL, (
         f"{why}: the run ended by itself ({proc.returncode}), not at the crash point: {err}"

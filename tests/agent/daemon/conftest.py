@@ -9,7 +9,6 @@ import os
 import shutil
 import signal
 import socket
-import subprocess
 import tempfile
 import threading
 import time
@@ -97,16 +96,18 @@ def through_daemon(
 ) -> Rung:
     """`rung` as the user types it while `rung daemon run` runs (killed by pid after)."""
     env = {**rung.env, "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"]}
-    start_daemon(processes, paths, env)
+    start_daemon(processes, paths, env, warm=True)
     return Rung(env)
 
 
 def start_daemon(
-    processes: Processes, paths: Paths, env: dict[str, str] | None = None
-) -> subprocess.Popen[bytes]:
+    processes: Processes, paths: Paths, env: dict[str, str] | None = None, *, warm: bool = False
+) -> Any:
     """`rung daemon run` in the foreground (stopped by pid in `processes`' teardown), once
-    its API answers."""
-    proc = processes.start(["daemon", "run"], dict(os.environ) if env is None else env)
+    its API answers. `warm`: forked from the worker's warm parent (`tests/forked.py`), for
+    the tests of what the daemon does rather than of how its process starts and stops."""
+    environ = dict(os.environ) if env is None else env
+    proc = processes.start(["daemon", "run"], environ, warm=warm)
 
     def up() -> bool:
         if proc.poll() is not None:

@@ -51,7 +51,7 @@ def user(rung: Rung, paths: Paths) -> Rung:
 
 @pytest.fixture
 def daemon(processes: Processes, paths: Paths, user: Rung) -> subprocess.Popen[bytes]:
-    return start_daemon(processes, paths, user.env)
+    return start_daemon(processes, paths, user.env, warm=True)
 
 
 def test_an_empty_checklist_asks_no_model(

@@ -48,7 +48,7 @@ def workdir(isolated_home: Path) -> Path:
 
 
 def daemon(processes: Processes, paths: Paths, user: Rung, **env: str) -> subprocess.Popen[bytes]:
-    return start_daemon(processes, paths, {**user.env, **env})
+    return start_daemon(processes, paths, {**user.env, **env}, warm=True)
 
 
 def runs(paths: Paths, job: str) -> list[Run]:

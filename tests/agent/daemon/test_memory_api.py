@@ -19,7 +19,9 @@ from tests.conftest import Processes, Rung
 def user(rung: Rung, paths: Paths, processes: Processes, tmp_path: Path) -> Rung:
     """`rung` as the user types it, while a daemon with its own data folder runs."""
     env = {**rung.env, "XDG_RUNTIME_DIR": os.environ["XDG_RUNTIME_DIR"]}
-    start_daemon(processes, paths, {**env, "XDG_DATA_HOME": str(tmp_path / "daemon-data")})
+    start_daemon(
+        processes, paths, {**env, "XDG_DATA_HOME": str(tmp_path / "daemon-data")}, warm=True
+    )
     return Rung(env)
 
 

@@ -10,7 +10,6 @@ import asyncio
 import json
 import os
 import signal
-import subprocess
 import sys
 import threading
 import time
@@ -26,16 +25,17 @@ from rung.config.paths import Paths
 from rung.config.settings import Settings
 from rung.tools.approvals import Answer, ApprovalRequest, Approver, no_one_to_ask
 from tests.agent.daemon.conftest import answering, start_daemon, wait_for
-from tests.conftest import Processes, Rung
+from tests.conftest import Processes, Rung, RungProcess
 from tests.ollama_server import OllamaTestServer, Reply
 
 ROOT = str(Path(__file__).resolve().parents[3])
 
 
 @pytest.fixture
-def daemon(processes: Processes, paths: Paths) -> subprocess.Popen[bytes]:
-    """`rung daemon run`, answering; killed by pid in the teardown."""
-    return start_daemon(processes, paths)
+def daemon(processes: Processes, paths: Paths) -> RungProcess:
+    """`rung daemon run`, answering; killed by pid in the teardown. Forked warm: how a
+    daemon's process starts is test_process.py's (and a restart after kill -9, below)."""
+    return start_daemon(processes, paths, warm=True)
 
 
 @pytest.fixture
@@ -95,7 +95,7 @@ def workdir(isolated_home: Path) -> Path:
 
 
 def test_ask_is_answered_by_the_daemon_and_stored(
-    user: Rung, ollama_server: OllamaTestServer, daemon: subprocess.Popen[bytes], paths: Paths
+    user: Rung, ollama_server: OllamaTestServer, daemon: RungProcess, paths: Paths
 ) -> None:
     ollama_server.script(Reply(text="Hello from the daemon."))
     result = user("ask", "--json", "--tier", "chatbot", "hello?")
@@ -116,7 +116,7 @@ def test_ask_is_answered_by_the_daemon_and_stored(
 
 
 async def test_the_reply_streams_before_it_ends(
-    ollama_server: OllamaTestServer, daemon: subprocess.Popen[bytes], paths: Paths
+    ollama_server: OllamaTestServer, daemon: RungProcess, paths: Paths
 ) -> None:
     resume = threading.Event()
     ollama_server.script(Reply(text="one two three four", pause_after=1, resume=resume))
@@ -135,7 +135,7 @@ async def test_the_reply_streams_before_it_ends(
 
 
 async def test_a_client_that_goes_away_stops_its_turn_and_it_is_kept(
-    ollama_server: OllamaTestServer, daemon: subprocess.Popen[bytes], paths: Paths
+    ollama_server: OllamaTestServer, daemon: RungProcess, paths: Paths
 ) -> None:
     never = threading.Event()
     ollama_server.script(Reply(text="a long answer that never ends", pause_after=2, resume=never))
@@ -171,7 +171,7 @@ async def test_a_client_that_goes_away_stops_its_turn_and_it_is_kept(
 
 async def test_an_approval_goes_to_the_client_that_started_the_turn(
     ollama_server: OllamaTestServer,
-    daemon: subprocess.Popen[bytes],
+    daemon: RungProcess,
     paths: Paths,
     workdir: Path,
 ) -> None:
@@ -188,7 +188,7 @@ async def test_an_approval_goes_to_the_client_that_started_the_turn(
 
 async def test_a_client_that_cannot_answer_gets_the_call_refused(
     ollama_server: OllamaTestServer,
-    daemon: subprocess.Popen[bytes],
+    daemon: RungProcess,
     paths: Paths,
     workdir: Path,
 ) -> None:
@@ -202,7 +202,7 @@ async def test_a_client_that_cannot_answer_gets_the_call_refused(
 
 
 def test_ollama_down_is_the_usual_line_and_the_daemon_stays_up(
-    user: Rung, daemon: subprocess.Popen[bytes], paths: Paths
+    user: Rung, daemon: RungProcess, paths: Paths
 ) -> None:
     down = Rung({**user.env, "RUNG_OLLAMA_HOST": "http://127.0.0.1:9"})
     through_daemon = down("ask", "--tier", "chatbot", "hello?")
@@ -215,7 +215,7 @@ def test_ollama_down_is_the_usual_line_and_the_daemon_stays_up(
 
 
 async def test_a_daemon_that_vanishes_mid_turn_is_one_line(
-    ollama_server: OllamaTestServer, daemon: subprocess.Popen[bytes], paths: Paths
+    ollama_server: OllamaTestServer, daemon: RungProcess, paths: Paths
 ) -> None:
     never = threading.Event()
     ollama_server.script(Reply(text="half of it", pause_after=1, resume=never))
@@ -259,7 +259,7 @@ def alive(pid: int) -> bool:
 
 async def test_sigterm_mid_turn_stops_within_10_s_with_the_turn_kept_and_servers_stopped(
     ollama_server: OllamaTestServer,
-    daemon: subprocess.Popen[bytes],
+    daemon: RungProcess,
     paths: Paths,
     workdir: Path,
 ) -> None:
@@ -291,7 +291,7 @@ async def test_sigterm_mid_turn_stops_within_10_s_with_the_turn_kept_and_servers
 
 
 async def test_clients_at_once_each_get_their_answer_and_every_session_is_stored(
-    ollama_server: OllamaTestServer, daemon: subprocess.Popen[bytes], paths: Paths
+    ollama_server: OllamaTestServer, daemon: RungProcess, paths: Paths
 ) -> None:
     ollama_server.responder = lambda body: Reply(text=f"echo: {body['messages'][-1]['content']}")
 
@@ -329,7 +329,7 @@ async def test_clients_at_once_each_get_their_answer_and_every_session_is_stored
 
 
 def test_the_memory_is_let_go_of_between_the_daemons_turns(
-    user: Rung, ollama_server: OllamaTestServer, daemon: subprocess.Popen[bytes]
+    user: Rung, ollama_server: OllamaTestServer, daemon: RungProcess
 ) -> None:
     ollama_server.script(Reply(text="Noted."))
     asked = user("ask", "--json", "--tier", "assistant", "my bike is blue")
@@ -343,7 +343,7 @@ def test_the_memory_is_let_go_of_between_the_daemons_turns(
 async def test_an_edited_rule_counts_from_the_next_turn_and_changed_servers_restart(
     user: Rung,
     ollama_server: OllamaTestServer,
-    daemon: subprocess.Popen[bytes],
+    daemon: RungProcess,
     paths: Paths,
     workdir: Path,
 ) -> None:
@@ -371,7 +371,7 @@ async def test_an_edited_rule_counts_from_the_next_turn_and_changed_servers_rest
 
 async def test_a_tool_server_that_dies_is_restarted_and_the_daemon_stays_up(
     ollama_server: OllamaTestServer,
-    daemon: subprocess.Popen[bytes],
+    daemon: RungProcess,
     paths: Paths,
     workdir: Path,
 ) -> None:
@@ -394,7 +394,7 @@ async def test_a_tool_server_that_dies_is_restarted_and_the_daemon_stays_up(
 async def test_kill_9_mid_turn_loses_only_that_turn_and_the_next_start_is_clean(
     processes: Processes,
     ollama_server: OllamaTestServer,
-    daemon: subprocess.Popen[bytes],
+    daemon: RungProcess,
     paths: Paths,
 ) -> None:
     ollama_server.script(Reply(text="Kept."))
@@ -433,7 +433,7 @@ async def test_kill_9_mid_turn_loses_only_that_turn_and_the_next_start_is_clean(
 
 
 def test_tools_list_shows_the_daemons_servers(
-    user: Rung, daemon: subprocess.Popen[bytes], paths: Paths, workdir: Path
+    user: Rung, daemon: RungProcess, paths: Paths, workdir: Path
 ) -> None:
     assert DaemonClient(paths).status()["servers"] == []
     listed = user("tools", "list")
@@ -446,9 +446,7 @@ def test_tools_list_shows_the_daemons_servers(
     assert local.out.replace(" ", "") == listed.out.replace(" ", "")  # the same listing
 
 
-def test_a_missing_model_is_the_usual_line(
-    user: Rung, daemon: subprocess.Popen[bytes], paths: Paths
-) -> None:
+def test_a_missing_model_is_the_usual_line(user: Rung, daemon: RungProcess, paths: Paths) -> None:
     through_daemon = user("ask", "--model", "nothere:1b", "hello?")
     local = user("ask", "--local", "--model", "nothere:1b", "hello?")
     assert through_daemon.code == local.code != 0

@@ -72,7 +72,7 @@ def user(rung: Rung, paths: Paths) -> Rung:
 @pytest.fixture
 def page(processes: Processes, paths: Paths, user: Rung) -> dict[str, str]:
     """A real daemon serving the page: its url and a fresh login link."""
-    start_daemon(processes, paths, user.env)
+    start_daemon(processes, paths, user.env, warm=True)
     return DaemonClient(paths).web()
 
 
@@ -184,7 +184,7 @@ def test_the_page_in_a_real_browser(
         Reply(text="Written."),
         Reply(text="Nightly report: all good."),
     )
-    start_daemon(processes, paths, user.env)
+    start_daemon(processes, paths, user.env, warm=True)
     page = DaemonClient(paths).web()
     url = page["url"]
     folder = shots(tmp_path)
@@ -335,7 +335,7 @@ def test_memory_in_a_real_browser(
     notes.mkdir()
     (notes / "garden.md").write_text("# Garden\n\nThe tomatoes grow along the south fence.\n")
     (notes / "car.md").write_text("# Car\n\nThe car goes to the garage in March.\n")
-    start_daemon(processes, paths, user.env)
+    start_daemon(processes, paths, user.env, warm=True)
     page = DaemonClient(paths).web()
     wait = waiting(browser, 60)  # the daemon loads its embedding model at first use
     browser.get(page["login"])
