@@ -331,7 +331,7 @@ def _replaced(log: Path, file: BinaryIO) -> bool:
 
 
 def _install(args: argparse.Namespace, paths: Paths) -> int:
-    from rung.agent.cli.daemon_service import install, passed_on, service_for
+    from rung.agent.service import install, passed_on, service_for
 
     service = service_for(
         sys.platform,

@@ -1,282 +1,70 @@
 """`rung doctor`: is everything Rung needs there and working? In plain words, with fixes.
 
-The checks run in order, each saying what it found: the config file, the Ollama server,
-the model (pulled, its context length against `num_ctx`, tool support), the tool servers
-(started for real), the memory (its store and the embedding model), and the last
-tool-calling check of the model. `--model` runs that check now (`tool_check`). Exit code
+The checks (`rung.agent.doctor`, shared with the web page's Doctor page) run in order, each
+printed as it is found. `--model` runs the tool-calling check now (`tool_check`). Exit code
 0 when nothing failed (warnings allowed), 1 otherwise.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
-import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from pathlib import Path
-from typing import Any, Literal
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
 
-from rung.agent import tiers, tool_check
+from rung.agent import tool_check
+from rung.agent.doctor import Doctor, Finding, daemon_finding, models_pulled
 from rung.agent.ollama_model import OllamaChatModel
 from rung.agent.tiers import Tier, tier_rules
 from rung.config.errors import RungError
 from rung.config.paths import Paths
 from rung.config.settings import LoadedSettings, Settings
 
-Status = Literal["ok", "warn", "fail"]
+if TYPE_CHECKING:
+    from rung.tools.hub import ToolHub
+
+__all__ = ["TerminalDoctor", "doctor_command", "models_pulled", "show_check"]
+
 MARKS = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]"}
 
 
-@dataclass(frozen=True)
-class Finding:
-    check: str  # "ollama", "model", …
-    status: Status
-    detail: str
-    hint: str = ""
+class TerminalDoctor(Doctor):
+    """The doctor at the terminal: it starts the tier's tool servers itself (a server that
+    asks for approval asks here), and asks the daemon, if one runs, how it is."""
 
-
-@dataclass
-class Doctor:
-    loaded: LoadedSettings
-    paths: Paths
-    report: Callable[[Finding], None]
-
-    @property
-    def settings(self) -> Settings:
-        return self.loaded.settings
-
-    @property
-    def tier(self) -> Tier:
-        return tiers.get(self.settings.tier)
-
-    async def run(self) -> list[Finding]:
-        found: list[Finding] = []
-
-        def note(finding: Finding) -> None:
-            found.append(finding)
-            self.report(finding)
-
-        note(self.config())
-        model = OllamaChatModel.from_settings(self.settings)
-        try:
-            reachable = await self.ollama(model, note)
-            if reachable:
-                await self.model(model, note)
-        finally:
-            await model.aclose()
-        await self.tool_servers(note)
-        await asyncio.to_thread(self.memory, note)
-        note(self.last_check())
-        note(self.daemon())
-        return found
-
-    def config(self) -> Finding:
-        path = self.loaded.config_file
-        changed = sorted(k for k, v in self.loaded.sources.items() if v != "default")
-        where = f"{path}" if path.exists() else f"{path} (not there: defaults in use)"
-        detail = f"{where}; set: {', '.join(changed)}" if changed else where
-        return Finding("config", "ok", detail)
-
-    async def ollama(self, model: OllamaChatModel, note: Callable[[Finding], None]) -> bool:
-        host = self.settings.ollama_host
-        try:
-            installed = await model.installed()
-        except RungError as exc:
-            note(Finding("ollama", "fail", f"{host}: {exc.message}", exc.hint))
-            return False
-        note(Finding("ollama", "ok", f"{host} answers; {models_pulled(len(installed))}"))
-        return True
-
-    async def model(self, model: OllamaChatModel, note: Callable[[Finding], None]) -> None:
-        s = self.settings
-        try:
-            details = await model.details()
-        except RungError as exc:
-            note(Finding("model", "fail", f"{s.model}: {exc.message}", exc.hint))
-            return
-        length = details.context_length
-        if length is not None and s.num_ctx > length:
-            note(
-                Finding(
-                    "model",
-                    "warn",
-                    f"{s.model}: num_ctx is {s.num_ctx} but the model's context length is {length}",
-                    f"set num_ctx to {length} or less (RUNG_NUM_CTX, --num-ctx)",
-                )
-            )
-        else:
-            window = f"context length {length}" if length else "context length not reported"
-            note(Finding("model", "ok", f"{s.model}: {window}; num_ctx {s.num_ctx}"))
-        if details.supports("tools"):
-            note(Finding("tool calls", "ok", f"{s.model} supports tools"))
-        else:
-            status: Status = "fail" if self.tier.tools else "warn"
-            note(
-                Finding(
-                    "tool calls",
-                    status,
-                    f"{s.model} does not support tools (the {s.tier} tier needs them)",
-                    "pick a tools-capable model (e.g. qwen3:4b) or use --tier chatbot",
-                )
-            )
-
-    async def tool_servers(self, note: Callable[[Finding], None]) -> None:
-        if not self.tier.tools:
-            note(Finding("tool servers", "ok", f"none in the {self.tier.name} tier"))
-            return
+    @contextlib.asynccontextmanager
+    async def tools(self, tier: Tier) -> AsyncIterator[tuple[ToolHub, list[str]]]:
         from rung.agent.cli.chat_tools import terminal_approver
         from rung.tools.catalog import open_hub
 
-        try:
-            hub, problems = open_hub(
-                self.paths.mcp_file,
-                self.paths.server_logs,
-                terminal_approver(stderr=True),
-                use=self.tier.uses_server,
-                rules=tier_rules(self.tier),
-            )
-        except RungError as exc:
-            note(Finding("tool servers", "fail", exc.message, exc.hint))
-            return
-        for problem in problems:
-            note(Finding("tool servers", "fail", str(problem), "fix it with `rung tools list -v`"))
+        hub, problems = open_hub(
+            self.paths.mcp_file,
+            self.paths.server_logs,
+            terminal_approver(stderr=True),
+            use=tier.uses_server,
+            rules=tier_rules(tier),
+        )
         try:
             await hub.start_and_wait()
-            for server in hub.servers.values():
-                if server.state == "ready":
-                    tools = len(server.offered())
-                    said = f"ready, {tools} tool{'' if tools == 1 else 's'}"
-                    note(Finding(f"server {server.name}", "ok", said))
-                else:
-                    note(
-                        Finding(
-                            f"server {server.name}",
-                            "fail",
-                            f"{server.state}: {server.reason}",
-                            f"see {server.log_path}, or `rung tools test {server.name}`",
-                        )
-                    )
-            offered = min(len(hub), self.settings.max_tools)
-            note(
-                Finding(
-                    "tool servers",
-                    "ok",
-                    f"{len(hub)} tools enabled; each turn offers up to {offered}",
-                )
-            )
+            yield hub, [str(problem) for problem in problems]
         finally:
             await hub.aclose()
 
-    def memory(self, note: Callable[[Finding], None]) -> None:
-        from rung.memory.service import Memory
-
-        started = time.perf_counter()
-        try:
-            with Memory.from_settings(self.settings, self.paths.memory_dir) as memory:
-                stats = memory.stats()
-                dimension = memory.embedder.dimension
-                loaded = time.perf_counter() - started
-                due = memory.reindex_due()  # opens the store: is it busy, the right model?
-        except RungError as exc:
-            note(Finding("memory", "fail", exc.message, exc.hint))
-            return
-        chunks = sum(stats["chunks"].values())
-        message = (
-            f"{stats['embedding_model']} ({dimension} dimensions, loaded in {loaded:.1f} s); "
-            f"{chunks} chunks, {stats['facts']} facts in {stats['folder']}"
-        )
-        if due:
-            message += "; a reindex is due: " + "; ".join(due)
-        note(
-            Finding(
-                "memory", "warn" if due else "ok", message, "rung memory reindex" if due else ""
-            )
-        )
-
     def daemon(self) -> Finding:
-        """Is the daemon running and answering; its folder, socket and token private; is it
-        installed as a service."""
-        import os
-        import sys
-
-        from rung.agent.cli.daemon_service import service_for
         from rung.agent.daemon.client import DaemonClient
 
-        service = service_for(
-            sys.platform,
-            config=None,
-            environ=os.environ,
-            memory_max="",
-            log=self.paths.daemon_log,
-        ).path
-        installed = (
-            f"installed as a service ({service})"
-            if service.exists()
-            else "not installed as a service"
-        )
         client = DaemonClient(self.paths, timeout=3)
         pid = client.running_pid()
         if pid is None:
-            return Finding(
-                "daemon",
-                "ok",
-                f"not running; {installed}",
-                "" if service.exists() else "optional: `rung daemon start`, `rung daemon install`",
-            )
+            return daemon_finding(self.paths, None, None)
         try:
             status = client.status()
         except RungError as exc:
             return Finding("daemon", "fail", f"pid {pid} holds the lock: {exc.message}", exc.hint)
-        loose = [
-            f"{path} is {oct(mode)} (should be {oct(want)})"
-            for path, want in (
-                (self.paths.runtime_dir, 0o700),
-                (self.paths.daemon_socket, 0o600),
-                (self.paths.daemon_token, 0o600),
-            )
-            if (mode := _mode(path)) is not None and mode & ~want
-        ]
-        if loose:
-            return Finding(
-                "daemon", "fail", "; ".join(loose), "`rung daemon restart` makes them again"
-            )
         turns = status.get("turns") or {}
-        return Finding(
-            "daemon",
-            "ok",
-            f"runs (pid {status['pid']}, {turns.get('served', 0)} turns served); its socket "
-            f"and token are private to you; {installed}",
-        )
-
-    def last_check(self) -> Finding:
-        model = self.settings.model
-        kept = tool_check.load(self.paths.state_dir, model)
-        if kept is None:
-            return Finding(
-                "tool check", "warn", f"{model} has not been checked", "rung doctor --model"
-            )
-        status: Status = "ok" if kept["accuracy"] >= tool_check.WARN_BELOW else "warn"
-        return Finding(
-            "tool check",
-            status,
-            f"{model} passed {kept['accuracy']:.0%} of {kept['cases']} cases on "
-            f"{kept['when'][:10]} ({kept['tools']} tools, num_ctx {kept['num_ctx']})",
-            "" if status == "ok" else "a larger model may call tools more reliably",
-        )
-
-
-def _mode(path: Path) -> int | None:
-    import stat
-
-    try:
-        return stat.S_IMODE(path.lstat().st_mode)
-    except FileNotFoundError:
-        return None
-
-
-def models_pulled(count: int) -> str:
-    return f"{count} model{'' if count == 1 else 's'} pulled"
+        return daemon_finding(self.paths, status["pid"], turns.get("served", 0))
 
 
 def doctor_command(
@@ -296,7 +84,7 @@ def doctor_command(
         if finding.hint and finding.status != "ok":
             console.print(f"  [dim]hint: {escape(finding.hint)}[/]", soft_wrap=True)
 
-    found = asyncio.run(Doctor(loaded, paths, show).run())
+    found = asyncio.run(TerminalDoctor(loaded, paths, show).run())
     failed = any(f.status == "fail" for f in found)
     check: dict[str, Any] | None = None
     if check_model and not any(

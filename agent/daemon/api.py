@@ -22,6 +22,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rung.agent.daemon.chat_api import chat_paths, chat_routes, chat_schemas
+from rung.agent.daemon.doctor_api import FINDING_SCHEMA, doctor_paths, doctor_routes
 from rung.agent.daemon.host import Host, TurnRequest
 from rung.agent.daemon.jobs import Jobs
 from rung.agent.daemon.memory_api import memory_paths, memory_routes
@@ -232,6 +233,7 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
         Route("/v1/openapi.json", openapi, methods=["GET"]),
         *chat_routes(host, host.chats),
         *memory_routes(host),
+        *doctor_routes(host),
     ]
     logins = Logins()
     render = Renderer(jobs)
@@ -334,6 +336,7 @@ def openapi_document(version: str) -> dict[str, Any]:
             },
             **chat_paths(),
             **memory_paths(),
+            **doctor_paths(),
             "/v1/tools": {
                 "get": {
                     "summary": "Every configured server: its state and its tools (started if "
@@ -404,6 +407,7 @@ def openapi_document(version: str) -> dict[str, Any]:
             "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 **chat_schemas(),
+                "Finding": FINDING_SCHEMA,
                 "Error": _object({"error": {"type": "string"}}),
                 "Health": _object({"ok": {"type": "boolean"}, "pid": {"type": "integer"}}),
                 "TurnRequest": {

@@ -12,6 +12,7 @@ job ledger the API and the terminal use. The chat streams through the API (/api/
                set here, in mcp.json, as `rung tools allow|ask|deny` does), the audit log
 - /memory      search (the mode, why each hit ranked), the facts, documents (through the
                API, `static/memory.js`), and the profile and persona (edited here)
+- /doctor      the checks of `rung doctor`, run by the daemon (/api/v1/doctor, `static/doctor.js`)
 - /render      Markdown to HTML (for the chat's answers; raw HTML in it is escaped)"""
 
 from __future__ import annotations
@@ -158,7 +159,8 @@ def page_routes(host: Host, jobs: Jobs, render: Renderer) -> list[BaseRoute]:
         """The form of a new job (/new-job), or of a job to change (/jobs/NAME/edit)."""
         name = request.path_params.get("name")
         values = form_values(ledger().get(name)) if name else form_values(None)
-        return render(request, "job_form.html", form_context(values, editing=bool(name)))
+        context = form_context(values, editing=bool(name), model=host.settings.model)
+        return render(request, "job_form.html", context)
 
     async def save_job(request: Request) -> Response:
         from rung.agent.daemon.job_form import add_job, edit_job
@@ -173,7 +175,7 @@ def page_routes(host: Host, jobs: Jobs, render: Renderer) -> list[BaseRoute]:
             form = job_form_of(values, editing=bool(name))
             saved = (edit_job if name else add_job)(ledger(), form, host.settings)
         except RungError as exc:
-            context = form_context(values, editing=bool(name))
+            context = form_context(values, editing=bool(name), model=host.settings.model)
             context.update(message=exc.message, hint=exc.hint)
             return render(request, "job_form.html", context, status_code=400)
         jobs.wake()
@@ -246,6 +248,9 @@ def page_routes(host: Host, jobs: Jobs, render: Renderer) -> list[BaseRoute]:
         file.save()  # the daemon reads it again at the next turn, as after `rung tools …`
         return RedirectResponse("/tools", status_code=303)
 
+    async def doctor(request: Request) -> Response:
+        return render(request, "doctor.html", {})
+
     async def rendered(request: Request) -> Response:
         text = (await request.body()).decode("utf-8", errors="replace")
         return HTMLResponse(markdown_html(text))
@@ -279,6 +284,7 @@ def page_routes(host: Host, jobs: Jobs, render: Renderer) -> list[BaseRoute]:
         Route("/memory/{name}", guarded(save), methods=["POST"]),
         Route("/tools", guarded(tools), methods=["GET"]),
         Route("/tools/policy", guarded(policy), methods=["POST"]),
+        Route("/doctor", guarded(doctor), methods=["GET"]),
         Route("/render", rendered, methods=["POST"]),
     ]
 
@@ -309,7 +315,7 @@ def form_values(job: Job | None) -> dict[str, Any]:
     }
 
 
-def form_context(values: dict[str, Any], *, editing: bool) -> dict[str, Any]:
+def form_context(values: dict[str, Any], *, editing: bool, model: str) -> dict[str, Any]:
     from rung.agent import tiers
     from rung.agent.daemon.schedule import local_zone_name
     from rung.agent.daemon.sinks import SINKS
@@ -320,6 +326,7 @@ def form_context(values: dict[str, Any], *, editing: bool) -> dict[str, Any]:
         "tiers": list(tiers.available()[0]),
         "sinks": SINKS,
         "local_zone": local_zone_name(),
+        "model": model,
     }
 
 

@@ -8,6 +8,8 @@ import socket
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from rung.agent import tool_check
 from tests.conftest import Rung
 from tests.ollama_server import ModelInfo, OllamaTestServer, Reply
@@ -122,3 +124,46 @@ def test_a_weak_model_gets_a_warning_in_the_assistant_tier(
     ollama_server.script(Reply(text="Hello."))
     agent = rung("ask", "--tier", "agent", "--model", "tiny:1b", "hello")
     assert "tool-calling cases" not in agent.err  # the warning is the assistant tier's
+
+
+def test_the_daemon_runs_the_same_checks_for_the_page(
+    rung: Rung, ollama_server: OllamaTestServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """/v1/doctor (the Doctor page's) finds what `rung doctor` finds, each as a line as it
+    comes; the daemon looks at itself, and shows its own tool servers."""
+    import asyncio
+    import os
+
+    import httpx
+
+    from rung.agent.daemon.api import DaemonInfo, create_app
+    from rung.agent.daemon.host import Host
+    from rung.config.paths import Paths
+    from rung.config.settings import load_settings
+
+    terminal = json.loads(rung("doctor", "--json").out)["findings"]
+    monkeypatch.setenv("RUNG_OLLAMA_HOST", ollama_server.url)  # the daemon's environment
+
+    async def ask() -> list[dict[str, Any]]:
+        paths = Paths.default()
+        host = Host(load_settings(paths.config_file).settings, paths)
+        app = create_app(DaemonInfo("qwen3:4b", "1", "/s"), "t", lambda: None, host)
+        transport = httpx.ASGITransport(app=app)
+        try:
+            async with httpx.AsyncClient(transport=transport, base_url="http://rung") as api:
+                headers = {"Authorization": "Bearer t"}
+                async with api.stream("GET", "/v1/doctor", headers=headers) as response:
+                    assert response.headers["content-type"].startswith("application/x-ndjson")
+                    return [json.loads(line) async for line in response.aiter_lines() if line]
+        finally:
+            await host.close()
+
+    page = asyncio.run(ask())
+    assert [f["check"] for f in page] == [f["check"] for f in terminal]
+    ours = {f["check"]: f for f in page}
+    theirs = {f["check"]: f for f in terminal}
+    for check in theirs:
+        assert ours[check]["status"] == theirs[check]["status"], check
+        if check not in ("daemon", "memory"):  # who runs, how long the model took to load
+            assert ours[check]["detail"] == theirs[check]["detail"], check
+    assert ours["daemon"]["detail"].startswith(f"runs (pid {os.getpid()}, 0 turns served)")

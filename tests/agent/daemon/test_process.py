@@ -238,11 +238,11 @@ def test_a_big_log_is_moved_aside_at_start(paths: Paths) -> None:
 def test_doctor_checks_the_running_daemon_and_its_permissions(
     processes: Processes, paths: Paths
 ) -> None:
-    from rung.agent.cli.doctor import Doctor
+    from rung.agent.cli.doctor import TerminalDoctor
     from rung.config.settings import load_settings
 
     proc = start(processes, paths)
-    doctor = Doctor(load_settings(paths.config_file), paths, lambda finding: None)
+    doctor = TerminalDoctor(load_settings(paths.config_file), paths, lambda finding: None)
     found = doctor.daemon()
     assert found.status == "ok" and found.detail.startswith(f"runs (pid {proc.pid}, 0 turns")
     assert "not installed as a service" in found.detail

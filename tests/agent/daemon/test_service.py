@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from rung.agent.cli.daemon_service import service_for, systemd_unit
+from rung.agent.service import service_for, systemd_unit
 from rung.config.paths import Paths
 from tests.conftest import Rung
 

@@ -2,8 +2,8 @@
 over real TCP), and the page itself in a real headless browser — Debian's chromium driven
 by Selenium through chromium-driver — against a real daemon and the Ollama-protocol test
 server: log in through the link, chat with a streamed reply and an approval, see a job's
-run land in the inbox and open it, set a tool's policy and read the audit log, and the
-failures (an old link, no cookie).
+run land in the inbox and open it, add a job from its form, set a tool's policy and read
+the audit log, run the doctor's checks, and the failures (an old link, no cookie).
 
 Screenshots of each page go to $SCREENSHOTS when it is set (`make screenshots` writes
 the README's), else to the test's own folder."""
@@ -226,6 +226,7 @@ def test_the_page_in_a_real_browser(
     form.find_element(By.ID, "save-job").click()
     error = wait.until(lambda d: d.find_elements(By.ID, "form-error"))[0]
     assert "cron" in error.text  # said on the form, what was typed kept
+    browser.save_screenshot(str(folder / "job-form.png"))
     when = browser.find_element(By.NAME, "when")
     assert when.get_attribute("value") == "0 3 * *"
     when.send_keys(" *")
@@ -263,6 +264,15 @@ def test_the_page_in_a_real_browser(
     audit = browser.find_element(By.CSS_SELECTOR, "table.audit").text
     assert "files:write_file" in audit and "allowed" in audit
     browser.save_screenshot(str(folder / "tools.png"))
+    browser.get(f"{url}/doctor")
+    wait.until(lambda d: d.find_element(By.ID, "findings").get_attribute("data-done") == "yes")
+    ollama = browser.find_element(By.CSS_SELECTOR, '.finding[data-check="ollama"]')
+    assert "ok" in ollama.get_attribute("class").split() and "answers" in ollama.text
+    daemon = browser.find_element(By.CSS_SELECTOR, '.finding[data-check="daemon"]').text
+    assert "runs (pid " in daemon  # the daemon looked at itself
+    unchecked = browser.find_element(By.CSS_SELECTOR, '.finding[data-check="tool check"]')
+    assert "warn" in unchecked.get_attribute("class") and "rung doctor --model" in unchecked.text
+    browser.save_screenshot(str(folder / "doctor.png"))
     browser.set_window_size(390, 844)  # a phone
     browser.get(f"{url}/")
     wait.until(lambda d: d.find_element(By.ID, "chat").get_attribute("data-ready") == "yes")
