@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import builtins
 import json
+import re
 import secrets
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -24,6 +25,8 @@ from rung.config.errors import SessionError
 TITLE_CHARS = 60
 MIN_PREFIX = 2
 LIST_HINT = "rung sessions list shows them"
+
+_SAID = "role IN ('user', 'assistant')"  # the messages a search looks in (no tool output)
 
 # MIGRATIONS[n] takes the schema from version n - 1 to version n.
 MIGRATIONS: dict[int, tuple[str, ...]] = {
@@ -58,7 +61,19 @@ MIGRATIONS: dict[int, tuple[str, ...]] = {
         "CREATE INDEX messages_by_session ON messages (session_id, id)",
     ),
     2: ("ALTER TABLE messages ADD COLUMN created_at TEXT",),  # NULL for turns from before
+    3: (  # the words of what was said (yours and the answers), for `search`
+        "CREATE VIRTUAL TABLE message_words USING fts5(content, content='messages',"
+        " content_rowid='id', tokenize='unicode61 remove_diacritics 2')",
+        f"CREATE TRIGGER message_words_added AFTER INSERT ON messages WHEN new.{_SAID} BEGIN"
+        " INSERT INTO message_words (rowid, content) VALUES (new.id, new.content); END",
+        f"CREATE TRIGGER message_words_deleted AFTER DELETE ON messages WHEN old.{_SAID} BEGIN"
+        " INSERT INTO message_words (message_words, rowid, content)"
+        " VALUES ('delete', old.id, old.content); END",
+        f"INSERT INTO message_words (rowid, content) SELECT id, content FROM messages"
+        f" WHERE {_SAID}",  # what was stored before
+    ),
 }
+MARK = ("\ue000", "\ue001")  # around each matched word in a search's snippet
 
 _INFO_COLUMNS = """
     s.id, s.title, s.created_at, s.updated_at, s.model, s.tier, s.turns,
@@ -76,6 +91,15 @@ class SessionInfo:
     tier: str
     turns: int
     messages: int
+
+
+@dataclass(frozen=True)
+class Found:
+    """A session a search found: the best-matching words of it, each match between the
+    MARK characters."""
+
+    session: SessionInfo
+    snippet: str
 
 
 @dataclass(frozen=True)
@@ -186,6 +210,36 @@ class SessionStore(SqliteFile):
                 (-1 if limit is None else max(limit, 0),),
             ).fetchall()
         return [_info(row) for row in rows]
+
+    def search(self, text: str, limit: int = 50) -> builtins.list[Found]:
+        """The sessions whose messages (yours and the answers) hold every word of `text`
+        (the last one as a prefix, as you type), the best-matching first."""
+        words = re.findall(r"\w+", text.lower())
+        if not words:
+            return []
+        query = " ".join([*(f'"{w}"' for w in words[:-1]), f'"{words[-1]}"*'])
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT m.session_id, snippet(message_words, 0, ?, ?, '…', 16)"
+                " FROM message_words JOIN messages m ON m.id = message_words.rowid"
+                " WHERE message_words MATCH ?"
+                " ORDER BY bm25(message_words) LIMIT 2000",
+                (*MARK, query),
+            ).fetchall()
+            best: dict[str, str] = {}
+            for session_id, snippet in rows:
+                best.setdefault(session_id, snippet)
+                if len(best) == limit:
+                    break
+            infos = {
+                row[0]: _info(row)
+                for row in conn.execute(
+                    f"SELECT {_INFO_COLUMNS} FROM sessions s WHERE s.id IN"
+                    f" ({','.join('?' * len(best))})",
+                    list(best),
+                )
+            }
+        return [Found(infos[sid], snippet) for sid, snippet in best.items() if sid in infos]
 
     def delete(self, session_id: str) -> None:
         """Delete a session (by id or unique prefix) and its messages."""

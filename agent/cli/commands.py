@@ -16,7 +16,10 @@ from rung.config.settings import LoadedSettings, default_config_text, settings_t
 def sessions_command(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.markdown import Markdown
+    from rich.markup import escape
     from rich.table import Table
+
+    from rung.agent.sessions import MARK
 
     console = Console()
     with open_store() as store:
@@ -30,6 +33,17 @@ def sessions_command(args: argparse.Namespace) -> int:
                 updated = s.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
                 table.add_row(s.id, updated, str(s.turns), s.model, s.title)
             console.print(table)
+        elif args.action == "search":
+            found = store.search(" ".join(args.text), limit=args.limit)
+            if not found:
+                print("No session says that. `rung sessions list` shows them all.")
+                return 0
+            for f in found:
+                updated = f.session.updated_at.astimezone().strftime("%Y-%m-%d %H:%M")
+                snippet = escape(" ".join(f.snippet.split()))
+                snippet = snippet.replace(MARK[0], "[bold yellow]").replace(MARK[1], "[/]")
+                console.print(f"[bold]{f.session.id}[/]  {updated}  {escape(f.session.title)}")
+                console.print(f"    {snippet}", highlight=False)
         elif args.action == "show":
             text = store.export_markdown(store.get(args.id).id)
             if sys.stdout.isatty():

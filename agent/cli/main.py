@@ -24,7 +24,7 @@ Rung: a local-first personal AI agent on top of Ollama.
   rung ask "question"       answer once and exit (reads stdin when piped)
   rung doctor [--model]     check the setup; --model: can the model call tools?
   rung tiers                chatbot, agent, assistant (and plugins): what each turns on
-  rung sessions list        past conversations (show, export, delete)
+  rung sessions list        past conversations (search, show, export, delete)
   rung config show          settings in effect and where each came from
   rung daemon start         the background daemon (stop, restart, status, logs, install)
   rung jobs add NAME "…"    a job the daemon runs on a schedule (list, show, run, history)
@@ -196,6 +196,13 @@ def build_parser() -> argparse.ArgumentParser:
     ssub.add_parser("list", parents=[common], help="list sessions, newest first").add_argument(
         "-n", "--limit", type=int, default=None, help="show at most N"
     )
+    search = ssub.add_parser(
+        "search",
+        parents=[common],
+        help="sessions where every word was said (yours or the answers), best first",
+    )
+    search.add_argument("text", nargs="+", help="the words to look for (the last may be cut)")
+    search.add_argument("-n", "--limit", type=int, default=20, help="show at most N")
     ssub.add_parser("show", parents=[common], help="print a session").add_argument("id")
     export = ssub.add_parser("export", parents=[common], help="export a session as Markdown")
     export.add_argument("id")

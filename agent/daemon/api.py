@@ -36,6 +36,7 @@ from rung.agent.daemon.routing import (
     required,
     settings_of,
 )
+from rung.agent.daemon.sessions_api import sessions_paths, sessions_routes
 from rung.agent.daemon.web import Logins, WebServer, web_app
 from rung.agent.daemon.wire import NDJSON
 from rung.config.errors import RungError
@@ -234,6 +235,7 @@ def create_app(info: DaemonInfo, token: str, stop: Callable[[], None], host: Hos
         *chat_routes(host, host.chats),
         *memory_routes(host),
         *doctor_routes(host),
+        *sessions_routes(host),
     ]
     logins = Logins()
     render = Renderer(jobs)
@@ -337,6 +339,7 @@ def openapi_document(version: str) -> dict[str, Any]:
             **chat_paths(),
             **memory_paths(),
             **doctor_paths(),
+            **sessions_paths(),
             "/v1/tools": {
                 "get": {
                     "summary": "Every configured server: its state and its tools (started if "

@@ -52,7 +52,7 @@ def test_ask_json_has_answer_tool_calls_and_usage(
     assert ollama_server.chat_requests[1]["messages"][-1]["role"] == "tool"
 
 
-def test_ask_stores_a_session_that_can_be_listed_shown_exported_deleted(
+def test_ask_stores_a_session_that_can_be_listed_searched_shown_exported_deleted(
     rung: Rung, ollama_server: OllamaTestServer, tmp_path: Path
 ) -> None:
     ollama_server.script(Reply(text="Use **git bisect**."))
@@ -63,6 +63,10 @@ def test_ask_stores_a_session_that_can_be_listed_shown_exported_deleted(
     assert (
         listed.code == 0 and session in listed.out and "How do I find a bad commit?" in listed.out
     )
+
+    found = rung("sessions", "search", "bisect")  # in the answer, not the title
+    assert found.code == 0 and session in found.out and "git bisect" in found.out
+    assert "No session says that" in rung("sessions", "search", "rebase").out
 
     shown = rung("sessions", "show", session[:4])
     assert "How do I find a bad commit?" in shown.out and "git bisect" in shown.out

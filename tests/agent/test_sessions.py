@@ -434,3 +434,65 @@ def test_kill_9_loses_at_most_the_turn_in_flight(tmp_path: Path) -> None:
         stored = check_whole(db, sid)
         # Every reported turn is there (and any later one that made it is whole: above).
         assert stored >= before + commits
+
+
+# --- search ----------------------------------------------------------------------------------
+
+
+def test_search_finds_sessions_by_any_words_said_in_them(tmp_path: Path) -> None:
+    from rung.agent.sessions import MARK
+
+    with SessionStore(tmp_path / "s.db") as store:
+        store.add_turn(
+            "aaaaaaaa",
+            [Message("user", "Plan my trip to Kyoto"), Message("assistant", "Day one: temples.")],
+            model="m",
+            tier="agent",
+        )
+        store.add_turn(
+            "aaaaaaaa",
+            [Message("user", "And the food?"), Message("assistant", "Try the okonomiyaki.")],
+            model="m",
+            tier="agent",
+        )
+        calls = [ToolCall("c1", "files.read", {})]
+        store.add_turn(
+            "bbbbbbbb",
+            [
+                Message("user", "What is in notes.txt?"),
+                Message("assistant", "", tool_calls=calls),
+                Message("tool", "okonomiyaki recipe", tool_name="files.read", tool_call_id="c1"),
+                Message("assistant", "A recipe."),
+            ],
+            model="m",
+            tier="agent",
+        )
+        [found] = store.search("okonomiyaki")  # a tool's output is not what was said
+        assert found.session.id == "aaaaaaaa" and found.session.title == "Plan my trip to Kyoto"
+        assert f"{MARK[0]}okonomiyaki{MARK[1]}" in found.snippet
+        assert [f.session.id for f in store.search("TEMPLES day")] == ["aaaaaaaa"]  # any order
+        assert [f.session.id for f in store.search("okonom")] == ["aaaaaaaa"]  # as you type
+        assert store.search("kyoto recipe") == []  # every word, in one message
+        assert store.search('"); DROP TABLE messages; --') == []
+        assert store.search("  ") == [] and store.search("***") == []
+        store.delete("aaaaaaaa")
+        assert store.search("okonomiyaki") == []
+        assert [f.session.id for f in store.search("recipe")] == ["bbbbbbbb"]
+
+
+def test_a_store_of_an_older_rung_is_searchable_after_it_opens(tmp_path: Path) -> None:
+    path = tmp_path / "s.db"
+    with SessionStore(path) as store:
+        _add(store, "aaaaaaaa")
+    with closing(sqlite3.connect(path)) as conn:  # as schema 2 left it
+        for statement in (
+            "DROP TRIGGER message_words_added",
+            "DROP TRIGGER message_words_deleted",
+            "DROP TABLE message_words",
+            "PRAGMA user_version = 2",
+        ):
+            conn.execute(statement)
+        conn.commit()
+    with SessionStore(path) as store:
+        said = store.messages("aaaaaaaa")[0].content
+        assert [f.session.id for f in store.search(said)] == ["aaaaaaaa"]

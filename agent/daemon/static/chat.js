@@ -165,11 +165,57 @@
     });
   }
   if (filter) {
-    filter.addEventListener("input", () => {
-      const words = filter.value.toLowerCase();
-      document.querySelectorAll("#session-list li").forEach((item) => {
-        item.hidden = words !== "" && !item.dataset.title.includes(words);
+    // Every word said in a session, through /v1/sessions?q= (as you type, once you pause);
+    // the matched words marked. An empty box shows the latest sessions again.
+    const sessionList = document.getElementById("session-list");
+    const latest = Array.from(sessionList.children);
+    let typing = null;
+
+    function marked(snippet) {
+      const node = document.createElement("div");
+      node.className = "meta snippet";
+      snippet.split("\ue000").forEach((part, n) => {
+        const [hit, rest] = n ? part.split("\ue001") : [null, part];
+        if (hit !== null) {
+          const mark = document.createElement("mark");
+          mark.textContent = hit;
+          node.appendChild(mark);
+        }
+        node.appendChild(document.createTextNode(rest || ""));
       });
+      return node;
+    }
+
+    async function search() {
+      const text = filter.value.trim();
+      if (!text) { sessionList.replaceChildren(...latest); return; }
+      try {
+        const found = await (await Rung.call("GET", "/v1/sessions?q=" + encodeURIComponent(text))).json();
+        if (filter.value.trim() !== text) return; // typed on meanwhile
+        const rows = found.sessions.map((s) => {
+          const row = document.createElement("li");
+          const link = document.createElement("a");
+          link.href = "/?session=" + s.id;
+          link.textContent = s.title || "(untitled)";
+          row.append(link, marked(s.snippet));
+          return row;
+        });
+        if (!rows.length) {
+          const none = document.createElement("li");
+          none.className = "meta";
+          none.textContent = "No session says that.";
+          rows.push(none);
+        }
+        sessionList.replaceChildren(...rows);
+        sessionList.dataset.query = text;
+      } catch (error) {
+        sessionList.replaceChildren(Object.assign(document.createElement("li"), { className: "error", textContent: error.message }));
+      }
+    }
+
+    filter.addEventListener("input", () => {
+      clearTimeout(typing);
+      typing = setTimeout(search, 250);
     });
   }
 

@@ -217,6 +217,17 @@ def test_the_page_in_a_real_browser(
     assert "write_file: done" in fold.text and fold.get_attribute("open") is None  # folded
     assert (work / "a.txt").read_text() == "hi"
 
+    browser.get(f"{url}/")  # the session list searches what was said, as you type
+    wait.until(lambda d: d.find_element(By.ID, "chat").get_attribute("data-ready") == "yes")
+    browser.find_element(By.ID, "session-filter").send_keys("bold li")
+    listed = browser.find_element(By.ID, "session-list")
+    wait.until(lambda d: listed.get_attribute("data-query") == "bold li")
+    marks = [m.text for m in listed.find_elements(By.TAG_NAME, "mark")]
+    assert marks[:2] == ["bold", "list"]  # in the answer, the last word as a prefix
+    assert "Hello there" in listed.text  # the session's title
+    browser.find_element(By.ID, "session-filter").send_keys(" zebra")
+    wait.until(lambda d: "No session says that." in listed.text)
+
     browser.get(f"{url}/jobs")
     browser.find_element(By.ID, "new-job").click()
     form = wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, "form.job-form"))[0]
