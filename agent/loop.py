@@ -3,7 +3,8 @@
 One turn reads top to bottom: stream a model step; if it asked for no tools, that is the
 answer; otherwise run its calls (concurrently), hand the results back, and step again.
 A call the model wrote as text instead of making it is run too, or corrected once
-(`tool_text`).
+(`tool_text`); every call's arguments are checked against its tool's schema first, fixed
+where that is safe, refused with what was wrong where not (`call_check`).
 After ``max_steps`` the model is asked to answer without tools. Policies live elsewhere:
 `ToolRegistry` validates and runs calls, `run_tool_calls` turns failures into results.
 
@@ -21,6 +22,7 @@ from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
+from rung.agent.call_check import check_calls
 from rung.agent.messages import (
     TOOL_ERROR,
     FinalAnswer,
@@ -116,6 +118,11 @@ async def run_turn(
                 message = replace(message, content=found.prose, tool_calls=found.calls)
             elif hold.release():  # what was held is the whole reply: show it, echo dropped
                 yield TextDelta(message.content)
+        if message.tool_calls and specs:
+            calls, fixes = check_calls(message.tool_calls, specs)
+            message = replace(message, tool_calls=calls)
+            for fix in fixes:
+                yield Notice(f"Fixed the arguments of a tool call ({fix}).")
         turn.new_messages.append(message)
         if not message.tool_calls:
             yield FinalAnswer(message, turn.new_messages, turn.usage)

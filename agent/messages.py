@@ -56,6 +56,9 @@ class Message:
         )
 
 
+STREAMED = 8  # chunks: a reply streamed token by token (not buffered, as a tool call is)
+
+
 @dataclass
 class Usage:
     """Token counts and speed of one model step, or summed over a turn."""
@@ -65,12 +68,25 @@ class Usage:
     time_to_first_token_s: float | None = None
     generation_s: float = 0.0  # Ollama's eval_duration: time spent producing tokens
     total_s: float = 0.0  # wall time as Rung saw it
+    output_chunks: int = 0  # streamed chunks that carried output, as Rung received them
+    output_s: float = 0.0  # from the first such chunk to the last, on Rung's clock
 
     @property
     def tokens_per_s(self) -> float | None:
-        if self.generation_s <= 0 or self.completion_tokens == 0:
+        tokens, seconds = self.generated()
+        if seconds <= 0 or tokens == 0:
             return None
-        return self.completion_tokens / self.generation_s
+        return tokens / seconds
+
+    def generated(self) -> tuple[int, float]:
+        """The tokens generated and the seconds they took, as far as they can be told: the
+        server's counts, checked against what Rung saw stream. A server that reports more
+        tokens than it streamed (a cached prompt counted as generated), or less time than
+        the stream took, is not believed on that point."""
+        tokens = self.completion_tokens
+        if self.output_chunks >= STREAMED and tokens > 2 * self.output_chunks:
+            tokens = self.output_chunks  # each streamed chunk is one token
+        return tokens, max(self.generation_s, self.output_s)
 
     def add(self, step: Usage) -> None:
         """Fold one step into a turn's total: the prompt grows, so keep the last prompt size."""
@@ -80,6 +96,8 @@ class Usage:
             self.time_to_first_token_s = step.time_to_first_token_s
         self.generation_s += step.generation_s
         self.total_s += step.total_s
+        self.output_chunks += step.output_chunks
+        self.output_s += step.output_s
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -190,6 +190,7 @@ class OllamaChatModel:
             options["temperature"] = self.temperature
         started = time.perf_counter()
         first: float | None = None
+        last, outputs = 0.0, 0
         text: list[str] = []
         thinking: list[str] = []
         calls: list[ToolCall] = []
@@ -208,8 +209,10 @@ class OllamaChatModel:
             try:
                 async for chunk in _tool_call_errors_told(chunks, calls):
                     part = chunk.message
-                    if first is None and (part.content or part.thinking or part.tool_calls):
-                        first = time.perf_counter() - started
+                    if part.content or part.thinking or part.tool_calls:
+                        last = time.perf_counter() - started
+                        first = last if first is None else first
+                        outputs += 1
                     if part.thinking:
                         thinking.append(part.thinking)
                         yield ThinkingDelta(part.thinking)
@@ -227,6 +230,8 @@ class OllamaChatModel:
                             time_to_first_token_s=first,
                             generation_s=(chunk.eval_duration or 0) / 1e9,
                             total_s=time.perf_counter() - started,
+                            output_chunks=outputs,
+                            output_s=last - first if first is not None else 0.0,
                         )
                 # The stream was read to its end, so the keep-alive connection is reused.
             finally:

@@ -206,9 +206,11 @@ class CheckReport:
 
     @property
     def tokens_per_s(self) -> float | None:
-        tokens = sum(r.usage.completion_tokens for r in self.results)
-        seconds = sum(r.usage.generation_s for r in self.results)
-        return tokens / seconds if seconds > 0 else None
+        """Generated tokens a second over all cases (`Usage.generated`: checked against
+        what Rung saw stream)."""
+        counted = [r.usage.generated() for r in self.results]
+        tokens, seconds = sum(t for t, _ in counted), sum(s for _, s in counted)
+        return tokens / seconds if seconds > 0 and tokens else None
 
     def summary(self) -> dict[str, Any]:
         """What is kept per model (and what `--json` prints)."""

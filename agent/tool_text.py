@@ -4,7 +4,8 @@ A real Ollama returns such a reply as plain content: a bare JSON object
 (`{"name": "now", "arguments": {}}`), one in a code fence, `<tool_call>…</tool_call>` tags,
 or a list of several. `rescue(text, specs)` recognises these forms when the call *is* the
 reply (a sentence of lead-in at most), only for tools that exist, and only with arguments
-that pass the tool's JSON schema; then the loop runs them as real calls. A call-shaped reply
+that fit the tool's JSON schema (as `rung.tools.arguments.repair` fixes them where that is
+safe); then the loop runs them as real calls. A call-shaped reply
 that is wrong (an unknown name, bad arguments) gets one short correction instead: what was
 wrong and the expected shape, with the closest real names for an unknown one. Nothing is run
 unless every call in the reply is valid. Text that only talks about a tool stays text.
@@ -23,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from rung.agent.messages import ToolCall, ToolSpec
-from rung.tools.base import argument_problem
+from rung.tools.arguments import repair
 
 RESCUED = "rescued_"  # the id prefix of calls read from text
 MAX_PROSE = 120  # characters of lead-in text allowed around a call written as text
@@ -64,13 +65,12 @@ def rescue(text: str, specs: Sequence[ToolSpec], *, step: int = 0) -> Rescue | N
         if not isinstance(arguments, dict):
             problems.append(f"the arguments for {name} must be a JSON object.")
             continue
-        problem = argument_problem(spec, arguments)
-        if problem is not None:
-            problems.append(
-                f"bad arguments for {name}: {problem}. Expected: {expected_shape(spec)}."
-            )
+        repaired = repair(spec, arguments)
+        if not repaired.ok:
+            said = "; ".join(repaired.problems)
+            problems.append(f"bad arguments for {name}: {said}. Expected: {expected_shape(spec)}.")
             continue
-        calls.append(ToolCall(f"{RESCUED}{step}_{n}", name, arguments))
+        calls.append(ToolCall(f"{RESCUED}{step}_{n}", name, repaired.arguments))
     if problems:
         return Rescue([], prose, correction_message(problems))
     return Rescue(calls, prose)

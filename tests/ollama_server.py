@@ -51,6 +51,7 @@ class Reply:
     tool_calls: list[dict[str, Any]] = field(default_factory=list)  # {"name", "arguments"}
     prompt_eval_count: int | None = None  # default: chars of the request's messages // 4
     eval_count: int | None = None  # default: number of streamed message chunks
+    eval_duration_ns: int | None = None  # default: eval_count at 100 tokens/s
     # faults
     status: int | None = None  # answer with this HTTP status and {"error": error}
     error: str = ""
@@ -223,7 +224,9 @@ class _Handler(ProtocolHandler):
             "prompt_eval_count": prompt_tokens,
             "prompt_eval_duration": prompt_tokens * 1_000_000,
             "eval_count": eval_tokens,
-            "eval_duration": eval_tokens * 10_000_000,  # 100 tokens/s
+            "eval_duration": eval_tokens * 10_000_000  # 100 tokens/s
+            if reply.eval_duration_ns is None
+            else reply.eval_duration_ns,
         }
         faults = [n for n in (reply.error_after, reply.drop_after) if n is not None]
         fault_at = min(faults) if faults else None

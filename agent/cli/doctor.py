@@ -123,8 +123,9 @@ async def _check(
                 passed += result.passed
                 progress.update(task, advance=1, score=f"{passed} passed")
 
+            await model.check(tools=False)  # num_ctx within the model's, as a chat has it
             return await tool_check.run_check(
-                model, num_ctx=settings.num_ctx, tools=tools, lenient=lenient, progress=step
+                model, num_ctx=model.num_ctx, tools=tools, lenient=lenient, progress=step
             )
     finally:
         await model.aclose()

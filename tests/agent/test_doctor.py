@@ -4,6 +4,7 @@ Ollama-protocol test server standing in for Ollama (a model double answering the
 from __future__ import annotations
 
 import json
+import re
 import socket
 from pathlib import Path
 from typing import Any
@@ -106,6 +107,27 @@ def test_doctor_model_runs_the_tool_check_and_keeps_the_result(
     assert len(ollama_server.chat_requests) == len(tool_check.CASES)
     shown = rung("doctor")
     assert "✓ tool check     qwen3:4b passed 100% of 24 cases" in shown.out
+
+
+def test_doctor_model_reports_what_the_model_really_did(
+    rung: Rung, ollama_server: OllamaTestServer
+) -> None:
+    """The model's context is 4096: the check runs at 4096, as a chat would. The server
+    counts the cached prompt as generated (eval_count) in no time (eval_duration): the
+    speed printed is the stream's, not 10,000 tokens/s."""
+    ollama_server.models[0] = ModelInfo("qwen3:4b", context_length=4096)
+    answer = " ".join(["word"] * 40)
+    ollama_server.responder = lambda body: Reply(
+        text=answer, drip=0.005, eval_count=3000, eval_duration_ns=300_000_000
+    )
+    result = rung("doctor", "--model")
+    assert result.code == 0, result.err
+    assert all(r["options"]["num_ctx"] == 4096 for r in ollama_server.chat_requests)
+    assert (
+        "num_ctx 4096" in result.out and "num_ctx 16384" not in result.out.split("tool check")[-1]
+    )
+    speed = float(re.search(r"([\d.]+) tokens/s", result.out).group(1))  # type: ignore[union-attr]
+    assert speed < 1000  # 40 chunks, 5 ms apart: at most ~200 a second
 
 
 def test_a_weak_model_gets_a_warning_in_the_assistant_tier(

@@ -115,6 +115,38 @@ async def test_invalid_arguments_are_told_precisely() -> None:
     assert second.is_error and "'b' is a required property" in second.content
 
 
+async def test_arguments_are_fixed_where_safe_and_said() -> None:
+    model = ScriptedModel(Step(tool_calls=[call("add", a="2", B=3)]), "5")
+    events = await collect(model, registry())
+    result = next(e for e in events if isinstance(e, ToolResult))
+    assert not result.is_error and unmarked(result.content) == "5"
+    started = next(e for e in events if isinstance(e, ToolCallStarted))
+    assert started.call.arguments == {"a": 2, "b": 3}  # what ran is what is shown and kept
+    notes = [e.text for e in events if isinstance(e, Notice)]
+    assert any('add: a: "2" → 2, B → b' in n for n in notes), notes
+
+
+async def test_an_argument_the_schema_does_not_define_is_never_run() -> None:
+    ran: list[dict[str, Any]] = []
+    spec = ToolSpec(
+        "lookup",
+        "Look a word up.",
+        {"type": "object", "properties": {"word": {"type": "string"}}},
+    )
+    tools = ToolRegistry([FunctionTool(spec, lambda **kw: ran.append(kw) or "found")])
+    copied = call("lookup", properties={"word": {"type": "string"}})  # the schema, copied
+    model = ScriptedModel(
+        Step(tool_calls=[copied]), Step(tool_calls=[call("lookup", word="x")]), "ok"
+    )
+    events = await collect(model, tools)
+    first, second = (e for e in events if isinstance(e, ToolResult))
+    assert first.is_error and "properties is not an argument of this tool" in first.content
+    assert 'Expected: {"name": "lookup", "arguments": {"word": <string (optional)>}}' in (
+        first.content
+    )
+    assert not second.is_error and ran == [{"word": "x"}]  # only the corrected call ran
+
+
 async def test_a_call_with_unusable_arguments_never_runs() -> None:
     ran = []
     tools = registry(boom=lambda **kw: ran.append(kw))

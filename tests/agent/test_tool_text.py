@@ -93,9 +93,10 @@ def test_bad_arguments_get_the_expected_shape_and_nothing_runs() -> None:
     text = f'[{CALL}, {{"name": "get_weather", "arguments": {{"town": "Lyon"}}}}]'
     found = rescue(text, SPECS)
     assert found is not None and found.calls == []  # the valid one does not run alone
-    assert "bad arguments for get_weather: arguments: 'city' is a required property" in (
+    assert "bad arguments for get_weather: town is not an argument of this tool" in (
         found.correction
     )
+    assert "arguments: 'city' is a required property" in found.correction
     assert 'Expected: {"name": "get_weather", "arguments": {"city": <string>, ' in found.correction
     assert expected_shape(WEATHER) == (
         '{"name": "get_weather", "arguments": {"city": <string>, "days": <integer (optional)>}}'

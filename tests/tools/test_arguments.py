@@ -1,0 +1,90 @@
+"""A call's arguments against its tool's schema: fixed where that reads them exactly, named
+as problems where not (`rung.tools.arguments.repair`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rung.tools.arguments import repair
+from rung.tools.base import ToolSpec
+
+SCHEMA = {
+    "type": "object",
+    "properties": {
+        "city": {"type": "string"},
+        "days": {"type": "integer"},
+        "threshold": {"type": "number"},
+        "units": {"type": "string", "enum": ["Celsius", "Fahrenheit"]},
+        "alerts": {"type": "boolean"},
+        "tags": {"type": "array", "items": {"type": "string"}},
+        "window": {
+            "type": "object",
+            "properties": {"start": {"type": "string"}, "hours": {"type": "integer"}},
+        },
+    },
+    "required": ["city"],
+}
+TOOL = ToolSpec("forecast", "A forecast.", SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("given", "fixed"),
+    [
+        ({"city": "Lyon", "days": "5"}, {"city": "Lyon", "days": 5}),
+        ({"city": "Lyon", "days": "5.0"}, {"city": "Lyon", "days": 5}),
+        ({"city": "Lyon", "days": 3.0}, {"city": "Lyon", "days": 3}),
+        ({"city": "Lyon", "threshold": "-2.5"}, {"city": "Lyon", "threshold": -2.5}),
+        ({"city": 75001}, {"city": "75001"}),
+        ({"city": "Lyon", "alerts": "True"}, {"city": "Lyon", "alerts": True}),
+        ({"city": "Lyon", "units": "celsius"}, {"city": "Lyon", "units": "Celsius"}),
+        ({"City": "Lyon", "DAYS": 2}, {"city": "Lyon", "days": 2}),
+        ({"city": "Lyon", "tags": "rain"}, {"city": "Lyon", "tags": ["rain"]}),
+        ({"city": "Lyon", "tags": '["a", "b"]'}, {"city": "Lyon", "tags": ["a", "b"]}),
+        (
+            {"city": "Lyon", "window": {"start": "09:00", "Hours": "6"}},
+            {"city": "Lyon", "window": {"start": "09:00", "hours": 6}},
+        ),
+    ],
+)
+def test_what_reads_exactly_is_fixed_and_said(given: dict[str, Any], fixed: dict[str, Any]) -> None:
+    repaired = repair(TOOL, given)
+    assert repaired.ok, repaired.problems
+    assert repaired.arguments == fixed and repaired.fixes
+
+
+@pytest.mark.parametrize(
+    ("given", "said"),
+    [
+        ({"city": "Lyon", "days": "five"}, "days: 'five' is not of type 'integer'"),
+        ({"city": "Lyon", "days": "2.5"}, "days: '2.5' is not of type 'integer'"),
+        ({"city": "Lyon", "threshold": "1,5"}, "threshold: '1,5' is not of type 'number'"),
+        ({"city": "Lyon", "units": "Kelvin"}, 'units: "Kelvin" is not one of "Celsius"'),
+        ({"city": "Lyon", "country": "FR"}, "country is not an argument of this tool"),
+        ({"city_name": "Lyon"}, "city_name is not an argument of this tool"),
+        (  # the schema copied into the call
+            {"properties": {"city": {"type": "string"}}, "city": "Lyon"},
+            "properties is not an argument of this tool (its arguments: city, days",
+        ),
+        ({"days": 2}, "'city' is a required property"),
+        ({"city": "Lyon", "window": {"start": "9", "length": 2}}, "window.length is not an"),
+    ],
+)
+def test_what_cannot_be_read_exactly_is_a_problem(given: dict[str, Any], said: str) -> None:
+    repaired = repair(TOOL, given)
+    assert not repaired.ok
+    assert any(said in problem for problem in repaired.problems), repaired.problems
+
+
+def test_a_schema_that_lets_other_arguments_through_gets_them() -> None:
+    open_schema = {**SCHEMA, "additionalProperties": True}
+    repaired = repair(ToolSpec("f", "", open_schema), {"city": "Lyon", "country": "FR"})
+    assert repaired.ok and repaired.arguments == {"city": "Lyon", "country": "FR"}
+    assert not repaired.fixes
+
+
+def test_right_arguments_are_left_alone() -> None:
+    given = {"city": "Lyon", "days": 2, "units": "Celsius", "tags": ["x"], "alerts": False}
+    repaired = repair(TOOL, given)
+    assert repaired.ok and repaired.arguments == given and repaired.fixes == []
