@@ -34,12 +34,13 @@ from rung.agent.messages import (
     ToolCall,
     ToolCallStarted,
     ToolResult,
+    ToolSpec,
     Usage,
     dumps_arguments,
 )
 from rung.agent.model import ChatModel
-from rung.agent.prompt import drop_echo, typed_text, untrusted, untrusted_blocks
-from rung.agent.tool_text import HoldBack, rescue
+from rung.agent.prompt import drop_echo, typed_text, unmarked, untrusted, untrusted_blocks
+from rung.agent.tool_text import HoldBack, not_an_answer, rescue
 from rung.config.errors import ApprovalDenied, ModelResponseError, ToolFailed, TurnTimeout
 from rung.tools.approvals import FETCH, Taint, named_hosts, words
 from rung.tools.base import ToolRegistry
@@ -50,6 +51,15 @@ REPEATED_PROMPT = (
     "You already have the results of your tool calls above. Do not call any tool again: "
     "answer the user now, in plain words, with what the results say."
 )
+WORDS_PROMPT = (
+    "Your last reply was a tool call or code, not an answer. Do not call a tool: answer the "
+    "user now, in plain words, with what the tool results above say."
+)
+NO_WORDS = (
+    "The model again replied with a tool call or code instead of words; showing what the "
+    "tools returned."
+)
+RESULT_CHARS = 600  # of each tool result, in an answer made of them
 STEP_LIMIT_PROMPT = (
     "You have used all {n} tool steps for this turn. Do not call any more tools: "
     "answer the user now with what you have found so far."
@@ -116,13 +126,17 @@ async def run_turn(
                 continue
             if found is not None and found.calls:
                 message = replace(message, content=found.prose, tool_calls=found.calls)
-            elif hold.release():  # what was held is the whole reply: show it, echo dropped
-                yield TextDelta(message.content)
+            elif hold.release() and not unanswered(message, specs, turn):
+                yield TextDelta(message.content)  # what was held is the reply: echo dropped
         if message.tool_calls and specs:
             calls, fixes = check_calls(message.tool_calls, specs)
             message = replace(message, tool_calls=calls)
             for fix in fixes:
                 yield Notice(f"Fixed the arguments of a tool call ({fix}).")
+        if unanswered(message, specs, turn):  # after results: a call again, JSON, a tool's name
+            yield Notice("The model's reply was not an answer; asking it for one in words.")
+            final = WORDS_PROMPT
+            break
         turn.new_messages.append(message)
         if not message.tool_calls:
             yield FinalAnswer(message, turn.new_messages, turn.usage)
@@ -147,15 +161,48 @@ async def run_turn(
         yield Notice(f"Reached the limit of {max_steps} tool steps; asking for a final answer.")
         final = STEP_LIMIT_PROMPT.format(n=max_steps)
     limit = Message("system", final)
+    hold = HoldBack()
     async for event in deadline.until(model.stream([*history, *turn.new_messages, limit], None)):
         if isinstance(event, ModelDone):
             answer = Message("assistant", event.message.content, thinking=event.message.thinking)
             turn.usage.add(event.usage)
+            if specs and not_an_answer(answer.content, specs):
+                yield Notice(NO_WORDS)
+                answer = Message("assistant", from_results(turn.new_messages))
+                yield TextDelta(answer.content)
+            elif shown := hold.release():
+                yield TextDelta(shown)
             turn.new_messages.append(answer)
             yield FinalAnswer(answer, turn.new_messages, turn.usage)
             return
-        yield event
+        if isinstance(event, TextDelta):
+            if shown := hold.feed(event.text):
+                yield TextDelta(shown)
+        else:
+            yield event
     raise ModelResponseError(f"the model {model.name!r} ended a step without a reply")
+
+
+def unanswered(message: Message, specs: Sequence[ToolSpec] | None, turn: Turn) -> bool:
+    """A final reply that says nothing, once tools ran (or a call was corrected)."""
+    if message.tool_calls or not specs:
+        return False
+    ran = turn.corrected or any(m.role == "tool" for m in turn.new_messages)
+    return ran and not_an_answer(message.content, specs)
+
+
+def from_results(messages: Sequence[Message]) -> str:
+    """An answer made of the turn's tool results, for a model that would not give one."""
+    results = [m for m in messages if m.role == "tool"]
+    if not results:
+        return (
+            "I could not answer that: the model made no tool call that could run, and gave "
+            "no answer without one. Asking again in other words, or a larger model, may help."
+        )
+    shown = [f"- {m.tool_name}: {cut(unmarked(m.content).strip(), RESULT_CHARS)}" for m in results]
+    return "The model did not put the results into words. What the tools returned:\n\n" + (
+        "\n".join(shown)
+    )
 
 
 async def run_tool_calls(

@@ -10,6 +10,9 @@ that is wrong (an unknown name, bad arguments) gets one short correction instead
 wrong and the expected shape, with the closest real names for an unknown one. Nothing is run
 unless every call in the reply is valid. Text that only talks about a tool stays text.
 
+`not_an_answer` tells a final reply that says nothing to the user (a call again, a JSON
+fragment, a bare tool name) from one that does.
+
 `HoldBack` keeps streamed text that starts like a call off the screen until the step ends,
 so a rescued call is not shown as the answer first.
 """
@@ -74,6 +77,25 @@ def rescue(text: str, specs: Sequence[ToolSpec], *, step: int = 0) -> Rescue | N
     if problems:
         return Rescue([], prose, correction_message(problems))
     return Rescue(calls, prose)
+
+
+def not_an_answer(text: str, specs: Sequence[ToolSpec]) -> bool:
+    """A final reply that says nothing to the user: empty, a tool call again (written as
+    text), a fragment of JSON or of a call, or a tool's bare name. (JSON that is not a call
+    can be an answer: the user may have asked for it.)"""
+    stripped = text.strip()
+    if not stripped or stripped.startswith("<tool_call>"):
+        return True
+    found = _candidates(stripped)
+    if found is not None and any(_shape(value)[0] is not None for value in found[0]):
+        return True
+    if found is None and stripped[0] in "{[" and _loads(stripped) is None:
+        return True  # broken or cut off
+    word = stripped.strip("`'\".")
+    names = {spec.name for spec in specs}
+    return (
+        word in names or re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+", word) is not None
+    )
 
 
 CORRECTION_LEAD = "Your tool call was not run:"

@@ -63,7 +63,11 @@ async def test_tool_results_that_outgrow_the_window_are_told() -> None:
     tools = ToolRegistry(
         [
             FunctionTool(
-                ToolSpec("fetch", "Fetch a page.", {"type": "object", "properties": {}}),
+                ToolSpec(
+                    "fetch",
+                    "Fetch a page.",
+                    {"type": "object", "properties": {"part": {"type": "integer"}}},
+                ),
                 lambda part: page,
             )
         ]

@@ -253,3 +253,45 @@ async def test_a_huge_tool_result_is_cut_with_a_note_saying_how_much() -> None:
     assert "19,990,000 of its 20,000,000 characters were left out" in result.content
     sent = unmarked(model.sent[1].messages[-1].content)
     assert sent == result.content  # what the model gets is the cut text, marked as data
+
+
+# --- a real answer after the tools ------------------------------------------------------------
+
+
+async def test_a_call_written_again_after_its_result_ends_in_the_results_not_json() -> None:
+    again = '{"name": "add", "arguments": {"a": 1, "b": 2}}'
+    model = ScriptedModel(Step(tool_calls=[call("add", a=1, b=2)]), again, again)
+    events = await collect(model, registry())
+    answer = final(events).message.content
+    assert "add: 3" in answer and "{" not in answer  # never the JSON as the answer
+    notes = [e.text for e in events if isinstance(e, Notice)]
+    assert any("showing what the tools returned" in n for n in notes)
+    shown = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert again not in shown
+    assert model.sent[-1].tools is None  # the last ask offered no tools
+
+
+async def test_a_tools_bare_name_after_its_result_gets_one_ask_for_words() -> None:
+    model = ScriptedModel(Step(tool_calls=[call("add", a=1, b=2)]), "add", "It is 3.")
+    events = await collect(model, registry())
+    assert final(events).message.content == "It is 3."
+    asked = model.sent[-1].messages[-1]
+    assert asked.role == "system" and "plain words" in asked.content
+    stored = [m.content for m in final(events).new_messages if m.role == "assistant"]
+    assert "add" not in stored  # the non-answer is not kept in the conversation
+
+
+async def test_a_correction_that_leaves_nothing_useful_ends_in_a_clear_answer() -> None:
+    wrong = '{"name": "bitcoin_price", "arguments": {}}'
+    model = ScriptedModel(wrong, "bitcoin_price", "bitcoin_price")
+    events = await collect(model, registry())
+    answer = final(events).message.content
+    assert answer.startswith("I could not answer that") and "bitcoin_price" not in answer
+
+
+async def test_json_that_is_not_a_call_is_an_answer() -> None:
+    asked_for = '{"sum": 3}'
+    model = ScriptedModel(Step(tool_calls=[call("add", a=1, b=2)]), asked_for)
+    events = await collect(model, registry())
+    assert final(events).message.content == asked_for
+    assert not [e for e in events if isinstance(e, Notice)]

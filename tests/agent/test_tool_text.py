@@ -164,13 +164,20 @@ async def test_a_wrong_call_is_corrected_once_then_run() -> None:
     assert next(e for e in events if isinstance(e, ToolResult)).content == "Sunny in Lyon"
 
 
-async def test_after_one_correction_a_wrong_call_is_the_answer() -> None:
+async def test_after_one_correction_a_wrong_call_again_is_never_the_answer() -> None:
     wrong = '{"name": "weather_now", "arguments": {}}'
-    model = ScriptedModel(wrong, wrong)
+    model = ScriptedModel(wrong, wrong, "I cannot look up the weather right now.")
     events = await events_of(model, weather_tools([]))
     final = events[-1]
-    assert isinstance(final, FinalAnswer) and final.message.content == wrong
-    assert "".join(e.text for e in events if isinstance(e, TextDelta)).endswith(wrong)
+    assert isinstance(final, FinalAnswer)
+    assert final.message.content == "I cannot look up the weather right now."
+    assert wrong not in "".join(e.text for e in events if isinstance(e, TextDelta))
+    model.assert_complete()
+
+    model = ScriptedModel(wrong, wrong, wrong)  # and if words never come
+    events = await events_of(model, weather_tools([]))
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and final.message.content.startswith("I could not")
     model.assert_complete()
 
 
