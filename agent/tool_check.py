@@ -1,11 +1,13 @@
 """`rung doctor --model`: can this model call tools? A fixed set of cases, run for real.
 
 Each case is one user message and the calls a good answer makes (or none): one call,
-choosing among look-alike tools, two calls in one turn, and questions that need no tool.
+choosing among look-alike tools, two calls in one turn, and questions that need no tool
+(`tool_cases.DOCTOR`; `tool_cases.ALL`, the whole labelled set, is the benchmark's).
 The model sees the case tools among distractors, as many tools as a real turn offers, at
 the configured `num_ctx`, through the real loop (with the lenient reading of calls written
 as text, unless asked not to). The tools are local stand-ins that return fixed answers; a
-case passes when the first step makes exactly the expected calls with the key arguments.
+case passes when the first step makes exactly the expected calls with the key arguments
+(and, for a multi-step case, the step after its results makes its own).
 Results are kept per model so the assistant tier can warn about a weak one.
 """
 
@@ -32,6 +34,7 @@ from rung.agent.messages import (
     Usage,
 )
 from rung.agent.model import ChatModel
+from rung.agent.tool_cases import ANSWERS, DISTRACTORS, DOCTOR, TOOLS, Case, Expected
 from rung.agent.tool_text import RESCUED
 from rung.tools.base import FunctionTool, ToolRegistry, ToolSpec
 
@@ -39,123 +42,7 @@ WARN_BELOW = 0.7  # the assistant tier warns about a model that scored less
 SYSTEM = "You are a helpful assistant. Use a tool when one fits the request."
 
 
-def _spec(name: str, description: str, **properties: str) -> ToolSpec:
-    """A tool with required string/number properties: `city="string"`."""
-    return ToolSpec(
-        name,
-        description,
-        {
-            "type": "object",
-            "properties": {p: {"type": t} for p, t in properties.items()},
-            "required": list(properties),
-        },
-    )
-
-
-TOOLS = [
-    _spec("get_weather", "The current weather in a city.", city="string"),
-    _spec("get_forecast", "The weather forecast for a city for the coming days.", city="string"),
-    _spec("add_numbers", "Add two numbers exactly.", a="number", b="number"),
-    _spec("multiply_numbers", "Multiply two numbers exactly.", a="number", b="number"),
-    _spec("send_email", "Send an email.", to="string", subject="string", body="string"),
-    _spec("search_email", "Search the user's mailbox for messages.", query="string"),
-    _spec("create_event", "Put an event in the calendar.", title="string", date="string"),
-    _spec("list_events", "List the calendar's events on a date.", date="string"),
-    _spec("convert_currency", "Convert money.", amount="number", source="string", target="string"),
-    _spec("translate_text", "Translate text into a language.", text="string", language="string"),
-    _spec("get_time", "The current time in a time zone.", timezone="string"),
-    _spec("set_timer", "Start a countdown timer.", minutes="number"),
-]
-DISTRACTORS = [
-    _spec(f"{area}_{verb}", f"{verb.capitalize()} {area.replace('_', ' ')} items.", id="string")
-    for area in ("inventory", "git_repo", "printer_queue", "smart_plug", "podcast", "recipe_box")
-    for verb in ("list", "archive", "restore", "export")
-]
-
-
-@dataclass(frozen=True)
-class Expected:
-    name: str
-    arguments: dict[str, Any] = field(default_factory=dict)  # values that must be there
-
-
-@dataclass(frozen=True)
-class Case:
-    kind: str  # "one call", "choose", "two calls", "no tool"
-    message: str
-    calls: tuple[Expected, ...] = ()
-
-
-def _one(name: str, **arguments: Any) -> Expected:
-    return Expected(name, arguments)
-
-
-CASES: tuple[Case, ...] = (
-    Case(
-        "one call",
-        "What's the weather like in Lyon right now?",
-        (_one("get_weather", city="Lyon"),),
-    ),
-    Case("one call", "Add 1234 and 5678 for me.", (_one("add_numbers", a=1234, b=5678),)),
-    Case("one call", "What time is it in Tokyo?", (_one("get_time", timezone="Tokyo"),)),
-    Case("one call", "Start a 10 minute timer.", (_one("set_timer", minutes=10),)),
-    Case(
-        "one call",
-        "Translate 'good morning' into Spanish.",
-        (_one("translate_text", language="Spanish"),),
-    ),
-    Case(
-        "one call", "How much is 250 euros in US dollars?", (_one("convert_currency", amount=250),)
-    ),
-    Case("one call", "Find the emails from Ana about the invoice.", (_one("search_email"),)),
-    Case("one call", "Multiply 37 by 91.", (_one("multiply_numbers", a=37, b=91),)),
-    Case(
-        "choose",
-        "Will it rain in Porto over the next three days?",
-        (_one("get_forecast", city="Porto"),),
-    ),
-    Case("choose", "Is it sunny in Oslo at the moment?", (_one("get_weather", city="Oslo"),)),
-    Case(
-        "choose", "What's on my calendar on 2026-12-03?", (_one("list_events", date="2026-12-03"),)
-    ),
-    Case(
-        "choose",
-        "Put 'Dentist' in my calendar on 2026-12-04.",
-        (_one("create_event", title="Dentist", date="2026-12-04"),),
-    ),
-    Case(
-        "choose",
-        "Email bob@example.com with subject 'Lunch' and say I'm running late.",
-        (_one("send_email", to="bob@example.com"),),
-    ),
-    Case("choose", "Did Carla ever email me about the lease?", (_one("search_email"),)),
-    Case("choose", "What is 19 times 23?", (_one("multiply_numbers", a=19, b=23),)),
-    Case("choose", "What is 19 plus 23?", (_one("add_numbers", a=19, b=23),)),
-    Case(
-        "two calls",
-        "What's the weather right now in Paris and in Rome?",
-        (_one("get_weather", city="Paris"), _one("get_weather", city="Rome")),
-    ),
-    Case(
-        "two calls",
-        "What time is it in London and in New York?",
-        (_one("get_time", timezone="London"), _one("get_time", timezone="New York")),
-    ),
-    Case(
-        "two calls",
-        "Add 2 and 3, and also multiply 4 by 5.",
-        (_one("add_numbers", a=2, b=3), _one("multiply_numbers", a=4, b=5)),
-    ),
-    Case(
-        "two calls",
-        "Set a 5 minute timer and tell me the weather in Berlin now.",
-        (_one("set_timer", minutes=5), _one("get_weather", city="Berlin")),
-    ),
-    Case("no tool", "Say hello in French."),
-    Case("no tool", "What is the capital of Italy?"),
-    Case("no tool", "Write a haiku about autumn."),
-    Case("no tool", "Thanks, that's all for now!"),
-)
+CASES = DOCTOR  # the short set; tool_cases.ALL is the whole one
 
 
 @dataclass
@@ -236,9 +123,9 @@ class CheckReport:
         }  # fmt: skip
 
 
-def toolset(count: int) -> ToolRegistry:
+def toolset(count: int, tools: Sequence[ToolSpec] = TOOLS) -> ToolRegistry:
     """The case tools among distractors, `count` in all (at least the case tools)."""
-    specs = [*TOOLS, *DISTRACTORS][: max(count, len(TOOLS))]
+    specs = [*tools, *DISTRACTORS][: max(count, len(tools))]
     registry = ToolRegistry()
     for spec in sorted(specs, key=lambda s: s.name):  # cases tools are not all first
         registry.add(FunctionTool(spec, _answer(spec.name)))
@@ -247,6 +134,9 @@ def toolset(count: int) -> ToolRegistry:
 
 def _answer(name: str) -> Callable[..., str]:
     def answer(**arguments: Any) -> str:
+        if name in ANSWERS:  # what a next step needs
+            who = str(arguments.get("name", ""))
+            return ANSWERS[name].format(name=who, name_lower=who.lower())
         return f"{name} result for {json.dumps(arguments, sort_keys=True)}: done."
 
     return answer
@@ -255,28 +145,41 @@ def _answer(name: str) -> Callable[..., str]:
 async def run_case(
     model: ChatModel, case: Case, tools: ToolRegistry, *, lenient: bool = True
 ) -> CaseResult:
-    """One case through the real loop. Only the first step's calls are graded, so the case
-    ends once they are made: the answer after their results is not waited for (on a small
-    machine that answer is most of a case's time)."""
+    """One case through the real loop. Only the graded steps' calls count (the first, and
+    for a multi-step case the one after its results), so the case ends once they are made:
+    the answer after them is not waited for (on a small machine that answer is most of a
+    case's time)."""
     metered = _Metered(model)
-    made: list[ToolCall] = []
+    steps: list[list[ToolCall]] = []
+    wanted = 2 if case.then else 1
     started = time.perf_counter()
     error = ""
     messages = [Message("system", SYSTEM), Message("user", case.message)]
-    turn = run_turn(metered, messages, tools, max_steps=2, lenient=lenient)
+    turn = run_turn(metered, messages, tools, max_steps=wanted + 1, lenient=lenient)
     try:
         async with aclosing(turn):  # closed at once when the case ends early
+            starting = False  # the last event started a call
             async for event in turn:
                 if isinstance(event, ToolCallStarted):
-                    made.append(event.call)
-                elif made or isinstance(event, FinalAnswer):
-                    break  # the step's calls are all started (or it answered without any)
+                    if not starting:
+                        steps.append([])
+                    steps[-1].append(event.call)
+                    starting = True
+                    continue
+                if (starting and len(steps) == wanted) or isinstance(event, FinalAnswer):
+                    break  # the graded steps' calls are all started (or it answered)
+                starting = False
     except Exception as exc:  # a model error fails the case, the check goes on
         error = str(exc)
     seconds = time.perf_counter() - started
+    made = [c for step in steps for c in step]
     calls = [{"name": c.name, "arguments": c.arguments} for c in made]
+    graded = [[{"name": c.name, "arguments": c.arguments} for c in step] for step in steps]
+    graded += [[], []]  # steps not taken
     rescued = bool(made) and all(c.id.startswith(RESCUED) for c in made)
-    passed = not error and _matches(calls, case.calls)
+    passed = not error and _matches(graded[0], case.calls)
+    if case.then:
+        passed = passed and _matches(graded[1], case.then)
     refused = bool(case.calls) and not made
     return CaseResult(case, passed, refused, calls, rescued, seconds, metered.usage, error)
 
@@ -321,7 +224,13 @@ def _same_call(made: dict[str, Any], want: Expected) -> bool:
 
 
 def _same_value(got: Any, want: Any) -> bool:
-    if isinstance(want, int | float) and not isinstance(want, bool):
+    if isinstance(want, bool):
+        return got is want
+    if isinstance(want, dict):
+        return isinstance(got, dict) and all(_same_value(got.get(k), v) for k, v in want.items())
+    if isinstance(want, list):
+        return isinstance(got, list) and all(any(_same_value(g, w) for g in got) for w in want)
+    if isinstance(want, int | float):
         try:
             return float(got) == float(want)
         except (TypeError, ValueError):
@@ -340,9 +249,10 @@ async def run_check(
     tools: int,
     lenient: bool = True,
     cases: Sequence[Case] = CASES,
+    catalog: Sequence[ToolSpec] = TOOLS,
     progress: Callable[[CaseResult], None] | None = None,
 ) -> CheckReport:
-    registry = toolset(tools)
+    registry = toolset(tools, catalog)
     report = CheckReport(model.name, num_ctx, len(registry), lenient, [])
     for case in cases:
         result = await run_case(model, case, registry, lenient=lenient)

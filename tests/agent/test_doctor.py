@@ -189,3 +189,38 @@ def test_the_daemon_runs_the_same_checks_for_the_page(
         if check not in ("daemon", "memory"):  # who runs, how long the model took to load
             assert ours[check]["detail"] == theirs[check]["detail"], check
     assert ours["daemon"]["detail"].startswith(f"runs (pid {os.getpid()}, 0 turns served)")
+
+
+async def test_the_whole_labelled_set_grades_a_perfect_model_perfectly() -> None:
+    """Every case of tool_cases.ALL, answered by a scripted model that makes exactly the
+    labelled calls (and the second step's after the first results): all pass, so each
+    label is one a model can meet; a model that only talks passes the no-tool ones only."""
+    from rung.agent import tool_cases
+    from rung.agent.messages import ToolCall
+    from rung.agent.testing import ScriptedModel, Step
+
+    def calls(expected: tuple[tool_cases.Expected, ...]) -> list[ToolCall]:
+        return [ToolCall(f"c{n}", e.name, dict(e.arguments)) for n, e in enumerate(expected)]
+
+    for case in tool_cases.ALL:
+        steps: list[Step | str] = [Step(tool_calls=calls(case.calls))] if case.calls else []
+        if case.then:
+            steps.append(Step(tool_calls=calls(case.then)))
+        perfect = await tool_check.run_check(
+            ScriptedModel(*steps, "Done."),
+            num_ctx=4096,
+            tools=24,
+            cases=[case],
+            catalog=tool_cases.ALL_TOOLS,
+        )
+        assert perfect.accuracy == 1.0, (case.message, perfect.summary()["failures"])
+    talker = await tool_check.run_check(
+        ScriptedModel(*["I'd rather just talk."] * len(tool_cases.ALL)),
+        num_ctx=4096,
+        tools=24,
+        cases=tool_cases.ALL,
+        catalog=tool_cases.ALL_TOOLS,
+    )
+    no_tool = sum(c.kind == "no tool" for c in tool_cases.ALL)
+    assert sum(r.passed for r in talker.results) == no_tool >= len(tool_cases.ALL) / 4
+    assert len(tool_cases.ALL) >= 150
