@@ -3,7 +3,8 @@
 One turn reads top to bottom: stream a model step; if it asked for no tools, that is the
 answer; otherwise run its calls (concurrently), hand the results back, and step again.
 A call the model wrote as text instead of making it is run too, or corrected once
-(`tool_text`); every call's arguments are checked against its tool's schema first, fixed
+(`tool_text`) — unless, before any tool ran, its arguments are made up (`restraint`) —
+and every call's arguments are checked against its tool's schema first, fixed
 where that is safe, refused with what was wrong where not (`call_check`).
 After ``max_steps`` the model is asked to answer without tools. Policies live elsewhere:
 `ToolRegistry` validates and runs calls, `run_tool_calls` turns failures into results.
@@ -40,6 +41,7 @@ from rung.agent.messages import (
 )
 from rung.agent.model import ChatModel
 from rung.agent.prompt import drop_echo, typed_text, unmarked, untrusted, untrusted_blocks
+from rung.agent.restraint import ungrounded
 from rung.agent.tool_text import HoldBack, not_an_answer, rescue
 from rung.config.errors import ApprovalDenied, ModelResponseError, ToolFailed, TurnTimeout
 from rung.tools.approvals import FETCH, Taint, named_hosts, words
@@ -50,6 +52,11 @@ T = TypeVar("T")
 REPEATED_PROMPT = (
     "You already have the results of your tool calls above. Do not call any tool again: "
     "answer the user now, in plain words, with what the results say."
+)
+GUESSED = "The model wrote a tool call as text with arguments no one gave"
+NO_TOOL_PROMPT = (
+    "Do not call a tool for this: answer the user directly, in plain words. If you need "
+    "something from the user to answer (a name, a place, a date), ask for it."
 )
 WORDS_PROMPT = (
     "Your last reply was a tool call or code, not an answer. Do not call a tool: answer the "
@@ -125,6 +132,10 @@ async def run_turn(
                 )
                 continue
             if found is not None and found.calls:
+                if guesses := guessed(found.calls, [*history, *turn.new_messages]):
+                    yield Notice(f"{GUESSED} ({guesses}); not run.")
+                    final = NO_TOOL_PROMPT
+                    break
                 message = replace(message, content=found.prose, tool_calls=found.calls)
             elif hold.release() and not unanswered(message, specs, turn):
                 yield TextDelta(message.content)  # what was held is the reply: echo dropped
@@ -181,6 +192,14 @@ async def run_turn(
         else:
             yield event
     raise ModelResponseError(f"the model {model.name!r} ended a step without a reply")
+
+
+def guessed(calls: Sequence[ToolCall], conversation: Sequence[Message]) -> str:
+    """The made-up arguments of calls read from text, before any tool ran this turn
+    (`restraint`); "" when they may run."""
+    if any(m.role == "tool" for m in conversation):
+        return ""
+    return ", ".join(a for call in calls for a in ungrounded(call, conversation))
 
 
 def unanswered(message: Message, specs: Sequence[ToolSpec] | None, turn: Turn) -> bool:

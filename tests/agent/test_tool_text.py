@@ -8,7 +8,15 @@ from typing import Any
 import pytest
 
 from rung.agent.loop import run_turn
-from rung.agent.messages import FinalAnswer, LoopEvent, Message, Notice, TextDelta, ToolResult
+from rung.agent.messages import (
+    FinalAnswer,
+    LoopEvent,
+    Message,
+    Notice,
+    TextDelta,
+    ToolCallStarted,
+    ToolResult,
+)
 from rung.agent.prompt import unmarked
 from rung.agent.testing import ScriptedModel, Step
 from rung.agent.tool_text import HoldBack, expected_shape, rescue
@@ -217,3 +225,46 @@ def test_rung_ask_runs_a_call_the_model_wrote_as_plain_content(
     sent = ollama_server.chat_requests[1]["messages"]
     assert sent[-2]["tool_calls"][0]["function"]["name"] == "days_between"
     assert sent[-1]["role"] == "tool"
+
+
+# --- restraint: a call written as text runs only when the turn asks for it ----------------------
+
+
+def test_arguments_no_one_gave_are_told_apart_from_the_users() -> None:
+    from rung.agent.messages import ToolCall
+    from rung.agent.restraint import ungrounded
+
+    asked = [
+        Message("system", "Lakers London tools everything"),
+        Message("user", "Who won the game?"),
+    ]
+    stock = ToolCall("c", "get_stock_data", {"company_name": "Lakers"})
+    assert ungrounded(stock, asked) == ["company_name='Lakers'"]  # the system prompt is not said
+    said = [Message("user", "Send the meeting notes to Ana in Berlin, 2027-01-05, 10 km")]
+    fine = ToolCall(
+        "c",
+        "send",
+        {"to": "ana", "subject": "Meetings", "when": {"date": "2027-01-05"}, "units": "km"},
+    )
+    assert ungrounded(fine, said) == []  # a word said (or its stem), or nothing to check
+    mixed = ToolCall("c", "get_weather", {"city": "London", "days": 3})
+    assert ungrounded(mixed, said) == ["city='London'"]
+
+
+async def test_a_made_up_call_written_as_text_does_not_run_and_the_model_answers() -> None:
+    ran: list[dict[str, Any]] = []
+    made_up = '{"name": "get_weather", "arguments": {"city": "London"}}'
+    model = ScriptedModel(made_up, "Which city do you mean?")
+    events = [
+        e
+        async for e in run_turn(
+            model, [Message("user", "What's the weather like?")], weather_tools(ran)
+        )
+    ]
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and final.message.content == "Which city do you mean?"
+    assert ran == [] and not [e for e in events if isinstance(e, ToolCallStarted)]
+    notes = [e.text for e in events if isinstance(e, Notice)]
+    assert any("arguments no one gave (city='London')" in n for n in notes), notes
+    assert model.sent[-1].tools is None
+    model.assert_complete()
