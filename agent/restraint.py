@@ -6,9 +6,9 @@ game. Before any tool has run in a turn, a call read from text runs only if its 
 are grounded: every text argument has a word the user (or the conversation) said. An
 argument made up from nothing ("Lakers", a city no one named) means the call is the
 model's guess, not the user's request: it does not run, and the model is asked to answer
-in words (it may ask which city). Numbers, dates, codes and short values (units, "lo-fi")
-carry no words to check and count as grounded. Calls the model made through Ollama's own
-tool calling are left as they are.
+in words (it may ask which city). A number is grounded when the conversation holds one in
+any form; dates, codes and short values (units, "lo-fi") carry no words to check. Calls
+the model made through Ollama's own tool calling are left as they are.
 """
 
 from __future__ import annotations
@@ -20,6 +20,16 @@ from typing import Any
 from rung.agent.messages import Message, ToolCall
 
 MIN_WORD = 3  # letters: shorter words ("km", "lo", "fi") are not checked
+NUMBER_WORDS = frozenset(
+    (
+        "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
+        "eleven", "twelve", "thirteen", "fourteen", "fifteen", "sixteen", "seventeen",
+        "eighteen", "nineteen", "twenty", "thirty", "forty", "fifty", "sixty", "seventy",
+        "eighty", "ninety", "hundred", "thousand", "million", "billion", "half", "quarter",
+        "dozen", "couple", "double", "twice", "hour", "hours", "minute", "minutes", "week",
+        "weeks", "noon", "midnight",
+    )
+)  # fmt: skip
 STOP = frozenset(
     (
         "the", "and", "for", "with", "from", "that", "this", "into", "onto", "about", "over",
@@ -34,28 +44,35 @@ STOP = frozenset(
 
 
 def ungrounded(call: ToolCall, conversation: Sequence[Message]) -> list[str]:
-    """The text arguments of `call` that have no word the conversation said (user messages,
-    the assistant's, tool results), as "name=value"; [] when it is grounded."""
-    spoken = [m.content for m in conversation if m.role in ("user", "assistant", "tool")]
-    said = set(_words(" ".join(spoken)))  # not the system prompt: it names everything
+    """The arguments of `call` that nothing said in the conversation (user messages, the
+    assistant's, tool results) gives, as "name=value"; [] when it is grounded. A text is
+    grounded by one of its words; a number by a number in any form (digits, a number
+    word: "nineteen", "an hour and a half")."""
+    spoken = " ".join(m.content for m in conversation if m.role in ("user", "assistant", "tool"))
+    said = set(_words(spoken))  # not the system prompt: it names everything
     loose = {_stem(w) for w in said}
+    counted = bool(re.search(r"\d", spoken)) or bool(said & NUMBER_WORDS)
     missing = []
-    for where, value in _texts(call.arguments, ""):
-        words = [w for w in _words(value) if len(w) >= MIN_WORD and w not in STOP]
-        if words and not any(w in said or _stem(w) in loose for w in words):
+    for where, value in _values(call.arguments, ""):
+        if isinstance(value, str):
+            words = [w for w in _words(value) if len(w) >= MIN_WORD and w not in STOP]
+            if words and not any(w in said or _stem(w) in loose for w in words):
+                missing.append(f"{where}={value!r}")
+        elif not counted:  # a number, where no number was said
             missing.append(f"{where}={value!r}")
     return missing
 
 
-def _texts(value: Any, where: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
+def _values(value: Any, where: str) -> Iterator[tuple[str, str | float]]:
+    """The texts and numbers in a call's arguments (not booleans), with where each is."""
+    if isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)):
         yield where, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _texts(item, f"{where}.{key}" if where else str(key))
+            yield from _values(item, f"{where}.{key}" if where else str(key))
     elif isinstance(value, list):
         for n, item in enumerate(value):
-            yield from _texts(item, f"{where}[{n}]")
+            yield from _values(item, f"{where}[{n}]")
 
 
 def _words(text: str) -> list[str]:

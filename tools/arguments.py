@@ -4,11 +4,12 @@ Small models get arguments nearly right: "5" for an integer, "celsius" for the e
 "Celsius", `city_name` for `city`, or the schema itself copied into the call. `repair`
 fixes what can be fixed without guessing — a number or boolean written as text, a number
 where text is wanted, one value where a list of them is wanted, an enum value in another
-case, an argument named as a defined one in another case or with `-` for `_` — and names
-everything else as a problem: an argument the schema does not define (unless it allows
-others), a value outside an enum, a type that cannot be read as the right one, a required
-argument missing. A call with a problem is never run as written; the model is told what
-was wrong, once per call.
+case, an argument named as a defined one in another case or with `-` for `_`, arguments
+the schema does not define beside the ones it does (dropped, and said) — and names
+everything else as a problem: a call made only of arguments the tool does not take (a
+copied schema: what was meant is unknown), a value outside an enum, a type that cannot be
+read as the right one, a required argument missing. A call with a problem is never run as
+written; the model is told what was wrong, once per call.
 """
 
 from __future__ import annotations
@@ -49,23 +50,30 @@ def _object(schema: dict[str, Any], value: dict[str, Any], where: str, out: Repa
     if not isinstance(properties, dict):
         return value
     fixed: dict[str, Any] = {}
+    unknown: list[str] = []
     # A schema that says nothing of other arguments defines all of them: one it does not
     # name is a mistake (a copied schema, a misremembered name), not an extra.
-    extra = schema.get("additionalProperties", True)
+    open_ended = schema.get("additionalProperties", False) is not False or (
+        "patternProperties" in schema
+    )
     for key, item in value.items():
         name = key if key in properties else _renamed(key, properties, value)
         if name is None:
-            if extra is False or not {"additionalProperties", "patternProperties"} & set(schema):
-                listed = ", ".join(list(properties)[:MAX_LISTED]) or "none"
-                out.problems.append(
-                    f"{where}{key} is not an argument of this tool (its arguments: {listed})"
-                )
-            else:
+            if open_ended:
                 fixed[key] = item  # the schema lets other arguments through
+            else:
+                unknown.append(key)
             continue
         if name != key:
             out.fixes.append(f"{where}{key} → {name}")
         fixed[name] = _value(properties[name], item, f"{where}{name}", out)
+    if unknown and fixed:  # a call with its own arguments, and some beside them: dropped
+        dropped = ", ".join(f"{where}{key}" for key in unknown)
+        out.fixes.append(f"dropped {dropped} (not arguments of the tool)")
+    elif unknown:  # nothing but arguments the tool does not take: what was meant is unknown
+        listed = ", ".join(list(properties)[:MAX_LISTED]) or "none"
+        said = ", ".join(f"{where}{key}" for key in unknown)
+        out.problems.append(f"{said}: not arguments of this tool (its arguments: {listed})")
     return fixed
 
 

@@ -140,7 +140,7 @@ async def test_an_argument_the_schema_does_not_define_is_never_run() -> None:
     )
     events = await collect(model, tools)
     first, second = (e for e in events if isinstance(e, ToolResult))
-    assert first.is_error and "properties is not an argument of this tool" in first.content
+    assert first.is_error and "properties: not arguments of this tool" in first.content
     assert 'Expected: {"name": "lookup", "arguments": {"word": <string (optional)>}}' in (
         first.content
     )

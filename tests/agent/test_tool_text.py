@@ -101,9 +101,7 @@ def test_bad_arguments_get_the_expected_shape_and_nothing_runs() -> None:
     text = f'[{CALL}, {{"name": "get_weather", "arguments": {{"town": "Lyon"}}}}]'
     found = rescue(text, SPECS)
     assert found is not None and found.calls == []  # the valid one does not run alone
-    assert "bad arguments for get_weather: town is not an argument of this tool" in (
-        found.correction
-    )
+    assert "bad arguments for get_weather: town: not arguments of this tool" in (found.correction)
     assert "arguments: 'city' is a required property" in found.correction
     assert 'Expected: {"name": "get_weather", "arguments": {"city": <string>, ' in found.correction
     assert expected_shape(WEATHER) == (
@@ -268,3 +266,15 @@ async def test_a_made_up_call_written_as_text_does_not_run_and_the_model_answers
     assert any("arguments no one gave (city='London')" in n for n in notes), notes
     assert model.sent[-1].tools is None
     model.assert_complete()
+
+
+def test_a_number_is_grounded_by_a_number_said_in_any_form() -> None:
+    from rung.agent.messages import ToolCall
+    from rung.agent.restraint import ungrounded
+
+    add = ToolCall("c", "add_numbers", {"a": 1, "b": 2})
+    assert ungrounded(add, [Message("user", "Is a tomato a fruit?")]) == ["a=1", "b=2"]
+    assert ungrounded(add, [Message("user", "Add one and two")]) == []
+    timer = ToolCall("c", "set_timer", {"minutes": 90})
+    assert ungrounded(timer, [Message("user", "A timer for an hour and a half")]) == []
+    assert ungrounded(timer, [Message("user", "Timer: 90")]) == []
