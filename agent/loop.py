@@ -132,7 +132,7 @@ async def run_turn(
                 )
                 continue
             if found is not None and found.calls:
-                if guesses := guessed(found.calls, [*history, *turn.new_messages]):
+                if guesses := guessed(found.calls, [*history, *turn.new_messages], turn):
                     yield Notice(f"{GUESSED} ({guesses}); not run.")
                     final = NO_TOOL_PROMPT
                     break
@@ -194,10 +194,10 @@ async def run_turn(
     raise ModelResponseError(f"the model {model.name!r} ended a step without a reply")
 
 
-def guessed(calls: Sequence[ToolCall], conversation: Sequence[Message]) -> str:
+def guessed(calls: Sequence[ToolCall], conversation: Sequence[Message], turn: Turn) -> str:
     """The made-up arguments of calls read from text, before any tool ran this turn
     (`restraint`); "" when they may run."""
-    if any(m.role == "tool" for m in conversation):
+    if any(m.role == "tool" for m in turn.new_messages):
         return ""
     return ", ".join(a for call in calls for a in ungrounded(call, conversation))
 

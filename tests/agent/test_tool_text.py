@@ -278,3 +278,21 @@ def test_a_number_is_grounded_by_a_number_said_in_any_form() -> None:
     timer = ToolCall("c", "set_timer", {"minutes": 90})
     assert ungrounded(timer, [Message("user", "A timer for an hour and a half")]) == []
     assert ungrounded(timer, [Message("user", "Timer: 90")]) == []
+
+
+async def test_restraint_holds_in_each_turn_not_only_the_first() -> None:
+    """A tool that ran in an earlier turn does not let a later turn's made-up call run."""
+    ran: list[dict[str, Any]] = []
+    earlier = [
+        Message("user", "Weather in Lyon?"),
+        Message("assistant", "", tool_calls=[]),
+        Message("tool", "Rain", tool_name="get_weather", tool_call_id="c0"),
+        Message("assistant", "It rains in Lyon."),
+        Message("user", "Who won the game last night?"),
+    ]
+    made_up = '{"name": "get_weather", "arguments": {"city": "Boston"}}'
+    model = ScriptedModel(made_up, "I don't know that one.")
+    events = [e async for e in run_turn(model, earlier, weather_tools(ran))]
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and final.message.content == "I don't know that one."
+    assert ran == []
