@@ -42,7 +42,7 @@ from rung.agent.messages import (
 from rung.agent.model import ChatModel
 from rung.agent.prompt import drop_echo, typed_text, unmarked, untrusted, untrusted_blocks
 from rung.agent.restraint import ungrounded
-from rung.agent.tool_text import HoldBack, not_an_answer, rescue
+from rung.agent.tool_text import CORRECTION_LEAD, HoldBack, not_an_answer, rescue
 from rung.config.errors import ApprovalDenied, ModelResponseError, ToolFailed, TurnTimeout
 from rung.tools.approvals import FETCH, Taint, named_hosts, words
 from rung.tools.base import ToolRegistry
@@ -54,6 +54,11 @@ REPEATED_PROMPT = (
     "answer the user now, in plain words, with what the results say."
 )
 GUESSED = "The model wrote a tool call as text with arguments no one gave"
+GUESS_CORRECTION = (
+    CORRECTION_LEAD + " nothing said so far gives {guesses}. If no tool is needed, "
+    "answer in plain words. If a tool can find that value, call it first. If only the user "
+    "can say it, ask them."
+)
 NO_TOOL_PROMPT = (
     "Do not call a tool for this: answer the user directly, in plain words. If you need "
     "something from the user to answer (a name, a place, a date), ask for it."
@@ -134,6 +139,11 @@ async def run_turn(
             if found is not None and found.calls:
                 if guesses := guessed(found.calls, [*history, *turn.new_messages], turn):
                     yield Notice(f"{GUESSED} ({guesses}); not run.")
+                    if not turn.corrected:  # once: a tool may find them, or the user say them
+                        turn.corrected = True
+                        told = Message("user", GUESS_CORRECTION.format(guesses=guesses))
+                        turn.new_messages += [message, told]
+                        continue
                     final = NO_TOOL_PROMPT
                     break
                 message = replace(message, content=found.prose, tool_calls=found.calls)

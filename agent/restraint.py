@@ -3,7 +3,7 @@
 Rescue turns text into calls (`tool_text`); without restraint it also turns a model's
 reflex into a call — `get_stock_data(company_name="Lakers")` for who won a basketball
 game. Before any tool has run in a turn, a call read from text runs only if its arguments
-are grounded: every text argument has a word the user (or the conversation) said. An
+are grounded: every text argument has a word the user said (or a tool returned). An
 argument made up from nothing ("Lakers", a city no one named) means the call is the
 model's guess, not the user's request: it does not run, and the model is asked to answer
 in words (it may ask which city). A number is grounded when the conversation holds one in
@@ -18,6 +18,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rung.agent.messages import Message, ToolCall
+from rung.agent.tool_text import CORRECTION_LEAD
 
 MIN_WORD = 3  # letters: shorter words ("km", "lo", "fi") are not checked
 NUMBER_WORDS = frozenset(
@@ -44,12 +45,16 @@ STOP = frozenset(
 
 
 def ungrounded(call: ToolCall, conversation: Sequence[Message]) -> list[str]:
-    """The arguments of `call` that nothing said in the conversation (user messages, the
-    assistant's, tool results) gives, as "name=value"; [] when it is grounded. A text is
+    """The arguments of `call` that nothing said in the conversation (the user's messages,
+    the tools' results) gives, as "name=value"; [] when it is grounded. A text is
     grounded by one of its words; a number by a number in any form (digits, a number
     word: "nineteen", "an hour and a half")."""
-    spoken = " ".join(m.content for m in conversation if m.role in ("user", "assistant", "tool"))
-    said = set(_words(spoken))  # not the system prompt: it names everything
+    spoken = " ".join(
+        m.content
+        for m in conversation
+        if m.role in ("user", "tool") and not m.content.startswith(CORRECTION_LEAD)
+    )  # not the system prompt (it names everything), the model's own words, or corrections
+    said = set(_words(spoken))
     loose = {_stem(w) for w in said}
     counted = bool(re.search(r"\d", spoken)) or bool(said & NUMBER_WORDS)
     missing = []

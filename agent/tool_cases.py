@@ -6,7 +6,8 @@ the step after the first results. The kinds:
 
 - one call: one tool, plain arguments
 - choose: the right tool among look-alikes (weather now or forecast, add or multiply, …)
-- two calls: two calls in one step (the same tool twice, or two tools)
+- two calls: two calls (the same tool twice, or two tools), in one step or one after the
+  other
 - multi-step: the second call needs the first one's result (where am I → its weather)
 - careful: arguments that need care — an enum value, a nested object, a list, a date, a
   boolean, a number written in words

@@ -7,7 +7,8 @@ The model sees the case tools among distractors, as many tools as a real turn of
 the configured `num_ctx`, through the real loop (with the lenient reading of calls written
 as text, unless asked not to). The tools are local stand-ins that return fixed answers; a
 case passes when the first step makes exactly the expected calls with the key arguments
-(and, for a multi-step case, the step after its results makes its own).
+(two calls may also come one after the other; for a multi-step case, the step after the
+first results makes its own).
 Results are kept per model so the assistant tier can warn about a weak one.
 """
 
@@ -151,7 +152,8 @@ async def run_case(
     case's time)."""
     metered = _Metered(model)
     steps: list[list[ToolCall]] = []
-    wanted = 2 if case.then else 1
+    # two calls may come in one step or one after the other; a multi-step case takes two
+    wanted = 2 if case.then or len(case.calls) > 1 else 1
     started = time.perf_counter()
     error = ""
     messages = [Message("system", SYSTEM), Message("user", case.message)]
@@ -166,8 +168,11 @@ async def run_case(
                     steps[-1].append(event.call)
                     starting = True
                     continue
-                if (starting and len(steps) == wanted) or isinstance(event, FinalAnswer):
-                    break  # the graded steps' calls are all started (or it answered)
+                made_all = starting and not case.then and len(steps[-1]) >= len(case.calls)
+                if (starting and len(steps) == wanted) or made_all:
+                    break  # the graded steps' calls are all started
+                if isinstance(event, FinalAnswer):
+                    break
                 starting = False
     except Exception as exc:  # a model error fails the case, the check goes on
         error = str(exc)
@@ -177,9 +182,11 @@ async def run_case(
     graded = [[{"name": c.name, "arguments": c.arguments} for c in step] for step in steps]
     graded += [[], []]  # steps not taken
     rescued = bool(made) and all(c.id.startswith(RESCUED) for c in made)
-    passed = not error and _matches(graded[0], case.calls)
     if case.then:
-        passed = passed and _matches(graded[1], case.then)
+        passed = _matches(graded[0], case.calls) and _matches(graded[1], case.then)
+    else:  # in the first step, or (two calls) the first two
+        passed = _matches(graded[0], case.calls) or _matches(graded[0] + graded[1], case.calls)
+    passed = passed and not error
     refused = bool(case.calls) and not made
     return CaseResult(case, passed, refused, calls, rescued, seconds, metered.usage, error)
 

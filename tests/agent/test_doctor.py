@@ -224,3 +224,18 @@ async def test_the_whole_labelled_set_grades_a_perfect_model_perfectly() -> None
     no_tool = sum(c.kind == "no tool" for c in tool_cases.ALL)
     assert sum(r.passed for r in talker.results) == no_tool >= len(tool_cases.ALL) / 4
     assert len(tool_cases.ALL) >= 150
+
+
+async def test_two_calls_may_come_one_after_the_other_but_not_one_alone() -> None:
+    from rung.agent.messages import ToolCall
+    from rung.agent.testing import ScriptedModel, Step
+
+    [case] = [c for c in tool_check.CASES if c.message.startswith("What time is it in London")]
+    london = ToolCall("a", "get_time", {"timezone": "London"})
+    new_york = ToolCall("b", "get_time", {"timezone": "New York"})
+    one_by_one = ScriptedModel(Step(tool_calls=[london]), Step(tool_calls=[new_york]), "ok")
+    passed = await tool_check.run_check(one_by_one, num_ctx=4096, tools=12, cases=[case])
+    assert passed.accuracy == 1.0
+    stops = ScriptedModel(Step(tool_calls=[london]), "It is 14:05 in London.")
+    failed = await tool_check.run_check(stops, num_ctx=4096, tools=12, cases=[case])
+    assert failed.accuracy == 0.0

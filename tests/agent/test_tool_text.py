@@ -264,7 +264,20 @@ async def test_a_made_up_call_written_as_text_does_not_run_and_the_model_answers
     assert ran == [] and not [e for e in events if isinstance(e, ToolCallStarted)]
     notes = [e.text for e in events if isinstance(e, Notice)]
     assert any("arguments no one gave (city='London')" in n for n in notes), notes
-    assert model.sent[-1].tools is None
+    told = model.sent[-1].messages[-1]  # told once, tools still offered: one may find it
+    assert told.role == "user" and "nothing said so far gives city='London'" in told.content
+    model.assert_complete()
+
+    model = ScriptedModel(made_up, made_up, "Which city do you mean?")  # and if it insists
+    events = [
+        e
+        async for e in run_turn(
+            model, [Message("user", "What's the weather like?")], weather_tools(ran)
+        )
+    ]
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and final.message.content == "Which city do you mean?"
+    assert ran == [] and model.sent[-1].tools is None  # the last ask offered no tools
     model.assert_complete()
 
 
