@@ -146,7 +146,9 @@ async def run_turn(
                         continue
                     final = NO_TOOL_PROMPT
                     break
-                message = replace(message, content=found.prose, tool_calls=found.calls)
+                fresh = [c for c in found.calls if call_key(c) not in turn.seen_calls]
+                calls = fresh or found.calls  # all made already: the repeat is told below
+                message = replace(message, content=found.prose, tool_calls=calls)
             elif hold.release() and not unanswered(message, specs, turn):
                 yield TextDelta(message.content)  # what was held is the reply: echo dropped
         if message.tool_calls and specs:
@@ -244,7 +246,7 @@ async def run_tool_calls(
     """Run one step's calls concurrently; every failure becomes an error result."""
 
     async def run_one(call: ToolCall) -> ToolResult:
-        key = f"{call.name}:{dumps_arguments(call.arguments)}"
+        key = call_key(call)
         if call.error:
             return ToolResult(call, call.error, is_error=True)
         if key in seen:
@@ -263,6 +265,11 @@ async def run_tool_calls(
             return ToolResult(call, f"{TOOL_ERROR}{exc}", is_error=True)
 
     return list(await asyncio.gather(*(run_one(call) for call in calls)))
+
+
+def call_key(call: ToolCall) -> str:
+    """What makes two calls the same call."""
+    return f"{call.name}:{dumps_arguments(call.arguments)}"
 
 
 CUT_REPLY = (

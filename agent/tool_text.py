@@ -34,6 +34,7 @@ MAX_PROSE = 120  # characters of lead-in text allowed around a call written as t
 NAME_KEYS = ("name", "tool", "tool_name", "function")
 ARGUMENT_KEYS = ("arguments", "parameters", "args", "input", "tool_input")
 _TAGGED = re.compile(r"<tool_call>\s*(.*?)\s*(?:</tool_call>|$)", re.DOTALL)
+_NEXT = re.compile(r"[\s,]*(?=[{\[])")  # what may part two calls written one after another
 _FENCED = re.compile(r"```[ \t]*(?:json|tool_call|JSON)?[ \t]*\n(.*?)\n?```", re.DOTALL)
 
 
@@ -138,14 +139,24 @@ def _candidates(text: str) -> tuple[list[Any], str] | None:
     start = min((i for i in (stripped.find("{"), stripped.find("[")) if i >= 0), default=-1)
     if start < 0 or start > MAX_PROSE:
         return None
+    decoder = json.JSONDecoder()
     try:
-        value, end = json.JSONDecoder().raw_decode(stripped[start:])
+        value, end = decoder.raw_decode(stripped, start)
     except ValueError:
         return None
-    prose = (stripped[:start] + " " + stripped[start + end :]).strip()
+    values = [value]
+    while (following := _NEXT.match(stripped, end)) and following.end() < len(stripped):
+        try:  # more calls, one a line (JSON Lines), as small models write several
+            value, end = decoder.raw_decode(stripped, following.end())
+        except ValueError:
+            break  # not JSON, or one cut off at the token cap: left as text
+        values.append(value)
+    prose = (stripped[:start] + " " + stripped[end:]).strip()
     if len(prose) > MAX_PROSE:
         return None
-    return _flatten([value]), prose
+    calls = _flatten(values)
+    unique = [c for n, c in enumerate(calls) if c not in calls[:n]]  # a call written twice
+    return unique, prose
 
 
 def _loads(block: str) -> Any:

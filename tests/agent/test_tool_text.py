@@ -309,3 +309,25 @@ async def test_restraint_holds_in_each_turn_not_only_the_first() -> None:
     final = events[-1]
     assert isinstance(final, FinalAnswer) and final.message.content == "I don't know that one."
     assert ran == []
+
+
+def test_calls_one_a_line_are_read_once_each_and_a_cut_off_one_left() -> None:
+    rome = '{"name": "get_weather", "arguments": {"city": "Rome"}}'
+    paris = '{"name": "get_weather", "arguments": {"city": "Paris"}}'
+    text = f'{rome}\n{paris}\n{rome}\n{{"name": "get_weather", "argu'  # cut at the token cap
+    found = rescue(text, SPECS)
+    assert found is not None and not found.correction
+    assert [c.arguments["city"] for c in found.calls] == ["Rome", "Paris"]
+
+
+async def test_a_call_already_made_this_turn_is_not_read_again_from_text() -> None:
+    ran: list[dict[str, Any]] = []
+    paris = '{"name": "get_weather", "arguments": {"city": "Paris"}}'
+    rome = '{"name": "get_weather", "arguments": {"city": "Rome"}}'
+    model = ScriptedModel(paris, f"{rome}\n{paris}", "Rain in both.")
+    asked = [Message("user", "Weather in Paris and Rome?")]
+    events = [e async for e in run_turn(model, asked, weather_tools(ran))]
+    assert [c["city"] for c in ran] == ["Paris", "Rome"]
+    assert not [e for e in events if isinstance(e, ToolResult) and e.is_error]
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and final.message.content == "Rain in both."
