@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +44,7 @@ class Finding:
 
 
 @dataclass
-class Doctor:
+class Doctor(ABC):
     """The checks; a front end subclasses it to say which tool servers to look at
     (`tools`) and how it sees the daemon (`daemon`)."""
 
@@ -51,14 +52,14 @@ class Doctor:
     paths: Paths
     report: Callable[[Finding], None]
 
+    @abstractmethod
     def tools(self, tier: Tier) -> AbstractAsyncContextManager[tuple[ToolHub, list[str]]]:
         """The tier's tool hub, its servers started, and the problems met on the way."""
-        raise NotImplementedError
 
+    @abstractmethod
     def daemon(self) -> Finding:
         """Is the daemon running and answering; its folder, socket and token private; is
         it installed as a service (`daemon_finding`)."""
-        raise NotImplementedError
 
     @property
     def settings(self) -> Settings:

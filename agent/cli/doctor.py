@@ -15,7 +15,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING, Any
 
 from rung.agent import tool_check
-from rung.agent.doctor import Doctor, Finding, daemon_finding, models_pulled
+from rung.agent.doctor import Doctor, Finding, daemon_finding
 from rung.agent.ollama_model import OllamaChatModel
 from rung.agent.tiers import Tier, tier_rules
 from rung.config.errors import RungError
@@ -24,8 +24,6 @@ from rung.config.settings import LoadedSettings, Settings
 
 if TYPE_CHECKING:
     from rung.tools.hub import ToolHub
-
-__all__ = ["TerminalDoctor", "doctor_command", "models_pulled", "show_check"]
 
 MARKS = {"ok": "[green]✓[/]", "warn": "[yellow]![/]", "fail": "[red]✗[/]"}
 

@@ -29,7 +29,8 @@ from typing import TYPE_CHECKING, TypeVar
 from rich.markup import escape
 
 from rung.agent import tiers
-from rung.agent.cli.doctor import doctor_command, models_pulled
+from rung.agent.cli.doctor import doctor_command
+from rung.agent.doctor import models_pulled
 from rung.agent.ollama_model import ModelDetails, OllamaChatModel, PulledModel
 from rung.agent.prompt import PROFILE_TEMPLATE, TONES, persona_text
 from rung.config.errors import RungError, UserError
