@@ -92,8 +92,7 @@ def _loose(name: str) -> str:
 def _value(schema: Any, value: Any, where: str, out: Repaired) -> Any:
     if not isinstance(schema, dict):
         return value
-    kinds = schema.get("type")
-    kinds = [kinds] if isinstance(kinds, str) else list(kinds or [])
+    kinds = _kinds(schema)
     if kinds and not any(_is(kind, value) for kind in kinds):
         for kind in kinds:
             converted = _convert(kind, value, schema)
@@ -122,13 +121,19 @@ def _value(schema: Any, value: Any, where: str, out: Repaired) -> Any:
 _NO = object()  # no safe conversion
 
 
-_TYPES: dict[str, type | tuple[type, ...]] = {
+_TYPES: dict[str, type] = {
     "string": str,
     "boolean": bool,
     "array": list,
     "object": dict,
     "null": type(None),
 }
+
+
+def _kinds(schema: Any) -> list[str]:
+    """The types a schema allows: "type" as one name or a list of them."""
+    kinds = schema.get("type") if isinstance(schema, dict) else None
+    return [kinds] if isinstance(kinds, str) else [k for k in kinds or [] if isinstance(k, str)]
 
 
 def _is(kind: str, value: Any) -> bool:
@@ -164,7 +169,7 @@ def _convert(kind: str, value: Any, schema: dict[str, Any]) -> Any:
             return _NO
         return parsed if _is(kind, parsed) else _NO
     if kind == "array" and not isinstance(value, list | dict):
-        items = schema.get("items")
-        if not isinstance(items, dict) or not items.get("type") or _is(items["type"], value):
+        items = _kinds(schema.get("items"))
+        if not items or any(_is(item, value) for item in items):
             return [value]
     return _NO

@@ -94,3 +94,12 @@ def test_right_arguments_are_left_alone() -> None:
     given = {"city": "Lyon", "days": 2, "units": "Celsius", "tags": ["x"], "alerts": False}
     repaired = repair(TOOL, given)
     assert repaired.ok and repaired.arguments == given and repaired.fixes == []
+
+
+def test_a_type_given_as_a_list_of_names_is_read_as_any_of_them() -> None:
+    schema = {
+        "type": "object",
+        "properties": {"tags": {"type": "array", "items": {"type": ["string", "null"]}}},
+    }
+    repaired = repair(ToolSpec("f", "", schema), {"tags": "a"})
+    assert repaired.ok and repaired.arguments == {"tags": ["a"]}
