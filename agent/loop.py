@@ -87,6 +87,10 @@ class Turn:
     seen_calls: set[str] = field(default_factory=set)
     corrected: bool = False  # the model was told once how to fix a call written as text
 
+    @property
+    def ran_tools(self) -> bool:
+        return any(m.role == "tool" for m in self.new_messages)
+
 
 async def run_turn(
     model: ChatModel,
@@ -209,7 +213,7 @@ async def run_turn(
 def guessed(calls: Sequence[ToolCall], conversation: Sequence[Message], turn: Turn) -> str:
     """The made-up arguments of calls read from text, before any tool ran this turn
     (`restraint`); "" when they may run."""
-    if any(m.role == "tool" for m in turn.new_messages):
+    if turn.ran_tools:
         return ""
     return ", ".join(a for call in calls for a in ungrounded(call, conversation))
 
@@ -218,8 +222,7 @@ def unanswered(message: Message, specs: Sequence[ToolSpec] | None, turn: Turn) -
     """A final reply that says nothing, once tools ran (or a call was corrected)."""
     if message.tool_calls or not specs:
         return False
-    ran = turn.corrected or any(m.role == "tool" for m in turn.new_messages)
-    return ran and not_an_answer(message.content, specs)
+    return (turn.corrected or turn.ran_tools) and not_an_answer(message.content, specs)
 
 
 def from_results(messages: Sequence[Message]) -> str:
