@@ -19,12 +19,16 @@ class Paths:
     @property
     def runtime_dir(self) -> Path:
         """Socket and lock; under $XDG_RUNTIME_DIR when it is set."""
+        import warnings
+
         import platformdirs
 
         runtime = os.environ.get("XDG_RUNTIME_DIR")
         if runtime:
             return Path(runtime) / APP
-        return Path(platformdirs.user_runtime_dir(APP, appauthor=False))
+        with warnings.catch_warnings():  # unset is known here: its fallback, without a warning
+            warnings.simplefilter("ignore")  # on every command (platformdirs 4.14 warns)
+            return Path(platformdirs.user_runtime_dir(APP, appauthor=False))
 
     @property
     def daemon_socket(self) -> Path:
