@@ -165,6 +165,7 @@ class Conversation:
                 max_steps=self.max_steps,
                 max_result_chars=int(self.num_ctx * self.tool_result_share * CHARS_PER_TOKEN),
                 timeout=self.turn_timeout,
+                ranker=self.chooser.ranked if self.chooser is not None else None,
             ):
                 if isinstance(event, TextDelta):
                     partial.append(event.text)

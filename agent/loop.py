@@ -3,9 +3,10 @@
 One turn reads top to bottom: stream a model step; if it asked for no tools, that is the
 answer; otherwise run its calls (concurrently), hand the results back, and step again.
 A call the model wrote as text instead of making it is run too, or corrected once
-(`tool_text`) — unless, before any tool ran, its arguments are made up (`restraint`) —
-and every call's arguments are checked against its tool's schema first, fixed
-where that is safe, refused with what was wrong where not (`call_check`).
+(`tool_text`) — unless, before any tool ran, its arguments are made up or its tool is far
+from what the user asked (`restraint`) — and every call's arguments are checked against
+its tool's schema first, fixed where that is safe, refused with what was wrong where not
+(`call_check`).
 After ``max_steps`` the model is asked to answer without tools. Policies live elsewhere:
 `ToolRegistry` validates and runs calls, `run_tool_calls` turns failures into results.
 
@@ -19,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
@@ -41,13 +42,16 @@ from rung.agent.messages import (
 )
 from rung.agent.model import ChatModel
 from rung.agent.prompt import drop_echo, typed_text, unmarked, untrusted, untrusted_blocks
-from rung.agent.restraint import ungrounded
+from rung.agent.restraint import FITTING, strays, ungrounded
 from rung.agent.tool_text import CORRECTION_LEAD, HoldBack, not_an_answer, rescue
 from rung.config.errors import ApprovalDenied, ModelResponseError, ToolFailed, TurnTimeout
 from rung.tools.approvals import FETCH, Taint, named_hosts, words
 from rung.tools.base import ToolRegistry
 
 T = TypeVar("T")
+# The tools closest to a text first (`ToolChooser.ranked`): where a call read from text is
+# checked against what the user asked.
+Ranker = Callable[[Sequence[ToolSpec], str], Sequence[ToolSpec]]
 
 REPEATED_PROMPT = (
     "You already have the results of your tool calls above. Do not call any tool again: "
@@ -58,6 +62,12 @@ GUESS_CORRECTION = (
     CORRECTION_LEAD + " nothing said so far gives {guesses}. If no tool is needed, "
     "answer in plain words. If a tool can find that value, call it first. If only the user "
     "can say it, ask them."
+)
+STRAYED = "The model wrote a call as text to a tool that does not fit what was asked"
+STRAY_CORRECTION = (
+    CORRECTION_LEAD + " {strays} does not fit what the user asked. The tools closest to "
+    "it: {near}. Call the one that fits, with values the user gave; if none fits, answer "
+    "in plain words."
 )
 NO_TOOL_PROMPT = (
     "Do not call a tool for this: answer the user directly, in plain words. If you need "
@@ -101,11 +111,13 @@ async def run_turn(
     lenient: bool = True,
     max_result_chars: int | None = None,
     timeout: float | None = None,
+    ranker: Ranker | None = None,
 ) -> AsyncGenerator[LoopEvent]:
     """Run one turn over ``history`` (which ends with the user's message).
 
     ``lenient``: a tool call the model wrote as text is run (or corrected once), see
-    `tool_text`. ``max_result_chars``: a longer tool result is cut, with a note.
+    `tool_text`; with a ``ranker``, once, not when its tool is far from what the user
+    asked (`restraint.strays`). ``max_result_chars``: a longer tool result is cut, with a note.
     ``timeout``: seconds for the whole turn, then `TurnTimeout`.
     """
     turn = Turn()
@@ -150,6 +162,12 @@ async def run_turn(
                         continue
                     final = NO_TOOL_PROMPT
                     break
+                if astray := await strayed(found.calls, specs, sent, turn, ranker):
+                    turn.corrected = True
+                    yield Notice(f"{STRAYED} ({astray[0]}); asked it to choose again.")
+                    ask = STRAY_CORRECTION.format(strays=astray[0], near=astray[1])
+                    turn.new_messages += [message, Message("user", ask)]
+                    continue
                 fresh = [c for c in found.calls if call_key(c) not in turn.seen_calls]
                 calls = fresh or found.calls  # all made already: the repeat is told below
                 message = replace(message, content=found.prose, tool_calls=calls)
@@ -216,6 +234,26 @@ def guessed(calls: Sequence[ToolCall], conversation: Sequence[Message], turn: Tu
     if turn.ran_tools:
         return ""
     return ", ".join(a for call in calls for a in ungrounded(call, conversation))
+
+
+async def strayed(
+    calls: Sequence[ToolCall],
+    specs: Sequence[ToolSpec],
+    sent: str | None,
+    turn: Turn,
+    ranker: Ranker | None,
+) -> tuple[str, str] | None:
+    """The tools of calls read from text that do not fit the user's message, and the ones
+    that do, once per turn before any tool ran; None when the calls may run."""
+    if ranker is None or sent is None or turn.corrected or turn.ran_tools:
+        return None
+    if len(specs) <= FITTING:
+        return None
+    ranked = await asyncio.to_thread(ranker, specs, typed_text(sent))
+    names = [s.name for s in ranked]
+    if far := strays(calls, names):
+        return ", ".join(far), ", ".join(names[:FITTING])
+    return None
 
 
 def unanswered(message: Message, specs: Sequence[ToolSpec] | None, turn: Turn) -> bool:

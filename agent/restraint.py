@@ -7,8 +7,14 @@ are grounded: every text argument has a word the user said (or a tool returned).
 argument made up from nothing ("Lakers", a city no one named) means the call is the
 model's guess, not the user's request: it does not run, and the model is asked to answer
 in words (it may ask which city). A number is grounded when the conversation holds one in
-any form; dates, codes and short values (units, "lo-fi") carry no words to check. Calls
-the model made through Ollama's own tool calling are left as they are.
+any form; dates, codes and short values (units, "lo-fi") carry no words to check.
+
+A call can be grounded and still a reflex: `add_numbers(a=19, b=19)` for "make the bedroom
+nineteen degrees". Where the loop has the tool chooser's ranking, a call read from text
+whose tool is not among the FITTING tools closest in meaning to the user's message gets
+one correction naming those; the model may then call one of them, answer in words, or make
+the same call again, which then runs (the ranking is a hint, not a rule). Calls the model
+made through Ollama's own tool calling are left as they are.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 from rung.agent.messages import Message, ToolCall
 from rung.agent.tool_text import CORRECTION_LEAD
 
+FITTING = 3  # a tool among this many closest to the user's message fits it
 MIN_WORD = 3  # letters: shorter words ("km", "lo", "fi") are not checked
 NUMBER_WORDS = frozenset(
     (
@@ -66,6 +73,13 @@ def ungrounded(call: ToolCall, conversation: Sequence[Message]) -> list[str]:
         elif not counted:  # a number, where no number was said
             missing.append(f"{where}={value!r}")
     return missing
+
+
+def strays(calls: Sequence[ToolCall], ranked: Sequence[str]) -> list[str]:
+    """The tools of `calls` (once each) not among the FITTING first of `ranked`, the tools'
+    names closest to the user's message first; a tool not ranked (pinned) always fits."""
+    near, known = set(ranked[:FITTING]), set(ranked)
+    return list(dict.fromkeys(c.name for c in calls if c.name in known and c.name not in near))
 
 
 def _values(value: Any, where: str) -> Iterator[tuple[str, str | float]]:

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rung.agent.loop import run_turn
+from rung.agent.loop import Ranker, run_turn
 from rung.agent.messages import (
     FinalAnswer,
     Message,
@@ -144,7 +144,12 @@ def _answer(name: str) -> Callable[..., str]:
 
 
 async def run_case(
-    model: ChatModel, case: Case, tools: ToolRegistry, *, lenient: bool = True
+    model: ChatModel,
+    case: Case,
+    tools: ToolRegistry,
+    *,
+    lenient: bool = True,
+    ranker: Ranker | None = None,
 ) -> CaseResult:
     """One case through the real loop. Only the graded steps' calls count (the first, and
     for a multi-step case the one after its results), so the case ends once they are made:
@@ -157,7 +162,7 @@ async def run_case(
     started = time.perf_counter()
     error = ""
     messages = [Message("system", SYSTEM), Message("user", case.message)]
-    turn = run_turn(metered, messages, tools, max_steps=wanted + 1, lenient=lenient)
+    turn = run_turn(metered, messages, tools, max_steps=wanted + 1, lenient=lenient, ranker=ranker)
     try:
         async with aclosing(turn):  # closed at once when the case ends early
             starting = False  # the last event started a call
@@ -255,6 +260,7 @@ async def run_check(
     num_ctx: int,
     tools: int,
     lenient: bool = True,
+    ranker: Ranker | None = None,
     cases: Sequence[Case] = CASES,
     catalog: Sequence[ToolSpec] = TOOLS,
     progress: Callable[[CaseResult], None] | None = None,
@@ -262,7 +268,7 @@ async def run_check(
     registry = toolset(tools, catalog)
     report = CheckReport(model.name, num_ctx, len(registry), lenient, [])
     for case in cases:
-        result = await run_case(model, case, registry, lenient=lenient)
+        result = await run_case(model, case, registry, lenient=lenient, ranker=ranker)
         report.results.append(result)
         if progress is not None:
             progress(result)

@@ -7,7 +7,8 @@ Qwen2.5-Coder-0.5B-Instruct (Q4_K_M), served by llama.cpp behind the Ollama prot
 (tests/real: like a real Ollama it returns a call only from behind the template's
 <tool_call> tag, anything else as plain content). Three readers in the same run: a plain
 Ollama client (calls written as text are text), the naive JSON reader (any JSON object with
-a "name" in the reply is run as written), and Rung. Reported: each one's share of cases
+a "name" in the reply is run as written), and Rung (with the tool chooser's ranking, as a
+chat has it, for its restraint). Reported: each one's share of cases
 passed, per kind; restraint (no-tool questions answered without a call); rescued turns.
 Targets: Rung 10 points or more ahead of the naive reader; no more than 10 % of the no-tool
 questions answered with a call.
@@ -129,11 +130,14 @@ READERS = ("plain", "naive", "rung")  # a plain Ollama client, the naive reader,
 
 async def measure_model(quick: bool) -> dict[str, Any]:
     from rung.agent.ollama_model import OllamaChatModel
+    from rung.agent.tool_choice import ToolChooser
+    from rung.memory.embedder import Embedder
     from tests.real.llama_ollama import LlamaOllamaServer
     from tests.real.models import ensure_all
 
     models = ensure_all()
     cases = ALL[::4] if quick else ALL
+    chooser = ToolChooser(Embedder.shared("all-MiniLM-L6-v2"))  # as `rung chat` has one
     results: dict[str, Any] = {}
     with LlamaOllamaServer({MODEL: models[MODEL]}, max_predict=256) as server:
         for reader in READERS:
@@ -144,6 +148,7 @@ async def measure_model(quick: bool) -> dict[str, Any]:
                     num_ctx=NUM_CTX,
                     tools=len(ALL_TOOLS),
                     lenient=reader == "rung",
+                    ranker=chooser.ranked if reader == "rung" else None,
                     cases=cases,
                     catalog=ALL_TOOLS,
                 )

@@ -104,6 +104,9 @@ async def _check(
 ) -> tool_check.CheckReport:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+    from rung.agent.tool_choice import ToolChooser
+    from rung.memory.embedder import Embedder
+
     model = OllamaChatModel.from_settings(settings)
     columns = (
         TextColumn("tool check"),
@@ -122,8 +125,14 @@ async def _check(
                 progress.update(task, advance=1, score=f"{passed} passed")
 
             await model.check(tools=False)  # num_ctx within the model's, as a chat has it
+            chooser = ToolChooser(Embedder.shared(settings.embedding_model)) if lenient else None
             return await tool_check.run_check(
-                model, num_ctx=model.num_ctx, tools=tools, lenient=lenient, progress=step
+                model,
+                num_ctx=model.num_ctx,
+                tools=tools,
+                lenient=lenient,
+                ranker=chooser.ranked if chooser else None,  # as a chat with tools has it
+                progress=step,
             )
     finally:
         await model.aclose()

@@ -331,3 +331,53 @@ async def test_a_call_already_made_this_turn_is_not_read_again_from_text() -> No
     assert not [e for e in events if isinstance(e, ToolResult) and e.is_error]
     final = events[-1]
     assert isinstance(final, FinalAnswer) and final.message.content == "Rain in both."
+
+
+def test_a_tool_far_from_the_request_is_told_apart_and_a_pinned_one_always_fits() -> None:
+    from rung.agent.messages import ToolCall
+    from rung.agent.restraint import strays
+
+    ranked = ["set_thermostat", "convert_units", "get_weather", "add_numbers", "set_timer"]
+    add = ToolCall("c", "add_numbers", {"a": 19, "b": 19})
+    heat = ToolCall("c", "set_thermostat", {"room": "bedroom", "temperature": 19})
+    assert strays([add, heat, add], ranked) == ["add_numbers"]
+    assert strays([heat], ranked) == []
+    assert strays([ToolCall("c", "clock_now", {})], ranked) == []  # pinned: not ranked
+
+
+async def test_a_call_to_a_tool_far_from_the_request_gets_one_correction_naming_closer_ones(
+    embedder: Any,
+) -> None:
+    """With the tool chooser's ranking (the real embedding model), a reflex call written as
+    text — add_numbers for a thermostat — is not run; the model is told the closest tools,
+    and its call to one of them runs."""
+    from rung.agent.tool_cases import ALL_TOOLS
+    from rung.agent.tool_check import toolset
+    from rung.agent.tool_choice import ToolChooser
+
+    chooser = ToolChooser(embedder)
+    reflex = '{"name": "add_numbers", "arguments": {"a": 19, "b": 19}}'
+    right = '{"name": "set_thermostat", "arguments": {"room": "bedroom", "temperature": 19}}'
+    asked = [Message("user", "Make the bedroom nineteen degrees.")]
+
+    async def started(*replies: str, ranker: Any) -> tuple[list[str], list[str], ScriptedModel]:
+        model = ScriptedModel(*replies, "Done.")
+        events = [
+            e
+            async for e in run_turn(model, asked, toolset(len(ALL_TOOLS), ALL_TOOLS), ranker=ranker)
+        ]
+        model.assert_complete()
+        names = [e.call.name for e in events if isinstance(e, ToolCallStarted)]
+        return names, [e.text for e in events if isinstance(e, Notice)], model
+
+    names, notes, model = await started(reflex, right, ranker=chooser.ranked)
+    assert names == ["set_thermostat"]
+    assert any("does not fit what was asked (add_numbers)" in n for n in notes), notes
+    told = model.sent[1].messages[-1]
+    assert told.role == "user" and "add_numbers does not fit" in told.content
+    assert "set_thermostat" in told.content and model.sent[1].tools  # tools still offered
+
+    names, _, _ = await started(reflex, reflex, ranker=chooser.ranked)  # a hint, not a rule
+    assert names == ["add_numbers"]
+    names, _, _ = await started(reflex, ranker=None)  # without a ranking: runs as before
+    assert names == ["add_numbers"]
