@@ -64,6 +64,8 @@ def rescue(text: str, specs: Sequence[ToolSpec], *, step: int = 0) -> Rescue | N
         if spec is None:
             close = difflib.get_close_matches(name, list(by_name), n=3, cutoff=0.4)
             hint = f" The closest are: {', '.join(close)}." if close else ""
+            if close:  # the shape of the closest, as a template a small model follows
+                hint += f" To call {close[0]}: {expected_shape(by_name[close[0]])}."
             problems.append(f"there is no tool named {name!r}.{hint}")
             continue
         if not isinstance(arguments, dict):

@@ -95,6 +95,8 @@ def test_an_unknown_name_gets_the_closest_real_ones() -> None:
     found = rescue('{"name": "weather", "arguments": {"city": "Lyon"}}', SPECS)
     assert found is not None and found.calls == []
     assert "there is no tool named 'weather'. The closest are: get_weather." in found.correction
+    shape = '{"name": "get_weather", "arguments": {"city": <string>, "days": <integer (optional)>}}'
+    assert f"To call get_weather: {shape}." in found.correction  # a template to follow
 
 
 def test_bad_arguments_get_the_expected_shape_and_nothing_runs() -> None:
