@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import difflib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TypeVar
@@ -81,6 +82,7 @@ NO_WORDS = (
     "The model again replied with a tool call or code instead of words; showing what the "
     "tools returned."
 )
+PARROTED = 40  # characters of a correction repeated in a reply: not an answer
 RESULT_CHARS = 600  # of each tool result, in an answer made of them
 STEP_LIMIT_PROMPT = (
     "You have used all {n} tool steps for this turn. Do not call any more tools: "
@@ -126,7 +128,7 @@ async def run_turn(
     deadline = Deadline.after(timeout)
     for step in range(max_steps):
         reply = None
-        hold = HoldBack() if specs and lenient else None
+        hold = HoldBack(whole=turn.corrected) if specs and lenient else None
         async for event in deadline.until(model.stream([*history, *turn.new_messages], specs)):
             if isinstance(event, ModelDone):
                 reply = event
@@ -180,7 +182,7 @@ async def run_turn(
                 yield Notice(f"Fixed the arguments of a tool call ({fix}).")
         if unanswered(message, specs, turn):  # after results: a call again, JSON, a tool's name
             yield Notice("The model's reply was not an answer; asking it for one in words.")
-            final = WORDS_PROMPT
+            final = WORDS_PROMPT if turn.ran_tools else NO_TOOL_PROMPT
             break
         turn.new_messages.append(message)
         if not message.tool_calls:
@@ -206,12 +208,12 @@ async def run_turn(
         yield Notice(f"Reached the limit of {max_steps} tool steps; asking for a final answer.")
         final = STEP_LIMIT_PROMPT.format(n=max_steps)
     limit = Message("system", final)
-    hold = HoldBack()
+    hold = HoldBack(whole=turn.corrected)
     async for event in deadline.until(model.stream([*history, *turn.new_messages, limit], None)):
         if isinstance(event, ModelDone):
             answer = Message("assistant", event.message.content, thinking=event.message.thinking)
             turn.usage.add(event.usage)
-            if specs and not_an_answer(answer.content, specs):
+            if specs and (not_an_answer(answer.content, specs) or parroted(answer.content, turn)):
                 yield Notice(NO_WORDS)
                 answer = Message("assistant", from_results(turn.new_messages))
                 yield TextDelta(answer.content)
@@ -249,18 +251,31 @@ async def strayed(
         return None
     if len(specs) <= FITTING:
         return None
-    ranked = await asyncio.to_thread(ranker, specs, typed_text(sent))
-    names = [s.name for s in ranked]
-    if far := strays(calls, names):
-        return ", ".join(far), ", ".join(names[:FITTING])
+    message = typed_text(sent)
+    ranked = await asyncio.to_thread(ranker, specs, message)
+    if far := strays(calls, ranked, message):
+        return ", ".join(far), ", ".join(s.name for s in ranked[:FITTING])
     return None
 
 
 def unanswered(message: Message, specs: Sequence[ToolSpec] | None, turn: Turn) -> bool:
-    """A final reply that says nothing, once tools ran (or a call was corrected)."""
-    if message.tool_calls or not specs:
+    """A final reply that says nothing, once tools ran (or a call was corrected): see
+    `not_an_answer`, or a copy of what Rung told the model (a small model may parrot it)."""
+    if message.tool_calls or not specs or not (turn.corrected or turn.ran_tools):
         return False
-    return (turn.corrected or turn.ran_tools) and not_an_answer(message.content, specs)
+    return not_an_answer(message.content, specs) or parroted(message.content, turn)
+
+
+def parroted(text: str, turn: Turn) -> bool:
+    """`text` repeats much of a correction Rung sent the model this turn."""
+    told = [m.content for m in turn.new_messages if m.content.startswith(CORRECTION_LEAD)]
+    said = text.lower()
+    for correction in told:
+        tail = correction[len(CORRECTION_LEAD) :].lower()  # the model may reword the lead
+        match = difflib.SequenceMatcher(None, said, tail, autojunk=False).find_longest_match()
+        if match.size >= min(PARROTED, len(tail) // 2):
+            return True
+    return False
 
 
 def from_results(messages: Sequence[Message]) -> str:

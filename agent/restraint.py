@@ -6,15 +6,18 @@ game. Before any tool has run in a turn, a call read from text runs only if its 
 are grounded: every text argument has a word the user said (or a tool returned). An
 argument made up from nothing ("Lakers", a city no one named) means the call is the
 model's guess, not the user's request: it does not run, and the model is asked to answer
-in words (it may ask which city). A number is grounded when the conversation holds one in
+in words (it may ask which city). An address is all or nothing: an email address must
+have been said whole, a web address's host too (`priya@example.com` made from "Priya" is a
+guess: a tool may look it up). A number is grounded when the conversation holds one in
 any form; dates, codes and short values (units, "lo-fi") carry no words to check.
 
 A call can be grounded and still a reflex: `add_numbers(a=19, b=19)` for "make the bedroom
 nineteen degrees". Where the loop has the tool chooser's ranking, a call read from text
-whose tool is not among the FITTING tools closest in meaning to the user's message gets
-one correction naming those; the model may then call one of them, answer in words, or make
-the same call again, which then runs (the ranking is a hint, not a rule). Calls the model
-made through Ollama's own tool calling are left as they are.
+whose tool is neither among the FITTING tools closest in meaning to the user's message nor
+shares a word with it (in its name or description) gets one correction naming the
+closest; the model may then call one of them, answer in words, or make the same call
+again, which then runs (the ranking is a hint, not a rule). Calls the model made through
+Ollama's own tool calling are left as they are.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ import re
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from rung.agent.messages import Message, ToolCall
+from rung.agent.messages import Message, ToolCall, ToolSpec
 from rung.agent.tool_text import CORRECTION_LEAD
 
 FITTING = 3  # a tool among this many closest to the user's message fits it
@@ -54,8 +57,9 @@ STOP = frozenset(
 def ungrounded(call: ToolCall, conversation: Sequence[Message]) -> list[str]:
     """The arguments of `call` that nothing said in the conversation (the user's messages,
     the tools' results) gives, as "name=value"; [] when it is grounded. A text is
-    grounded by one of its words; a number by a number in any form (digits, a number
-    word: "nineteen", "an hour and a half")."""
+    grounded by one of its words, an address by itself (an email address whole, a web
+    address's host); a number by a number in any form (digits, a number word: "nineteen",
+    "an hour and a half")."""
     spoken = " ".join(
         m.content
         for m in conversation
@@ -66,7 +70,10 @@ def ungrounded(call: ToolCall, conversation: Sequence[Message]) -> list[str]:
     counted = bool(re.search(r"\d", spoken)) or bool(said & NUMBER_WORDS)
     missing = []
     for where, value in _values(call.arguments, ""):
-        if isinstance(value, str):
+        if isinstance(value, str) and (address := _address(value)):
+            if address not in spoken.lower():
+                missing.append(f"{where}={value!r}")
+        elif isinstance(value, str):
             words = [w for w in _words(value) if len(w) >= MIN_WORD and w not in STOP]
             if words and not any(w in said or _stem(w) in loose for w in words):
                 missing.append(f"{where}={value!r}")
@@ -75,11 +82,34 @@ def ungrounded(call: ToolCall, conversation: Sequence[Message]) -> list[str]:
     return missing
 
 
-def strays(calls: Sequence[ToolCall], ranked: Sequence[str]) -> list[str]:
-    """The tools of `calls` (once each) not among the FITTING first of `ranked`, the tools'
-    names closest to the user's message first; a tool not ranked (pinned) always fits."""
-    near, known = set(ranked[:FITTING]), set(ranked)
-    return list(dict.fromkeys(c.name for c in calls if c.name in known and c.name not in near))
+def strays(calls: Sequence[ToolCall], ranked: Sequence[ToolSpec], message: str) -> list[str]:
+    """The tools of `calls` (once each) that do not fit `message`: not among the FITTING
+    first of `ranked` (the tools closest to it first) and sharing no word with it. A tool
+    not ranked (a pinned one) always fits."""
+    near = {s.name for s in ranked[:FITTING]}
+    said = {_stem(w) for w in _words(message) if len(w) >= MIN_WORD and w not in STOP}
+    far = {
+        s.name
+        for s in ranked[FITTING:]
+        if not said & {_stem(w) for w in _words(f"{s.name.replace('_', ' ')} {s.description}")}
+    }
+    return list(dict.fromkeys(c.name for c in calls if c.name in far and c.name not in near))
+
+
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"(?:https?://)?(?:www\.)?([\w-]+(?:\.[\w-]+)*\.[a-z]{2,})(?:[/:?#]\S*)?", re.I)
+
+
+def _address(value: str) -> str:
+    """The part of an email or web address that must have been said (lowercase); "" when
+    `value` is neither."""
+    value = value.strip()
+    if _EMAIL.fullmatch(value):
+        return value.lower()
+    if "://" in value or value.lower().startswith("www."):
+        url = _URL.fullmatch(value)
+        return url.group(1).lower() if url else ""
+    return ""
 
 
 def _values(value: Any, where: str) -> Iterator[tuple[str, str | float]]:

@@ -197,19 +197,22 @@ def _shape(obj: Any) -> tuple[str | None, Any]:
 
 class HoldBack:
     """Streams text through, except a reply that starts like a call written as text: that
-    is held until the step ends (`release()`), or until its start rules a call out."""
+    is held until the step ends (`release()`), or until its start rules a call out.
+    ``whole``: hold all of it (after a correction, a reply may parrot it)."""
 
     STARTS = ("{", "[", "<tool_call>", "```json", "```tool_call", "```\n{", "```\n[")
 
-    def __init__(self) -> None:
+    def __init__(self, *, whole: bool = False) -> None:
         self.held: list[str] = []
-        self.holding: bool | None = None  # None: not decided yet
+        self.holding: bool | None = True if whole else None  # None: not decided yet
 
     def feed(self, text: str) -> str:
         """The text to show now ('' while holding)."""
         if self.holding is False:
             return text
         self.held.append(text)
+        if self.holding:
+            return ""
         start = "".join(self.held).lstrip()
         if not start:
             return ""

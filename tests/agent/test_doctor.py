@@ -226,6 +226,70 @@ async def test_the_whole_labelled_set_grades_a_perfect_model_perfectly() -> None
     assert len(tool_cases.ALL) >= 150
 
 
+class TextWriter:
+    """A `ChatModel` test double for restraint: it writes a case's labelled calls as JSON
+    text (one a line), the second step's after the first results, and "Done." after that;
+    told its call was not run, it writes the same again — a model that is right and sure."""
+
+    name = "text-writer"
+
+    def __init__(self, case: Any) -> None:
+        self.case = case
+        self.corrected = 0
+
+    async def stream(self, messages: Any, tools: Any = None) -> Any:
+        from rung.agent.messages import Message, ModelDone, TextDelta, Usage
+        from rung.agent.tool_text import CORRECTION_LEAD
+
+        last = messages[-1]
+        if last.content.startswith(CORRECTION_LEAD):
+            self.corrected += 1
+            text = next(m.content for m in reversed(messages) if m.role == "assistant")
+        else:
+            results = sum(m.role == "tool" for m in messages)
+            step = (self.case.calls, self.case.then) if results == 0 else (self.case.then,)
+            calls = step[0] if tools else ()
+            lines = [json.dumps({"name": e.name, "arguments": e.arguments}) for e in calls]
+            text = "\n".join(lines) or "Done."
+        yield TextDelta(text)
+        yield ModelDone(Message("assistant", text), Usage())
+
+
+async def test_restraint_lets_every_labelled_call_written_as_text_run(embedder: Any) -> None:
+    """Every case of tool_cases.ALL whose labels are whole calls, written as text by a
+    model that is right: restraint (grounding, and the tool chooser's ranking with the real
+    embedding model) lets each run — at most after one correction the model answers by
+    repeating itself — so the set asks for nothing a careful model could not ground."""
+    from rung.agent import tool_cases
+    from rung.agent.tool_choice import ToolChooser
+
+    specs = {s.name: s for s in tool_cases.ALL_TOOLS}
+
+    def whole(case: tool_cases.Case) -> bool:  # labels hold every required argument
+        return all(
+            set(specs[e.name].parameters.get("required", [])) <= set(e.arguments)
+            for e in (*case.calls, *case.then)
+        )
+
+    chooser = ToolChooser(embedder)
+    corrected = []
+    cases = [case for case in tool_cases.ALL if whole(case)]
+    assert len(cases) >= 120
+    for case in cases:
+        writer = TextWriter(case)
+        report = await tool_check.run_check(
+            writer,
+            num_ctx=4096,
+            tools=len(tool_cases.ALL_TOOLS),
+            ranker=chooser.ranked,
+            cases=[case],
+            catalog=tool_cases.ALL_TOOLS,
+        )
+        assert report.accuracy == 1.0, (case.message, report.summary()["failures"])
+        corrected += [case.message] * writer.corrected
+    assert len(corrected) <= 5, corrected  # the ranking rarely doubts a right call
+
+
 async def test_two_calls_may_come_one_after_the_other_but_not_one_alone() -> None:
     from rung.agent.messages import ToolCall
     from rung.agent.testing import ScriptedModel, Step

@@ -283,6 +283,49 @@ async def test_a_made_up_call_written_as_text_does_not_run_and_the_model_answers
     model.assert_complete()
 
 
+async def test_a_reply_that_parrots_a_correction_is_not_the_answer() -> None:
+    """A small model told its call was not run may answer with that very text: it is not
+    shown as the answer; the model is asked once more, without tools, then Rung says so."""
+    ran: list[dict[str, Any]] = []
+    made_up = '{"name": "get_weather", "arguments": {"city": "London"}}'
+    parrot = (
+        "The tool call was not run: nothing said so far gives city='London'. If no tool is "
+        "needed, answer in plain words."
+    )
+    asked = [Message("user", "What's the weather like?")]
+    model = ScriptedModel(made_up, parrot, "Which city do you mean?")
+    events = [e async for e in run_turn(model, asked, weather_tools(ran))]
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and final.message.content == "Which city do you mean?"
+    assert model.sent[-1].tools is None and ran == []
+    assert parrot not in "".join(e.text for e in events if isinstance(e, TextDelta))
+
+    model = ScriptedModel(made_up, parrot, parrot)
+    events = [e async for e in run_turn(model, asked, weather_tools(ran))]
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and final.message.content.startswith("I could not answer")
+    assert parrot not in "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+def test_an_address_is_grounded_only_by_itself() -> None:
+    """An email address made from a name is a guess (a tool can look it up); one said or
+    returned by a tool is not; a web address needs its host said."""
+    from rung.agent.messages import ToolCall
+    from rung.agent.restraint import ungrounded
+
+    asked = [Message("user", "Email Priya to say the report is ready.")]
+    mail = ToolCall("c", "send_email", {"to": "priya@example.com", "body": "The report is ready"})
+    assert ungrounded(mail, asked) == ["to='priya@example.com'"]
+    found = Message("tool", "Priya Raman: Priya@Example.com, +44 20 7946 0000")
+    assert ungrounded(mail, [*asked, found]) == []
+    assert ungrounded(mail, [Message("user", "Write to priya@example.com: report ready")]) == []
+    page = ToolCall("c", "fetch", {"url": "https://www.example.org/news?id=3"})
+    assert ungrounded(page, [Message("user", "What's new on example.org?")]) == []
+    assert ungrounded(page, [Message("user", "What's new in the news?")]) == [
+        "url='https://www.example.org/news?id=3'"
+    ]
+
+
 def test_a_number_is_grounded_by_a_number_said_in_any_form() -> None:
     from rung.agent.messages import ToolCall
     from rung.agent.restraint import ungrounded
@@ -339,12 +382,23 @@ def test_a_tool_far_from_the_request_is_told_apart_and_a_pinned_one_always_fits(
     from rung.agent.messages import ToolCall
     from rung.agent.restraint import strays
 
-    ranked = ["set_thermostat", "convert_units", "get_weather", "add_numbers", "set_timer"]
+    def spec(name: str, description: str) -> ToolSpec:
+        return ToolSpec(name, description, {"type": "object", "properties": {}})
+
+    ranked = [
+        spec("set_thermostat", "Set a room's heating or cooling."),
+        spec("convert_units", "Convert a measurement between units."),
+        spec("get_weather", "The current weather in a city."),
+        spec("add_numbers", "Add two numbers exactly."),
+        spec("lookup_contact", "A contact's email address and phone number, by name."),
+    ]
+    asked = "Make the bedroom nineteen degrees, then email Ana."
     add = ToolCall("c", "add_numbers", {"a": 19, "b": 19})
     heat = ToolCall("c", "set_thermostat", {"room": "bedroom", "temperature": 19})
-    assert strays([add, heat, add], ranked) == ["add_numbers"]
-    assert strays([heat], ranked) == []
-    assert strays([ToolCall("c", "clock_now", {})], ranked) == []  # pinned: not ranked
+    assert strays([add, heat, add], ranked, asked) == ["add_numbers"]
+    assert strays([heat], ranked, asked) == []
+    assert strays([ToolCall("c", "lookup_contact", {})], ranked, asked) == []  # "email" said
+    assert strays([ToolCall("c", "clock_now", {})], ranked, asked) == []  # pinned: not ranked
 
 
 async def test_a_call_to_a_tool_far_from_the_request_gets_one_correction_naming_closer_ones(
