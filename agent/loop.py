@@ -43,7 +43,7 @@ from rung.agent.messages import (
 )
 from rung.agent.model import ChatModel
 from rung.agent.prompt import drop_echo, typed_text, unmarked, untrusted, untrusted_blocks
-from rung.agent.restraint import FITTING, strays, ungrounded
+from rung.agent.restraint import FITTING, finders, strays, ungrounded
 from rung.agent.tool_text import CORRECTION_LEAD, HoldBack, not_an_answer, rescue
 from rung.config.errors import ApprovalDenied, ModelResponseError, ToolFailed, TurnTimeout
 from rung.tools.approvals import FETCH, Taint, named_hosts, words
@@ -61,8 +61,8 @@ REPEATED_PROMPT = (
 GUESSED = "The model wrote a tool call as text with arguments no one gave"
 GUESS_CORRECTION = (
     CORRECTION_LEAD + " nothing said so far gives {guesses}. If no tool is needed, "
-    "answer in plain words. If a tool can find that value, call it first. If only the user "
-    "can say it, ask them."
+    "answer in plain words. If a tool can find that value, call it first{finders}. If only "
+    "the user can say it, ask them."
 )
 STRAYED = "The model wrote a call as text to a tool that does not fit what was asked"
 STRAY_CORRECTION = (
@@ -156,10 +156,10 @@ async def run_turn(
                 continue
             if found is not None and found.calls:
                 if guesses := guessed(found.calls, [*history, *turn.new_messages], turn):
-                    yield Notice(f"{GUESSED} ({guesses}); not run.")
+                    yield Notice(f"{GUESSED} ({', '.join(guesses)}); not run.")
                     if not turn.corrected:  # once: a tool may find them, or the user say them
                         turn.corrected = True
-                        told = Message("user", GUESS_CORRECTION.format(guesses=guesses))
+                        told = guess_correction(found.calls, guesses, specs)
                         turn.new_messages += [message, told]
                         continue
                     final = NO_TOOL_PROMPT
@@ -230,12 +230,21 @@ async def run_turn(
     raise ModelResponseError(f"the model {model.name!r} ended a step without a reply")
 
 
-def guessed(calls: Sequence[ToolCall], conversation: Sequence[Message], turn: Turn) -> str:
+def guessed(calls: Sequence[ToolCall], conversation: Sequence[Message], turn: Turn) -> list[str]:
     """The made-up arguments of calls read from text, before any tool ran this turn
-    (`restraint`); "" when they may run."""
+    (`restraint`), as "name=value"; [] when they may run."""
     if turn.ran_tools:
-        return ""
-    return ", ".join(a for call in calls for a in ungrounded(call, conversation))
+        return []
+    return [a for call in calls for a in ungrounded(call, conversation)]
+
+
+def guess_correction(
+    calls: Sequence[ToolCall], guesses: Sequence[str], specs: Sequence[ToolSpec]
+) -> Message:
+    """What the model is told of its made-up arguments, with the tools that may give them."""
+    near = finders(calls, guesses, specs)
+    hint = f" ({', '.join(near)} may give it)" if near else ""
+    return Message("user", GUESS_CORRECTION.format(guesses=", ".join(guesses), finders=hint))
 
 
 async def strayed(

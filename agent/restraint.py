@@ -82,17 +82,41 @@ def ungrounded(call: ToolCall, conversation: Sequence[Message]) -> list[str]:
     return missing
 
 
+def finders(
+    calls: Sequence[ToolCall], missing: Sequence[str], specs: Sequence[ToolSpec]
+) -> list[str]:
+    """The tools that may give what the calls' `missing` arguments ("name=value", from
+    `ungrounded`) lack: other tools whose description names the argument (or "email", for
+    an email address) without taking it themselves — `get_location`, "where the user is
+    (city, country)", for a made-up `city`."""
+    wanted: set[str] = set()
+    for item in missing:
+        key, _, value = item.partition("=")
+        wanted |= _terms(re.split(r"[.\[]", key)[0])
+        if _EMAIL.search(value):
+            wanted.add("email")
+    called = {c.name for c in calls}
+    found = []
+    for spec in specs:
+        takes = set().union(*(_terms(p) for p in spec.parameters.get("properties") or {}))
+        if spec.name not in called and (wanted & _terms(spec.description)) - takes:
+            found.append(spec.name)
+    return found
+
+
+def _terms(text: str) -> set[str]:
+    """The stems of the words of `text` that say something ("list_name": list, name)."""
+    words = _words(text.replace("_", " "))
+    return {_stem(w) for w in words if len(w) >= MIN_WORD and w not in STOP}
+
+
 def strays(calls: Sequence[ToolCall], ranked: Sequence[ToolSpec], message: str) -> list[str]:
     """The tools of `calls` (once each) that do not fit `message`: not among the FITTING
     first of `ranked` (the tools closest to it first) and sharing no word with it. A tool
     not ranked (a pinned one) always fits."""
     near = {s.name for s in ranked[:FITTING]}
-    said = {_stem(w) for w in _words(message) if len(w) >= MIN_WORD and w not in STOP}
-    far = {
-        s.name
-        for s in ranked[FITTING:]
-        if not said & {_stem(w) for w in _words(f"{s.name.replace('_', ' ')} {s.description}")}
-    }
+    said = _terms(message)
+    far = {s.name for s in ranked[FITTING:] if not said & _terms(f"{s.name} {s.description}")}
     return list(dict.fromkeys(c.name for c in calls if c.name in far and c.name not in near))
 
 
