@@ -4,8 +4,10 @@ Small models get arguments nearly right: "5" for an integer, "celsius" for the e
 "Celsius", `city_name` for `city`, or the schema itself copied into the call. `repair`
 fixes what can be fixed without guessing — a number or boolean written as text, a number
 where text is wanted, one value where a list of them is wanted, an enum value in another
-case, an argument named as a defined one in another case or with `-` for `_`, arguments
-the schema does not define beside the ones it does (dropped, and said) — and names
+case, an argument named as a defined one in another case or with `-` for `_`, one
+argument the schema does not define where one required argument is missing (the value
+of the right type: renamed to it), arguments the schema does not define beside the ones
+it does or given to a tool that takes none (dropped, and said) — and names
 everything else as a problem: a call made only of arguments the tool does not take (a
 copied schema: what was meant is unknown), a value outside an enum, a type that cannot be
 read as the right one, a required argument missing. A call with a problem is never run as
@@ -67,7 +69,16 @@ def _object(schema: dict[str, Any], value: dict[str, Any], where: str, out: Repa
         if name != key:
             out.fixes.append(f"{where}{key} → {name}")
         fixed[name] = _value(properties[name], item, f"{where}{name}", out)
-    if unknown and fixed:  # a call with its own arguments, and some beside them: dropped
+    missing = [p for p in schema.get("required") or [] if p in properties and p not in fixed]
+    if len(unknown) == 1 and len(missing) == 1 and _fits(properties[missing[0]], value[unknown[0]]):
+        key, name = unknown[0], missing[0]  # one argument misnamed: the one that is missing
+        out.fixes.append(f"{where}{key} → {name} (the one required argument missing)")
+        fixed[name] = _value(properties[name], value[key], f"{where}{name}", out)
+        unknown = []
+    if unknown and not properties:  # a tool that takes nothing: nothing is lost
+        dropped = ", ".join(f"{where}{key}" for key in unknown)
+        out.fixes.append(f"dropped {dropped} (the tool takes no arguments)")
+    elif unknown and fixed:  # a call with its own arguments, and some beside them: dropped
         dropped = ", ".join(f"{where}{key}" for key in unknown)
         out.fixes.append(f"dropped {dropped} (not arguments of the tool)")
     elif unknown:  # nothing but arguments the tool does not take: what was meant is unknown
@@ -75,6 +86,12 @@ def _object(schema: dict[str, Any], value: dict[str, Any], where: str, out: Repa
         said = ", ".join(f"{where}{key}" for key in unknown)
         out.problems.append(f"{said}: not arguments of this tool (its arguments: {listed})")
     return fixed
+
+
+def _fits(schema: Any, value: Any) -> bool:
+    """`value` is of a type `schema` allows as it is (no conversion)."""
+    kinds = _kinds(schema)
+    return not kinds or any(_is(kind, value) for kind in kinds)
 
 
 def _renamed(key: str, properties: dict[str, Any], given: dict[str, Any]) -> str | None:

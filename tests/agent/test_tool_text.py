@@ -100,10 +100,11 @@ def test_an_unknown_name_gets_the_closest_real_ones() -> None:
 
 
 def test_bad_arguments_get_the_expected_shape_and_nothing_runs() -> None:
-    text = f'[{CALL}, {{"name": "get_weather", "arguments": {{"town": "Lyon"}}}}]'
+    text = f'[{CALL}, {{"name": "get_weather", "arguments": {{"town": "Lyon", "zip": 69}}}}]'
     found = rescue(text, SPECS)
     assert found is not None and found.calls == []  # the valid one does not run alone
-    assert "bad arguments for get_weather: town: not arguments of this tool" in (found.correction)
+    said = "bad arguments for get_weather: town, zip: not arguments of this tool"
+    assert said in found.correction
     assert "arguments: 'city' is a required property" in found.correction
     assert 'Expected: {"name": "get_weather", "arguments": {"city": <string>, ' in found.correction
     assert expected_shape(WEATHER) == (
@@ -160,7 +161,7 @@ async def test_the_loop_runs_a_call_written_as_text_and_never_shows_it() -> None
 async def test_a_wrong_call_is_corrected_once_then_run() -> None:
     ran: list[dict[str, Any]] = []
     model = ScriptedModel(
-        '{"name": "get_weather", "arguments": {"town": "Lyon"}}',
+        '{"name": "get_weather", "arguments": {"town": "Lyon", "zip": 69}}',
         CALL,
         "Sunny.",
     )

@@ -53,6 +53,9 @@ TOOL = ToolSpec("forecast", "A forecast.", SCHEMA)
             {"city": "Lyon", "window": {"start": "9", "length": 2}},
             {"city": "Lyon", "window": {"start": "9"}},
         ),
+        # one argument misnamed, the one required argument missing, of its type: renamed
+        ({"city_name": "Lyon"}, {"city": "Lyon"}),
+        ({"user": "Lyon", "days": 2}, {"city": "Lyon", "days": 2}),
     ],
 )
 def test_what_reads_exactly_is_fixed_and_said(given: dict[str, Any], fixed: dict[str, Any]) -> None:
@@ -68,7 +71,11 @@ def test_what_reads_exactly_is_fixed_and_said(given: dict[str, Any], fixed: dict
         ({"city": "Lyon", "days": "2.5"}, "days: '2.5' is not of type 'integer'"),
         ({"city": "Lyon", "threshold": "1,5"}, "threshold: '1,5' is not of type 'number'"),
         ({"city": "Lyon", "units": "Kelvin"}, 'units: "Kelvin" is not one of "Celsius"'),
-        ({"city_name": "Lyon"}, "city_name: not arguments of this tool (its arguments: city,"),
+        (  # two arguments the tool does not take: which one was meant is unknown
+            {"city_name": "Lyon", "country": "FR"},
+            "city_name, country: not arguments of this tool (its arguments: city,",
+        ),
+        ({"town": 69001}, "town: not arguments of this tool"),  # not the missing one's type
         (  # the schema copied into the call, and nothing else: what was meant is unknown
             {"properties": {"city": {"type": "string"}}},
             "properties: not arguments of this tool (its arguments: city, days",
@@ -88,6 +95,13 @@ def test_a_schema_that_lets_other_arguments_through_gets_them() -> None:
     repaired = repair(ToolSpec("f", "", open_schema), {"city": "Lyon", "country": "FR"})
     assert repaired.ok and repaired.arguments == {"city": "Lyon", "country": "FR"}
     assert not repaired.fixes
+
+
+def test_a_tool_that_takes_no_arguments_drops_what_it_is_given() -> None:
+    where = ToolSpec("get_location", "Where the user is.", {"type": "object", "properties": {}})
+    repaired = repair(where, {"city": "London"})
+    assert repaired.ok and repaired.arguments == {}
+    assert repaired.fixes == ["dropped city (the tool takes no arguments)"]
 
 
 def test_right_arguments_are_left_alone() -> None:
