@@ -79,8 +79,8 @@ WORDS_PROMPT = (
     "user now, in plain words, with what the tool results above say."
 )
 NO_WORDS = (
-    "The model again replied with a tool call or code instead of words; showing what the "
-    "tools returned."
+    "The model again replied with a tool call, code or Rung's own correction instead of "
+    "words; showing what the tools returned."
 )
 PARROTED = 40  # characters of a correction repeated in a reply: not an answer
 RESULT_CHARS = 600  # of each tool result, in an answer made of them
