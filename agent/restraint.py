@@ -114,10 +114,9 @@ def strays(calls: Sequence[ToolCall], ranked: Sequence[ToolSpec], message: str) 
     """The tools of `calls` (once each) that do not fit `message`: not among the FITTING
     first of `ranked` (the tools closest to it first) and sharing no word with it. A tool
     not ranked (a pinned one) always fits."""
-    near = {s.name for s in ranked[:FITTING]}
     said = _terms(message)
     far = {s.name for s in ranked[FITTING:] if not said & _terms(f"{s.name} {s.description}")}
-    return list(dict.fromkeys(c.name for c in calls if c.name in far and c.name not in near))
+    return list(dict.fromkeys(c.name for c in calls if c.name in far))
 
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
