@@ -3,7 +3,7 @@
 One turn reads top to bottom: stream a model step; if it asked for no tools, that is the
 answer; otherwise run its calls (concurrently), hand the results back, and step again.
 A call the model wrote as text instead of making it is run too, or corrected once
-(`tool_text`) — unless, before any tool ran, its arguments are made up or its tool is far
+(`tool_text`) — unless its arguments are made up or, before any tool ran, its tool is far
 from what the user asked (`restraint`) — and every call's arguments are checked against
 its tool's schema first, fixed where that is safe, refused with what was wrong where not
 (`call_check`).
@@ -155,15 +155,18 @@ async def run_turn(
                 )
                 continue
             if found is not None and found.calls:
-                if guesses := guessed(found.calls, [*history, *turn.new_messages], turn):
+                given, guesses = grounded(found.calls, [*history, *turn.new_messages], specs)
+                if guesses:
                     yield Notice(f"{GUESSED} ({', '.join(guesses)}); not run.")
+                if guesses and not given:
                     if not turn.corrected:  # once: a tool may find them, or the user say them
                         turn.corrected = True
                         told = guess_correction(found.calls, guesses, specs)
                         turn.new_messages += [message, told]
                         continue
-                    final = NO_TOOL_PROMPT
+                    final = WORDS_PROMPT if turn.ran_tools else NO_TOOL_PROMPT
                     break
+                found = replace(found, calls=given)  # those someone gave run; the rest not
                 if astray := await strayed(found.calls, specs, sent, turn, ranker):
                     turn.corrected = True
                     yield Notice(f"{STRAYED} ({astray[0]}); asked it to choose again.")
@@ -230,12 +233,19 @@ async def run_turn(
     raise ModelResponseError(f"the model {model.name!r} ended a step without a reply")
 
 
-def guessed(calls: Sequence[ToolCall], conversation: Sequence[Message], turn: Turn) -> list[str]:
-    """The made-up arguments of calls read from text, before any tool ran this turn
-    (`restraint`), as "name=value"; [] when they may run."""
-    if turn.ran_tools:
-        return []
-    return [a for call in calls for a in ungrounded(call, conversation)]
+def grounded(
+    calls: Sequence[ToolCall], conversation: Sequence[Message], specs: Sequence[ToolSpec]
+) -> tuple[list[ToolCall], list[str]]:
+    """The calls read from text whose arguments someone gave (`restraint`), and the
+    made-up arguments of the others, as "name=value"."""
+    schemas = {s.name: s.parameters for s in specs}
+    given, guesses = [], []
+    for call in calls:
+        if made_up := ungrounded(call, conversation, schemas.get(call.name)):
+            guesses += made_up
+        else:
+            given.append(call)
+    return given, guesses
 
 
 def guess_correction(

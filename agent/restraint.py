@@ -2,11 +2,13 @@
 
 Rescue turns text into calls (`tool_text`); without restraint it also turns a model's
 reflex into a call — `get_stock_data(company_name="Lakers")` for who won a basketball
-game. Before any tool has run in a turn, a call read from text runs only if its arguments
-are grounded: every text argument has a word the user said (or a tool returned). An
-argument made up from nothing ("Lakers", a city no one named) means the call is the
-model's guess, not the user's request: it does not run, and the model is asked to answer
-in words (it may ask which city). An address is all or nothing: an email address must
+game. A call read from text runs only if its arguments are grounded: every text argument
+has a word the user said or a tool returned (or is one of the values the tool's schema
+lists). An argument made up from nothing ("Lakers", a city no one named) means the call is
+the model's guess, not the user's request: it does not run (the others of the same reply
+do), and the model is corrected once, then asked to answer in words (it may ask which
+city). This holds in every step: after the results, a small model writing calls one a
+line often adds a few made up on the spot. An address is all or nothing: an email address must
 have been said whole, a web address's host too (`priya@example.com` made from "Priya" is a
 guess: a tool may look it up). A number is grounded when the conversation holds one in
 any form; dates, codes and short values (units, "lo-fi") carry no words to check.
@@ -54,12 +56,15 @@ STOP = frozenset(
 )  # fmt: skip
 
 
-def ungrounded(call: ToolCall, conversation: Sequence[Message]) -> list[str]:
+def ungrounded(
+    call: ToolCall, conversation: Sequence[Message], schema: dict[str, Any] | None = None
+) -> list[str]:
     """The arguments of `call` that nothing said in the conversation (the user's messages,
     the tools' results) gives, as "name=value"; [] when it is grounded. A text is
     grounded by one of its words, an address by itself (an email address whole, a web
     address's host); a number by a number in any form (digits, a number word: "nineteen",
-    "an hour and a half")."""
+    "an hour and a half"); a value among the tool's `schema`'s enum values is a choice
+    the tool offers, not one made up."""
     spoken = " ".join(
         m.content
         for m in conversation
@@ -68,8 +73,11 @@ def ungrounded(call: ToolCall, conversation: Sequence[Message]) -> list[str]:
     said = set(_words(spoken))
     loose = {_stem(w) for w in said}
     counted = bool(re.search(r"\d", spoken)) or bool(said & NUMBER_WORDS)
+    offered = _enums(schema)
     missing = []
     for where, value in _values(call.arguments, ""):
+        if isinstance(value, str) and value.casefold() in offered:
+            continue
         if isinstance(value, str) and (address := _address(value)):
             if address not in spoken.lower():
                 missing.append(f"{where}={value!r}")
@@ -133,6 +141,21 @@ def _address(value: str) -> str:
         url = _URL.fullmatch(value)
         return url.group(1).lower() if url else ""
     return ""
+
+
+def _enums(schema: Any) -> set[str]:
+    """Every text value that `schema` lists in an enum, anywhere in it (casefolded)."""
+    if isinstance(schema, dict):
+        listed = schema.get("enum")
+        own = (
+            {v.casefold() for v in listed if isinstance(v, str)}
+            if isinstance(listed, list)
+            else set()
+        )
+        return own.union(*(_enums(v) for k, v in schema.items() if k != "enum"))
+    if isinstance(schema, list):
+        return set().union(*(_enums(v) for v in schema))
+    return set()
 
 
 def _values(value: Any, where: str) -> Iterator[tuple[str, str | float]]:

@@ -338,6 +338,42 @@ def test_an_address_is_grounded_only_by_itself() -> None:
     ]
 
 
+def test_a_value_the_tool_lists_is_a_choice_not_a_guess() -> None:
+    from rung.agent.messages import ToolCall
+    from rung.agent.restraint import ungrounded
+
+    schema = {
+        "type": "object",
+        "properties": {
+            "origin": {"type": "string"},
+            "cabin": {"type": "string", "enum": ["economy", "business", "first"]},
+        },
+    }
+    flight = ToolCall("c", "search_flights", {"origin": "Madrid", "cabin": "Economy"})
+    asked = [Message("user", "Flights from Madrid, three passengers.")]
+    assert ungrounded(flight, asked, schema) == []
+    assert ungrounded(flight, asked) == ["cabin='Economy'"]  # without the schema: a guess
+
+
+async def test_made_up_calls_beside_given_ones_are_dropped_in_every_step() -> None:
+    """Calls one a line: those someone gave run, the made-up ones beside them do not —
+    in the first step, and after the results (where small models add a few)."""
+    ran: list[dict[str, Any]] = []
+    paris = '{"name": "get_weather", "arguments": {"city": "Paris"}}'
+    london = '{"name": "get_weather", "arguments": {"city": "London"}}'
+    rome = '{"name": "get_weather", "arguments": {"city": "Rome"}}'
+    oslo = '{"name": "get_weather", "arguments": {"city": "Oslo"}}'
+    model = ScriptedModel(f"{paris}\n{london}", f"{rome}\n{oslo}", "Sunny in both.")
+    asked = [Message("user", "Weather in Paris, then in Rome?")]
+    events = [e async for e in run_turn(model, asked, weather_tools(ran))]
+    assert [c["city"] for c in ran] == ["Paris", "Rome"]
+    notes = [e.text for e in events if isinstance(e, Notice)]
+    assert any("(city='London'); not run" in n for n in notes), notes
+    assert any("(city='Oslo'); not run" in n for n in notes), notes
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and final.message.content == "Sunny in both."
+
+
 def test_a_number_is_grounded_by_a_number_said_in_any_form() -> None:
     from rung.agent.messages import ToolCall
     from rung.agent.restraint import ungrounded
