@@ -174,7 +174,8 @@ class Ingester:
             swaps.append(Swap(put.source, version, put.document.title, put.mtime, rows))
         versions = [(p.source, version) for p, version, _, _ in work]
         self.index.set_pending_many(collection, versions)  # before any vector is written
-        self.store.add(collection, ids, vectors, metas)
+        # new ids: each holds the version, and a killed run's are deleted before a put
+        self.store.add(collection, ids, vectors, metas, fresh=True)
         crashpoint("ingest.vectors")
         self.index.replace_many(collection, swaps)
         crashpoint("ingest.swapped")

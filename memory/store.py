@@ -141,12 +141,17 @@ class VectorStore:
         ids: Sequence[str],
         vectors: Any,
         metadatas: Sequence[Mapping[str, str | int | float | bool]],
+        *,
+        fresh: bool = False,
     ) -> None:
-        """Upsert, in batches under Chroma's limit (ids are deterministic: a re-run is safe)."""
+        """Upsert, in batches under Chroma's limit (ids are deterministic: a re-run is safe).
+        ``fresh``: the caller knows no id is stored yet, so Chroma's cheaper add will do
+        (it looks nothing up; an id stored already would be kept as it is)."""
         target = self.collection(collection)
+        write = target.add if fresh else target.upsert
         for start in range(0, len(ids), self.max_batch):
             end = start + self.max_batch
-            target.upsert(
+            write(
                 ids=list(ids[start:end]),
                 embeddings=vectors[start:end],
                 metadatas=[dict(m) for m in metadatas[start:end]],
