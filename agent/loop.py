@@ -66,9 +66,8 @@ GUESS_CORRECTION = (
 )
 STRAYED = "The model wrote a call as text to a tool that does not fit what was asked"
 STRAY_CORRECTION = (
-    CORRECTION_LEAD + " {strays} does not fit what the user asked. The tools closest to "
-    "it: {near}. Call the one that fits, with values the user gave; if none fits, answer "
-    "in plain words."
+    CORRECTION_LEAD + " {strays} does not fit what the user asked. If another tool does, "
+    "call it with values the user gave; if none does, answer in plain words."
 )
 NO_TOOL_PROMPT = (
     "Do not call a tool for this: answer the user directly, in plain words. If you need "
@@ -169,8 +168,8 @@ async def run_turn(
                 found = replace(found, calls=given)  # those someone gave run; the rest not
                 if astray := await strayed(found.calls, specs, sent, turn, ranker):
                     turn.corrected = True
-                    yield Notice(f"{STRAYED} ({astray[0]}); asked it to choose again.")
-                    ask = STRAY_CORRECTION.format(strays=astray[0], near=astray[1])
+                    yield Notice(f"{STRAYED} ({astray}); asked it to choose again.")
+                    ask = STRAY_CORRECTION.format(strays=astray)
                     turn.new_messages += [message, Message("user", ask)]
                     continue
                 fresh = [c for c in found.calls if call_key(c) not in turn.seen_calls]
@@ -263,18 +262,17 @@ async def strayed(
     sent: str | None,
     turn: Turn,
     ranker: Ranker | None,
-) -> tuple[str, str] | None:
-    """The tools of calls read from text that do not fit the user's message, and the ones
-    that do, once per turn before any tool ran; None when the calls may run."""
+) -> str:
+    """The tools of calls read from text that do not fit the user's message, once per turn
+    before any tool ran; "" when the calls may run. (The closest tools are not named to the
+    model: for a question no tool answers, a list is an invitation.)"""
     if ranker is None or sent is None or turn.corrected or turn.ran_tools:
-        return None
+        return ""
     if len(specs) <= FITTING:
-        return None
+        return ""
     message = typed_text(sent)
     ranked = await asyncio.to_thread(ranker, specs, message)
-    if far := strays(calls, ranked, message):
-        return ", ".join(far), ", ".join(s.name for s in ranked[:FITTING])
-    return None
+    return ", ".join(strays(calls, ranked, message))
 
 
 def unanswered(message: Message, specs: Sequence[ToolSpec] | None, turn: Turn) -> bool:

@@ -16,9 +16,10 @@ any form; dates, codes and short values (units, "lo-fi") carry no words to check
 A call can be grounded and still a reflex: `add_numbers(a=19, b=19)` for "make the bedroom
 nineteen degrees". Where the loop has the tool chooser's ranking, a call read from text
 whose tool is neither among the FITTING tools closest in meaning to the user's message nor
-shares a word with it (in its name or description) gets one correction naming the
-closest; the model may then call one of them, answer in words, or make the same call
-again, which then runs (the ranking is a hint, not a rule). Calls the model made through
+shares a word with it (in its name or description) gets one correction saying so (not
+naming the closest: for a question no tool answers, that list invites a call); the model
+may then call another tool, answer in words, or make the same call again, which then
+runs (the ranking is a hint, not a rule). Calls the model made through
 Ollama's own tool calling are left as they are.
 """
 

@@ -19,7 +19,7 @@ real embedding model) picks 16 tools; reported: how often the right tool is amon
 the milliseconds per choice, and the prompt tokens of the tool definitions sent (estimated
 with Rung's estimator) against offering all 100, the baseline measured in the same run.
 
-    python -m bench.tool_calling [--quick] [--part model|choice|all]
+    python -m bench.tool_calling [--quick] [--part model|choice|all] [--readers rung ...]
 """
 
 from __future__ import annotations
@@ -128,7 +128,7 @@ def naive_calls(text: str) -> list[ToolCall]:
 READERS = ("plain", "naive", "rung")  # a plain Ollama client, the naive reader, Rung
 
 
-async def measure_model(quick: bool) -> dict[str, Any]:
+async def measure_model(quick: bool, readers: Sequence[str] = READERS) -> dict[str, Any]:
     from rung.agent.ollama_model import OllamaChatModel
     from rung.agent.tool_choice import ToolChooser
     from rung.memory.embedder import Embedder
@@ -140,7 +140,7 @@ async def measure_model(quick: bool) -> dict[str, Any]:
     chooser = ToolChooser(Embedder.shared("all-MiniLM-L6-v2"))  # as `rung chat` has one
     results: dict[str, Any] = {}
     with LlamaOllamaServer({MODEL: models[MODEL]}, max_predict=256) as server:
-        for reader in READERS:
+        for reader in readers:
             model = OllamaChatModel(MODEL, host=server.url, num_ctx=NUM_CTX, temperature=0.0)
             try:
                 report = await run_check(
@@ -165,7 +165,13 @@ def report(choice: dict[str, Any] | None, model: dict[str, Any] | None) -> Repor
         ["measure", "baseline", "Rung", "note"],
         text_columns=(0, 3),
     )
-    if model is not None:
+    if model is not None and set(model) != set(READERS):  # --readers: Rung's figures alone
+        result.rows += [[f"{MODEL}: {r}", "", f"{model[r]['accuracy']:.0%}", ""] for r in model]
+        for reader, summary in model.items():
+            for kind, k in summary["by_kind"].items():
+                share = f"{k['passed'] / k['cases']:.0%}"
+                result.rows.append([f"  {reader}: {kind} ({k['cases']})", "", share, ""])
+    elif model is not None:
         plain, naive, rung = (model[r] for r in READERS)
         kinds = list(rung["by_kind"])
         result.rows.append(
@@ -239,11 +245,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer cases (a smoke run)")
     parser.add_argument("--part", choices=("model", "choice", "all"), default="all")
+    parser.add_argument(
+        "--readers",
+        nargs="+",
+        choices=READERS,
+        default=READERS,
+        help="the model part's readers (default all three; fewer: no comparison, no targets)",
+    )
     args = parser.parse_args(argv)
 
     def run() -> Report:
         choice = measure_choice(args.quick) if args.part in ("choice", "all") else None
-        model = asyncio.run(measure_model(args.quick)) if args.part in ("model", "all") else None
+        wanted = args.part in ("model", "all")
+        model = asyncio.run(measure_model(args.quick, args.readers)) if wanted else None
         return report(choice, model)
 
     return publish(run)

@@ -7,9 +7,9 @@ where text is wanted, one value where a list of them is wanted, an enum value in
 case, an argument named as a defined one in another case or with `-` for `_`, one
 argument the schema does not define where one required argument is missing (the value
 of the right type: renamed to it), arguments the schema does not define beside the ones
-it does or given to a tool that takes none (dropped, and said) — and names
-everything else as a problem: a call made only of arguments the tool does not take (a
-copied schema: what was meant is unknown), a value outside an enum, a type that cannot be
+it does (dropped, and said) — and names everything else as a problem: a call made only
+of arguments the tool does not take (a copied schema, or values made up for a tool that
+takes none: what was meant is unknown), a value outside an enum, a type that cannot be
 read as the right one, a required argument missing. A call with a problem is never run as
 written; the model is told what was wrong, once per call.
 """
@@ -75,10 +75,7 @@ def _object(schema: dict[str, Any], value: dict[str, Any], where: str, out: Repa
         out.fixes.append(f"{where}{key} → {name} (the one required argument missing)")
         fixed[name] = _value(properties[name], value[key], f"{where}{name}", out)
         unknown = []
-    if unknown and not properties:  # a tool that takes nothing: nothing is lost
-        dropped = ", ".join(f"{where}{key}" for key in unknown)
-        out.fixes.append(f"dropped {dropped} (the tool takes no arguments)")
-    elif unknown and fixed:  # a call with its own arguments, and some beside them: dropped
+    if unknown and fixed:  # a call with its own arguments, and some beside them: dropped
         dropped = ", ".join(f"{where}{key}" for key in unknown)
         out.fixes.append(f"dropped {dropped} (not arguments of the tool)")
     elif unknown:  # nothing but arguments the tool does not take: what was meant is unknown

@@ -97,11 +97,13 @@ def test_a_schema_that_lets_other_arguments_through_gets_them() -> None:
     assert not repaired.fixes
 
 
-def test_a_tool_that_takes_no_arguments_drops_what_it_is_given() -> None:
+def test_values_made_up_for_a_tool_that_takes_none_are_a_problem() -> None:
+    """`get_location(city="London")`: the model had a guess in mind, not this tool's call
+    (dropping it would turn a guess into a call on a question no tool answers)."""
     where = ToolSpec("get_location", "Where the user is.", {"type": "object", "properties": {}})
     repaired = repair(where, {"city": "London"})
-    assert repaired.ok and repaired.arguments == {}
-    assert repaired.fixes == ["dropped city (the tool takes no arguments)"]
+    assert not repaired.ok
+    assert repaired.problems == ["city: not arguments of this tool (its arguments: none)"]
 
 
 def test_right_arguments_are_left_alone() -> None:
