@@ -43,7 +43,7 @@ from rung.agent.messages import (
 )
 from rung.agent.model import ChatModel
 from rung.agent.prompt import drop_echo, typed_text, unmarked, untrusted, untrusted_blocks
-from rung.agent.restraint import FITTING, finders, strays, ungrounded
+from rung.agent.restraint import FITTING, strays, ungrounded
 from rung.agent.tool_text import CORRECTION_LEAD, HoldBack, not_an_answer, rescue
 from rung.config.errors import ApprovalDenied, ModelResponseError, ToolFailed, TurnTimeout
 from rung.tools.approvals import FETCH, Taint, named_hosts, words
@@ -61,8 +61,8 @@ REPEATED_PROMPT = (
 GUESSED = "The model wrote a tool call as text with arguments no one gave"
 GUESS_CORRECTION = (
     CORRECTION_LEAD + " nothing said so far gives {guesses}. If no tool is needed, "
-    "answer in plain words. If a tool can find that value, call it first{finders}. If only "
-    "the user can say it, ask them."
+    "answer in plain words. If a tool can find that value, call it first. If only the user "
+    "can say it, ask them."
 )
 STRAYED = "The model wrote a call as text to a tool that does not fit what was asked"
 STRAY_CORRECTION = (
@@ -160,7 +160,7 @@ async def run_turn(
                 if guesses and not given:
                     if not turn.corrected:  # once: a tool may find them, or the user say them
                         turn.corrected = True
-                        told = guess_correction(found.calls, guesses, specs)
+                        told = guess_correction(guesses)
                         turn.new_messages += [message, told]
                         continue
                     final = WORDS_PROMPT if turn.ran_tools else NO_TOOL_PROMPT
@@ -247,13 +247,10 @@ def grounded(
     return given, guesses
 
 
-def guess_correction(
-    calls: Sequence[ToolCall], guesses: Sequence[str], specs: Sequence[ToolSpec]
-) -> Message:
-    """What the model is told of its made-up arguments, with the tools that may give them."""
-    near = finders(calls, guesses, specs)
-    hint = f" ({', '.join(near)} may give it)" if near else ""
-    return Message("user", GUESS_CORRECTION.format(guesses=", ".join(guesses), finders=hint))
+def guess_correction(guesses: Sequence[str]) -> Message:
+    """What the model is told of its made-up arguments (no tool named: for a question no
+    tool answers, a named tool is an invitation)."""
+    return Message("user", GUESS_CORRECTION.format(guesses=", ".join(guesses)))
 
 
 async def strayed(

@@ -91,28 +91,6 @@ def ungrounded(
     return missing
 
 
-def finders(
-    calls: Sequence[ToolCall], missing: Sequence[str], specs: Sequence[ToolSpec]
-) -> list[str]:
-    """The tools that may give what the calls' `missing` arguments ("name=value", from
-    `ungrounded`) lack: other tools whose description names the argument (or "email", for
-    an email address) without taking it themselves — `get_location`, "where the user is
-    (city, country)", for a made-up `city`."""
-    wanted: set[str] = set()
-    for item in missing:
-        key, _, value = item.partition("=")
-        wanted |= _terms(re.split(r"[.\[]", key)[0])
-        if _EMAIL.search(value):
-            wanted.add("email")
-    called = {c.name for c in calls}
-    found = []
-    for spec in specs:
-        takes = set().union(*(_terms(p) for p in spec.parameters.get("properties") or {}))
-        if spec.name not in called and (wanted & _terms(spec.description)) - takes:
-            found.append(spec.name)
-    return found
-
-
 def _terms(text: str) -> set[str]:
     """The stems of the words of `text` that say something ("list_name": list, name)."""
     words = _words(text.replace("_", " "))

@@ -271,17 +271,6 @@ async def test_a_made_up_call_written_as_text_does_not_run_and_the_model_answers
     assert told.role == "user" and "nothing said so far gives city='London'" in told.content
     model.assert_complete()
 
-    async def located() -> str:
-        return "Lyon, France"
-
-    where = ToolSpec("get_location", "Where the user is now (city, country).", {})
-    tools = weather_tools(ran)
-    tools.add(FunctionTool(where, located))
-    model = ScriptedModel(made_up, "I need your city.")
-    _ = [e async for e in run_turn(model, [Message("user", "What's the weather like?")], tools)]
-    told = model.sent[-1].messages[-1]  # a tool that gives the value is named
-    assert "call it first (get_location may give it)." in told.content
-
     model = ScriptedModel(made_up, made_up, "Which city do you mean?")  # and if it insists
     events = [
         e
