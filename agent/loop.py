@@ -263,9 +263,7 @@ async def strayed(
     """The tools of calls read from text that do not fit the user's message, once per turn
     before any tool ran; "" when the calls may run. (The closest tools are not named to the
     model: for a question no tool answers, a list is an invitation.)"""
-    if ranker is None or sent is None or turn.corrected or turn.ran_tools:
-        return ""
-    if len(specs) <= FITTING:
+    if ranker is None or sent is None or turn.corrected or turn.ran_tools or len(specs) <= FITTING:
         return ""
     message = typed_text(sent)
     ranked = await asyncio.to_thread(ranker, specs, message)

@@ -8,10 +8,10 @@ lists). An argument made up from nothing ("Lakers", a city no one named) means t
 the model's guess, not the user's request: it does not run (the others of the same reply
 do), and the model is corrected once, then asked to answer in words (it may ask which
 city). This holds in every step: after the results, a small model writing calls one a
-line often adds a few made up on the spot. An address is all or nothing: an email address must
-have been said whole, a web address's host too (`priya@example.com` made from "Priya" is a
-guess: a tool may look it up). A number is grounded when the conversation holds one in
-any form; dates, codes and short values (units, "lo-fi") carry no words to check.
+line often adds a few made up on the spot. An address is all or nothing: an email address
+must have been said whole, a web address's host too (`priya@example.com` made from "Priya"
+is a guess: a tool may look it up). A number is grounded when the conversation holds one
+in any form; dates, codes and short values (units, "lo-fi") carry no words to check.
 
 A call can be grounded and still a reflex: `add_numbers(a=19, b=19)` for "make the bedroom
 nineteen degrees". Where the loop has the tool chooser's ranking, a call read from text
@@ -19,8 +19,8 @@ whose tool is neither among the FITTING tools closest in meaning to the user's m
 shares a word with it (in its name or description) gets one correction saying so (not
 naming the closest: for a question no tool answers, that list invites a call); the model
 may then call another tool, answer in words, or make the same call again, which then
-runs (the ranking is a hint, not a rule). Calls the model made through
-Ollama's own tool calling are left as they are.
+runs (the ranking is a hint, not a rule). Calls the model made through Ollama's own tool
+calling are left as they are.
 """
 
 from __future__ import annotations
@@ -83,8 +83,7 @@ def ungrounded(
             if address not in spoken.lower():
                 missing.append(f"{where}={value!r}")
         elif isinstance(value, str):
-            words = [w for w in _words(value) if len(w) >= MIN_WORD and w not in STOP]
-            if words and not any(w in said or _stem(w) in loose for w in words):
+            if (terms := _terms(value)) and not terms & loose:
                 missing.append(f"{where}={value!r}")
         elif not counted:  # a number, where no number was said
             missing.append(f"{where}={value!r}")
