@@ -65,6 +65,10 @@ GUESS_CORRECTION = (
     "can say it, ask them."
 )
 STRAYED = "The model wrote a call as text to a tool that does not fit what was asked"
+STRAYED_AGAIN = (
+    "The model again wrote a call as text to a tool that does not fit what was asked, and "
+    "with no arguments; not run."
+)
 STRAY_CORRECTION = (
     CORRECTION_LEAD + " {strays} does not fit what the user asked. If another tool does, "
     "call it with values the user gave; if none does, answer in plain words."
@@ -81,6 +85,7 @@ NO_WORDS = (
     "The model again replied with a tool call, code or Rung's own correction instead of "
     "words; showing what the tools returned."
 )
+CORRECTIONS = 2  # model steps a turn spends on corrections at most: a call's, a stray tool's
 PARROTED = 40  # characters of a correction repeated in a reply: not an answer
 RESULT_CHARS = 600  # of each tool result, in an answer made of them
 STEP_LIMIT_PROMPT = (
@@ -97,6 +102,7 @@ class Turn:
     usage: Usage = field(default_factory=Usage)
     seen_calls: set[str] = field(default_factory=set)
     corrected: bool = False  # the model was told once how to fix a call written as text
+    strayed: bool = False  # ... or that the tool of such a call does not fit what was asked
 
     @property
     def ran_tools(self) -> bool:
@@ -166,12 +172,18 @@ async def run_turn(
                     final = WORDS_PROMPT if turn.ran_tools else NO_TOOL_PROMPT
                     break
                 found = replace(found, calls=given)  # those someone gave run; the rest not
-                if astray := await strayed(found.calls, specs, sent, turn, ranker):
-                    turn.corrected = True
+                astray, kept = await strayed(found.calls, specs, sent, turn, ranker)
+                if astray:
+                    turn.corrected = turn.strayed = True
                     yield Notice(f"{STRAYED} ({astray}); asked it to choose again.")
                     ask = STRAY_CORRECTION.format(strays=astray)
                     turn.new_messages += [message, Message("user", ask)]
                     continue
+                if not kept:
+                    yield Notice(STRAYED_AGAIN)
+                    final = NO_TOOL_PROMPT
+                    break
+                found = replace(found, calls=kept)
                 fresh = [c for c in found.calls if call_key(c) not in turn.seen_calls]
                 calls = fresh or found.calls  # all made already: the repeat is told below
                 message = replace(message, content=found.prose, tool_calls=calls)
@@ -259,15 +271,22 @@ async def strayed(
     sent: str | None,
     turn: Turn,
     ranker: Ranker | None,
-) -> str:
-    """The tools of calls read from text that do not fit the user's message, once per turn
-    before any tool ran; "" when the calls may run. (The closest tools are not named to the
-    model: for a question no tool answers, a list is an invitation.)"""
-    if ranker is None or sent is None or turn.corrected or turn.ran_tools or len(specs) <= FITTING:
-        return ""
+) -> tuple[str, list[ToolCall]]:
+    """Of calls read from text before any tool ran, those to tools that do not fit the
+    user's message: the first time, their tools are named for a correction (also after
+    another correction: told its made-up tool does not exist, a model may reach for any
+    real one). Made again, they run, except a call with no arguments: nothing in it ties
+    it to what was asked. Returns the names ("" when none is to be corrected) and the calls
+    that may run. (The closest tools are not named to the model: for a question no tool
+    answers, a list is an invitation.)"""
+    if ranker is None or sent is None or turn.ran_tools or len(specs) <= FITTING:
+        return "", list(calls)
     message = typed_text(sent)
     ranked = await asyncio.to_thread(ranker, specs, message)
-    return ", ".join(strays(calls, ranked, message))
+    far = strays(calls, ranked, message)
+    if far and not turn.strayed:
+        return ", ".join(far), list(calls)
+    return "", [c for c in calls if c.arguments or c.name not in far]
 
 
 def unanswered(message: Message, specs: Sequence[ToolSpec] | None, turn: Turn) -> bool:

@@ -16,11 +16,13 @@ in any form; dates, codes and short values (units, "lo-fi") carry no words to ch
 A call can be grounded and still a reflex: `add_numbers(a=19, b=19)` for "make the bedroom
 nineteen degrees". Where the loop has the tool chooser's ranking, a call read from text
 whose tool is neither among the FITTING tools closest in meaning to the user's message nor
-shares a word with it (in its name or description) gets one correction saying so (not
-naming the closest: for a question no tool answers, that list invites a call); the model
-may then call another tool, answer in words, or make the same call again, which then
-runs (the ranking is a hint, not a rule). Calls the model made through Ollama's own tool
-calling are left as they are.
+shares a word with it (in its name or description; "where" and "when" count) gets one
+correction saying so (not naming the closest: for a question no tool answers, that list
+invites a call), also after another correction (told its made-up tool does not exist, a
+small model reaches for any real one). The model may then call another tool, answer in
+words, or make the same call again, which then runs (the ranking is a hint, not a rule)
+unless it has no arguments: nothing in it ties it to what was asked. Calls the model made
+through Ollama's own tool calling are left as they are.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ NUMBER_WORDS = frozenset(
         "weeks", "noon", "midnight",
     )
 )  # fmt: skip
+ASKING = frozenset(("where", "when"))  # stop words, but in a request they say what it is for
 STOP = frozenset(
     (
         "the", "and", "for", "with", "from", "that", "this", "into", "onto", "about", "over",
@@ -100,9 +103,15 @@ def strays(calls: Sequence[ToolCall], ranked: Sequence[ToolSpec], message: str) 
     """The tools of `calls` (once each) that do not fit `message`: not among the FITTING
     first of `ranked` (the tools closest to it first) and sharing no word with it. A tool
     not ranked (a pinned one) always fits."""
-    said = _terms(message)
-    far = {s.name for s in ranked[FITTING:] if not said & _terms(f"{s.name} {s.description}")}
+    said = _topic(message)
+    far = {s.name for s in ranked[FITTING:] if not said & _topic(f"{s.name} {s.description}")}
     return list(dict.fromkeys(c.name for c in calls if c.name in far))
+
+
+def _topic(text: str) -> set[str]:
+    """What `text` is about, for fitting a tool to a request: its terms, and the question
+    words that name what is asked for ("where": a place, "when": a time)."""
+    return _terms(text) | (set(_words(text)) & ASKING)
 
 
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from rung.agent.loop import Ranker, run_turn
+from rung.agent.loop import CORRECTIONS, Ranker, run_turn
 from rung.agent.messages import (
     FinalAnswer,
     Message,
@@ -162,7 +162,10 @@ async def run_case(
     started = time.perf_counter()
     error = ""
     messages = [Message("system", SYSTEM), Message("user", case.message)]
-    turn = run_turn(metered, messages, tools, max_steps=wanted + 1, lenient=lenient, ranker=ranker)
+    steps_at_most = wanted + CORRECTIONS  # a correction takes a step of the loop's
+    turn = run_turn(
+        metered, messages, tools, max_steps=steps_at_most, lenient=lenient, ranker=ranker
+    )
     try:
         async with aclosing(turn):  # closed at once when the case ends early
             starting = False  # the last event started a call

@@ -436,6 +436,12 @@ def test_a_tool_far_from_the_request_is_told_apart_and_a_pinned_one_always_fits(
     assert strays([heat], ranked, asked) == []
     assert strays([ToolCall("c", "lookup_contact", {})], ranked, asked) == []  # "email" said
     assert strays([ToolCall("c", "clock_now", {})], ranked, asked) == []  # pinned: not ranked
+    where = spec("get_location", "Where the user is now (city, country).")
+    here = ToolCall("c", "get_location", {})
+    assert strays([here], [*ranked, where], "What's the weather where I am?") == []  # asked
+    assert strays([here], [*ranked, where], "Which planet is closest to the sun?") == [
+        "get_location"
+    ]
 
 
 async def test_a_call_to_a_tool_far_from_the_request_gets_one_correction(
@@ -475,3 +481,41 @@ async def test_a_call_to_a_tool_far_from_the_request_gets_one_correction(
     assert names == ["add_numbers"]
     names, _, _ = await started(reflex, ranker=None)  # without a ranking: runs as before
     assert names == ["add_numbers"]
+
+
+async def test_a_far_tool_reached_for_after_a_made_up_one_is_corrected_and_not_run_bare(
+    embedder: Any,
+) -> None:
+    """Told its made-up tool does not exist, a small model reaches for a real one that has
+    nothing to do with the question: that call is corrected too, and made again with no
+    arguments (nothing in it ties it to what was asked) it does not run; the model is asked
+    to answer in words, without tools."""
+    from rung.agent.loop import NO_TOOL_PROMPT, STRAYED_AGAIN
+    from rung.agent.tool_cases import ALL_TOOLS
+    from rung.agent.tool_check import toolset
+    from rung.agent.tool_choice import ToolChooser
+
+    chooser = ToolChooser(embedder)
+    made_up = '{"name": "get_planet", "arguments": {"planet": "mercury"}}'
+    reflex = '{"name": "get_location", "arguments": {}}'
+    asked = [Message("user", "Which planet is closest to the sun?")]
+    model = ScriptedModel(made_up, reflex, reflex, "Mercury.")
+    tools = toolset(len(ALL_TOOLS), ALL_TOOLS)
+    events = [e async for e in run_turn(model, asked, tools, ranker=chooser.ranked)]
+    model.assert_complete()
+    assert not [e for e in events if isinstance(e, ToolCallStarted)]
+    notes = [e.text for e in events if isinstance(e, Notice)]
+    assert any("does not fit what was asked (get_location)" in n for n in notes), notes
+    assert STRAYED_AGAIN in notes
+    last = model.sent[-1]
+    assert last.tools is None and last.messages[-1].content == NO_TOOL_PROMPT
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and final.message.content == "Mercury."
+
+    # where the question asks for a place ("where"), the same call fits and runs at once
+    model = ScriptedModel(made_up, reflex, "It rains in Lyon.")
+    where = [Message("user", "What's the weather where I am?")]
+    events = [e async for e in run_turn(model, where, tools, ranker=chooser.ranked, max_steps=2)]
+    model.assert_complete()
+    assert [e.call.name for e in events if isinstance(e, ToolCallStarted)] == ["get_location"]
+    assert not [e for e in events if isinstance(e, Notice) and "does not fit" in e.text]
