@@ -23,7 +23,7 @@ import contextlib
 import difflib
 from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from rung.agent.call_check import check_calls
 from rung.agent.messages import (
@@ -44,7 +44,7 @@ from rung.agent.messages import (
 from rung.agent.model import ChatModel
 from rung.agent.prompt import drop_echo, typed_text, unmarked, untrusted, untrusted_blocks
 from rung.agent.restraint import FITTING, strays, ungrounded
-from rung.agent.tool_text import CORRECTION_LEAD, HoldBack, not_an_answer, rescue
+from rung.agent.tool_text import CORRECTION_LEAD, HoldBack, not_an_answer, renamed, rescue
 from rung.config.errors import ApprovalDenied, ModelResponseError, ToolFailed, TurnTimeout
 from rung.tools.approvals import FETCH, Taint, named_hosts, words
 from rung.tools.base import ToolRegistry
@@ -103,6 +103,7 @@ class Turn:
     seen_calls: set[str] = field(default_factory=set)
     corrected: bool = False  # the model was told once how to fix a call written as text
     strayed: bool = False  # ... or that the tool of such a call does not fit what was asked
+    unknown: dict[str, Any] | None = None  # arguments of a call to no such tool (`renamed`)
 
     @property
     def ran_tools(self) -> bool:
@@ -151,9 +152,12 @@ async def run_turn(
         if sent is not None:
             message = replace(message, content=drop_echo(message.content, sent))
         if hold is not None and specs and not message.tool_calls:
-            found = rescue(message.content, specs, step=step)
+            found = rescue(message.content, specs, step=step) or renamed(
+                message.content, turn.unknown, specs, step=step
+            )
             if found is not None and found.correction and not turn.corrected:
                 turn.corrected = True
+                turn.unknown = found.unknown
                 turn.new_messages += [message, Message("user", found.correction)]
                 yield Notice(
                     "The model wrote a tool call that could not be run; asked it to fix it."
@@ -171,8 +175,7 @@ async def run_turn(
                         continue
                     final = WORDS_PROMPT if turn.ran_tools else NO_TOOL_PROMPT
                     break
-                found = replace(found, calls=given)  # those someone gave run; the rest not
-                astray, kept = await strayed(found.calls, specs, sent, turn, ranker)
+                astray, kept = await strayed(given, specs, sent, turn, ranker)  # given only
                 if astray:
                     turn.corrected = turn.strayed = True
                     yield Notice(f"{STRAYED} ({astray}); asked it to choose again.")

@@ -7,8 +7,9 @@ reply (a sentence of lead-in at most), only for tools that exist, and only with 
 that fit the tool's JSON schema (as `rung.tools.arguments.repair` fixes them where that is
 safe); then the loop runs them as real calls. A call-shaped reply
 that is wrong (an unknown name, bad arguments) gets one short correction instead: what was
-wrong and the expected shape, with the closest real names for an unknown one. Nothing is run
-unless every call in the reply is valid. Text that only talks about a tool stays text.
+wrong and the expected shape, with the closest real names for an unknown one; a bare real
+name in reply to that is the tool the model meant (`renamed`). Nothing is run unless every
+call in the reply is valid. Text that only talks about a tool stays text.
 
 `not_an_answer` tells a final reply that says nothing to the user (a call again, a JSON
 fragment, a bare tool name) from one that does.
@@ -45,6 +46,9 @@ class Rescue:
     calls: list[ToolCall]
     prose: str  # the reply's text besides the calls
     correction: str = ""  # set when the reply was call-shaped but wrong; then calls == []
+    # the arguments of a lone call to a tool that does not exist: if the model answers the
+    # correction with a real tool's name, that is the tool it meant (`renamed`)
+    unknown: dict[str, Any] | None = None
 
 
 def rescue(text: str, specs: Sequence[ToolSpec], *, step: int = 0) -> Rescue | None:
@@ -56,6 +60,7 @@ def rescue(text: str, specs: Sequence[ToolSpec], *, step: int = 0) -> Rescue | N
     by_name = {s.name: s for s in specs}
     calls: list[ToolCall] = []
     problems: list[str] = []
+    unknown = None
     for n, obj in enumerate(objects):
         name, arguments = _shape(obj)
         if name is None:
@@ -67,6 +72,7 @@ def rescue(text: str, specs: Sequence[ToolSpec], *, step: int = 0) -> Rescue | N
             if close:  # the shape of the closest, as a template a small model follows
                 hint += f" To call {close[0]}: {expected_shape(by_name[close[0]])}."
             problems.append(f"there is no tool named {name!r}.{hint}")
+            unknown = arguments if isinstance(arguments, dict) and len(objects) == 1 else None
             continue
         if not isinstance(arguments, dict):
             problems.append(f"the arguments for {name} must be a JSON object.")
@@ -78,8 +84,20 @@ def rescue(text: str, specs: Sequence[ToolSpec], *, step: int = 0) -> Rescue | N
             continue
         calls.append(ToolCall(f"{RESCUED}{step}_{n}", name, repaired.arguments))
     if problems:
-        return Rescue([], prose, correction_message(problems))
+        return Rescue([], prose, correction_message(problems), unknown)
     return Rescue(calls, prose)
+
+
+def renamed(
+    text: str, arguments: dict[str, Any] | None, specs: Sequence[ToolSpec], *, step: int = 0
+) -> Rescue | None:
+    """A reply that is only a real tool's name, to the correction of a call to one that does
+    not exist (with `arguments`): the model naming the tool it meant, among the closest the
+    correction listed — that call again, to the tool named (as `rescue` reads it)."""
+    name = text.strip().strip("`'\".").strip()
+    if arguments is None or name not in {spec.name for spec in specs}:
+        return None
+    return rescue(json.dumps({"name": name, "arguments": arguments}), specs, step=step)
 
 
 def not_an_answer(text: str, specs: Sequence[ToolSpec]) -> bool:

@@ -19,7 +19,7 @@ from rung.agent.messages import (
 )
 from rung.agent.prompt import unmarked
 from rung.agent.testing import ScriptedModel, Step
-from rung.agent.tool_text import HoldBack, expected_shape, rescue
+from rung.agent.tool_text import HoldBack, expected_shape, renamed, rescue
 from rung.tools.base import FunctionTool, ToolRegistry, ToolSpec
 from tests.conftest import Rung
 from tests.ollama_server import OllamaTestServer, Reply
@@ -97,6 +97,40 @@ def test_an_unknown_name_gets_the_closest_real_ones() -> None:
     assert "there is no tool named 'weather'. The closest are: get_weather." in found.correction
     shape = '{"name": "get_weather", "arguments": {"city": <string>, "days": <integer (optional)>}}'
     assert f"To call get_weather: {shape}." in found.correction  # a template to follow
+
+
+def test_a_real_name_given_for_a_made_up_tool_is_the_tool_meant() -> None:
+    """Told its tool does not exist (and the closest), a small model often answers with a
+    bare name: that call, to the tool named, with its arguments read as `rescue` reads them."""
+    found = rescue('{"name": "weather", "arguments": {"city": "Lyon"}}', SPECS)
+    assert found is not None and found.unknown == {"city": "Lyon"}
+    [call] = renamed("`get_weather`.", found.unknown, SPECS, step=1).calls  # type: ignore[union-attr]
+    assert (call.name, call.arguments, call.id) == ("get_weather", {"city": "Lyon"}, "rescued_1_0")
+    assert renamed("clock_now", {"city": "Lyon"}, SPECS).correction  # a tool that takes none
+    assert renamed("It is sunny.", found.unknown, SPECS) is None  # words: not a name
+    assert renamed("weather", found.unknown, SPECS) is None  # no such tool, still
+    assert renamed("get_weather", None, SPECS) is None  # no call of a made-up tool before
+    two = '[{"name": "weather", "arguments": {}}, {"name": "clock", "arguments": {}}]'
+    assert rescue(two, SPECS).unknown is None  # type: ignore[union-attr]  # which one?
+
+
+async def test_the_loop_runs_the_tool_a_model_names_after_a_made_up_one() -> None:
+    ran: list[dict[str, Any]] = []
+    model = ScriptedModel(
+        '{"name": "weather", "arguments": {"city": "Lyon"}}', "get_weather", "Sunny."
+    )
+    events = await events_of(model, weather_tools(ran))
+    model.assert_complete()
+    assert ran == [{"city": "Lyon", "days": 1}]
+    assert "get_weather" not in "".join(e.text for e in events if isinstance(e, TextDelta))
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and final.message.content == "Sunny."
+
+    # a bare name with no made-up call before it is still no answer
+    model = ScriptedModel(CALL, "get_weather", "Sunny in Lyon.")
+    events = await events_of(model, weather_tools(ran := []))
+    assert ran == [{"city": "Lyon", "days": 1}]  # once: the name is not read as a call
+    assert events[-1].message.content == "Sunny in Lyon."  # type: ignore[union-attr]
 
 
 def test_bad_arguments_get_the_expected_shape_and_nothing_runs() -> None:
