@@ -152,8 +152,9 @@ async def run_turn(
         if sent is not None:
             message = replace(message, content=drop_echo(message.content, sent))
         if hold is not None and specs and not message.tool_calls:
+            unknown, turn.unknown = turn.unknown, None  # for the reply to its correction only
             found = rescue(message.content, specs, step=step) or renamed(
-                message.content, turn.unknown, specs, step=step
+                message.content, unknown, specs, step=step
             )
             if found is not None and found.correction and not turn.corrected:
                 turn.corrected = True

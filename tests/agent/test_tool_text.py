@@ -126,6 +126,15 @@ async def test_the_loop_runs_the_tool_a_model_names_after_a_made_up_one() -> Non
     final = events[-1]
     assert isinstance(final, FinalAnswer) and final.message.content == "Sunny."
 
+    # only the reply to the correction is read so: a bare name later is no answer
+    made_up = '{"name": "weather", "arguments": {"city": "Lyon"}}'
+    model = ScriptedModel(made_up, CALL, "get_weather", "Sunny in Lyon.")
+    events = await events_of(model, weather_tools(ran := []))
+    model.assert_complete()
+    assert ran == [{"city": "Lyon", "days": 1}]
+    assert not [e for e in events if isinstance(e, Notice) and "repeated" in e.text]
+    assert events[-1].message.content == "Sunny in Lyon."  # type: ignore[union-attr]
+
     # a bare name with no made-up call before it is still no answer
     model = ScriptedModel(CALL, "get_weather", "Sunny in Lyon.")
     events = await events_of(model, weather_tools(ran := []))
