@@ -94,7 +94,7 @@ def renamed(
     """A reply that is only a real tool's name, to the correction of a call to one that does
     not exist (with `arguments`): the model naming the tool it meant, among the closest the
     correction listed — that call again, to the tool named (as `rescue` reads it)."""
-    name = text.strip().strip("`'\".").strip()
+    name = _bare_word(text)
     if arguments is None or name not in {spec.name for spec in specs}:
         return None
     return rescue(json.dumps({"name": name, "arguments": arguments}), specs, step=step)
@@ -112,11 +112,16 @@ def not_an_answer(text: str, specs: Sequence[ToolSpec]) -> bool:
         return True
     if found is None and stripped[0] in "{[" and _loads(stripped) is None:
         return True  # broken or cut off
-    word = stripped.strip("`'\".")
+    word = _bare_word(stripped)
     names = {spec.name for spec in specs}
     return (
         word in names or re.fullmatch(r"[A-Za-z][A-Za-z0-9]*(?:_[A-Za-z0-9]+)+", word) is not None
     )
+
+
+def _bare_word(text: str) -> str:
+    """`text` without the quotes, backticks and full stop a one-word reply may carry."""
+    return text.strip().strip("`'\".")
 
 
 CORRECTION_LEAD = "Your tool call was not run:"
