@@ -302,11 +302,16 @@ def unanswered(message: Message, specs: Sequence[ToolSpec] | None, turn: Turn) -
 
 
 def parroted(text: str, turn: Turn) -> bool:
-    """`text` repeats much of a correction Rung sent the model this turn."""
-    told = [m.content for m in turn.new_messages if m.content.startswith(CORRECTION_LEAD)]
+    """`text` repeats much of what Rung itself told the model this turn: a correction, or
+    that a call was made already (`REPEATED_CALL`)."""
+    told = [  # what follows each lead: the model may reword the lead
+        m.content[len(lead) :].lower()
+        for m in turn.new_messages
+        for lead in (CORRECTION_LEAD, REPEATED_LEAD)
+        if m.content.startswith(lead)
+    ]
     said = text.lower()
-    for correction in told:
-        tail = correction[len(CORRECTION_LEAD) :].lower()  # the model may reword the lead
+    for tail in told:
         match = difflib.SequenceMatcher(None, said, tail, autojunk=False).find_longest_match()
         if match.size >= min(PARROTED, len(tail) // 2):
             return True
@@ -367,8 +372,9 @@ CUT_REPLY = (
     "The model's reply reached the output cap and was cut there (max_reply_tokens in the "
     "config file sets it)."
 )
-REPEATED_CALL = TOOL_ERROR + (
-    "you already called {name} with exactly these arguments in this turn; "
+REPEATED_LEAD = TOOL_ERROR + "you already called "
+REPEATED_CALL = REPEATED_LEAD + (
+    "{name} with exactly these arguments in this turn; "
     "its result is above. Use it, try different arguments, or answer."
 )
 CUT_NOTE = (

@@ -14,6 +14,7 @@ from rung.agent.messages import (
     Message,
     Notice,
     TextDelta,
+    ToolCall,
     ToolCallStarted,
     ToolResult,
 )
@@ -349,6 +350,23 @@ async def test_a_reply_that_parrots_a_correction_is_not_the_answer() -> None:
     final = events[-1]
     assert isinstance(final, FinalAnswer) and final.message.content.startswith("I could not answer")
     assert parrot not in "".join(e.text for e in events if isinstance(e, TextDelta))
+
+
+async def test_a_reply_that_parrots_rungs_repeated_call_note_is_not_the_answer() -> None:
+    """Told its call was made already, a small model may answer with that note itself
+    (seen by hand with Qwen 0.5B): the answer is then what the tools returned."""
+    weather = ToolCall("a", "get_weather", {"city": "Lyon"})
+    parrot = (
+        "error: you already called get_weather with exactly these arguments in this turn; "
+        "its result is above. Use it, try different arguments, or answer."
+    )
+    model = ScriptedModel(Step(tool_calls=[weather]), Step(tool_calls=[weather]), parrot)
+    events = await events_of(model, weather_tools(ran := []))
+    model.assert_complete()
+    assert ran == [{"city": "Lyon", "days": 1}]
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and "Sunny in Lyon" in final.message.content
+    assert not final.message.content.startswith("error:")
 
 
 def test_an_address_is_grounded_only_by_itself() -> None:
