@@ -226,7 +226,7 @@ async def run_turn(
         yield Notice(f"Reached the limit of {max_steps} tool steps; asking for a final answer.")
         final = STEP_LIMIT_PROMPT.format(n=max_steps)
     limit = Message("system", final)
-    hold = HoldBack(whole=turn.corrected)
+    hold = HoldBack(whole=turn.corrected or final == REPEATED_PROMPT)  # it may parrot Rung
     async for event in deadline.until(model.stream([*history, *turn.new_messages, limit], None)):
         if isinstance(event, ModelDone):
             answer = Message("assistant", event.message.content, thinking=event.message.thinking)
@@ -320,7 +320,7 @@ def parroted(text: str, turn: Turn) -> bool:
 
 def from_results(messages: Sequence[Message]) -> str:
     """An answer made of the turn's tool results, for a model that would not give one."""
-    results = [m for m in messages if m.role == "tool"]
+    results = [m for m in messages if m.role == "tool" and not m.content.startswith(REPEATED_LEAD)]
     if not results:
         return (
             "I could not answer that: the model made no tool call that could run, and gave "

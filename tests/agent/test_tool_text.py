@@ -367,6 +367,8 @@ async def test_a_reply_that_parrots_rungs_repeated_call_note_is_not_the_answer()
     final = events[-1]
     assert isinstance(final, FinalAnswer) and "Sunny in Lyon" in final.message.content
     assert not final.message.content.startswith("error:")
+    assert "already called" not in final.message.content  # Rung's own note is no result
+    assert parrot not in "".join(e.text for e in events if isinstance(e, TextDelta))
 
 
 def test_an_address_is_grounded_only_by_itself() -> None:
