@@ -142,6 +142,41 @@ MORE_TOOLS = [
         },
     ),
 ]
+OPTIONAL_TOOLS = [  # every argument optional, with the user's own default: a small model
+    # fills them by reflex (`timezone="UTC"` for "what's the date?")
+    ToolSpec(
+        "get_date",
+        "Today's date and weekday, in a time zone (the user's own unless one is given).",
+        {
+            "type": "object",
+            "properties": {"timezone": {"type": "string", "default": "local"}},
+            "required": [],
+        },
+    ),
+    ToolSpec(
+        "get_news",
+        "The latest news headlines: the top stories, or on a topic.",
+        {
+            "type": "object",
+            "properties": {
+                "topic": {"type": "string", "default": "top stories"},
+                "count": {"type": "integer", "default": 5},
+            },
+            "required": [],
+        },
+    ),
+    ToolSpec(
+        "list_tasks",
+        "The user's open tasks: all of them, or those with a tag or due by a date.",
+        {
+            "type": "object",
+            "properties": {
+                "tag": {"type": "string"},
+                "due_by": {"type": "string", "description": "YYYY-MM-DD"},
+            },
+        },
+    ),
+]
 DISTRACTORS = [
     _spec(f"{area}_{verb}", f"{verb.capitalize()} {area.replace('_', ' ')} items.", id="string")
     for area in ("inventory", "git_repo", "printer_queue", "smart_plug", "podcast", "recipe_box")
@@ -158,9 +193,22 @@ ANSWERS = {  # what the stand-in tools answer, where a next step needs it
 
 
 @dataclass(frozen=True)
+class Default:
+    """An argument the user did not give: a right call leaves it out, or gives the tool's
+    own default `value`."""
+
+    value: Any = None
+
+
+@dataclass(frozen=True)
 class Expected:
     name: str
     arguments: dict[str, Any] = field(default_factory=dict)  # values that must be there
+
+    @property
+    def given(self) -> dict[str, Any]:
+        """The arguments a right call writes (not those left to the tool's default)."""
+        return {k: v for k, v in self.arguments.items() if not isinstance(v, Default)}
 
 
 @dataclass(frozen=True)
@@ -264,7 +312,14 @@ MORE: tuple[Case, ...] = (
     _case("one call", "Schedule 'Team lunch' on 2026-12-18.", _one("create_event", title="Team lunch", date="2026-12-18")),
     _case("one call", "Translate 'thank you very much' into Japanese.", _one("translate_text", language="Japanese")),
     _case("one call", "Is it snowing in Zurich now?", _one("get_weather", city="Zurich")),
+    _case("one call", "What's today's date?", _one("get_date", timezone=Default("local"))),
+    _case("one call", "What's in the news?", _one("get_news", topic=Default("top stories"), count=Default(5))),
+    _case("one call", "Show me my open tasks.", _one("list_tasks", tag=Default(), due_by=Default())),
     # --- choose ---
+    _case("choose", "What day of the week is it today?", _one("get_date", timezone=Default("local"))),
+    _case("choose", "Any headlines this morning?", _one("get_news", topic=Default("top stories"), count=Default(5))),
+    _case("choose", "What's still on my to-do list?", _one("list_tasks", tag=Default(), due_by=Default())),
+    _case("choose", "What's the date in Tokyo right now?", _one("get_date", timezone="Tokyo")),
     _case("choose", "Do I need an umbrella in Paris tomorrow?", _one("get_forecast", city="Paris")),
     _case("choose", "How cold is it in Helsinki right now?", _one("get_weather", city="Helsinki")),
     _case("choose", "What is 12 times 12?", _one("multiply_numbers", a=12, b=12)),
@@ -304,6 +359,8 @@ MORE: tuple[Case, ...] = (
     _case("multi-step", "Check the weather in Lyon and, if it rains, add an umbrella to the packing list.", _one("get_weather", city="Lyon"), then=(_one("add_to_list", list_name="packing", items=["umbrella"]),)),
     _case("multi-step", "Look up Sofia's email and put 'Coffee with Sofia' in my calendar on 2027-01-08.", _one("lookup_contact", name="Sofia"), then=(_one("create_event", title="Coffee with Sofia", date="2027-01-08"),)),
     # --- careful: enums, nested objects, lists, dates, booleans, numbers in words ---
+    _case("careful", "Give me 3 news headlines about electric cars.", _one("get_news", topic="electric cars", count=3)),
+    _case("careful", "Which of my tasks tagged work are due by 2027-01-10?", _one("list_tasks", tag="work", due_by="2027-01-10")),
     _case("careful", "Set the living room to cool mode at 23 degrees.", _one("set_thermostat", room="living room", temperature=23, mode="cool")),
     _case("careful", "Put the thermostat in the office on auto, 21.5 degrees.", _one("set_thermostat", room="office", temperature=21.5, mode="auto")),
     _case("careful", "Make the bedroom nineteen degrees.", _one("set_thermostat", room="bedroom", temperature=19)),
@@ -378,8 +435,11 @@ MORE: tuple[Case, ...] = (
         "Never mind, I figured it out.",
         "Who was the first person to walk on the moon?",
         "Write a two-line poem about rain.",
+        "Why do leap years exist?",
+        "How do I write a good news headline?",
+        "Any tips for keeping a to-do list short?",
     ),
 )  # fmt: skip
 
 ALL: tuple[Case, ...] = DOCTOR + MORE
-ALL_TOOLS = [*TOOLS, *MORE_TOOLS]
+ALL_TOOLS = [*TOOLS, *MORE_TOOLS, *OPTIONAL_TOOLS]

@@ -35,7 +35,7 @@ from rung.agent.messages import (
     Usage,
 )
 from rung.agent.model import ChatModel
-from rung.agent.tool_cases import ANSWERS, DISTRACTORS, DOCTOR, TOOLS, Case, Expected
+from rung.agent.tool_cases import ANSWERS, DISTRACTORS, DOCTOR, TOOLS, Case, Default, Expected
 from rung.agent.tool_text import RESCUED
 from rung.tools.base import FunctionTool, ToolRegistry, ToolSpec
 
@@ -239,6 +239,8 @@ def _same_call(made: dict[str, Any], want: Expected) -> bool:
 
 
 def _same_value(got: Any, want: Any) -> bool:
+    if isinstance(want, Default):  # left out, or the tool's own default
+        return got is None or (want.value is not None and _same_value(got, want.value))
     if isinstance(want, bool):
         return got is want
     if isinstance(want, dict):

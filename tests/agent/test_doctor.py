@@ -200,7 +200,7 @@ async def test_the_whole_labelled_set_grades_a_perfect_model_perfectly() -> None
     from rung.agent.testing import ScriptedModel, Step
 
     def calls(expected: tuple[tool_cases.Expected, ...]) -> list[ToolCall]:
-        return [ToolCall(f"c{n}", e.name, dict(e.arguments)) for n, e in enumerate(expected)]
+        return [ToolCall(f"c{n}", e.name, e.given) for n, e in enumerate(expected)]
 
     for case in tool_cases.ALL:
         steps: list[Step | str] = [Step(tool_calls=calls(case.calls))] if case.calls else []
@@ -249,7 +249,7 @@ class TextWriter:
             results = sum(m.role == "tool" for m in messages)
             step = (self.case.calls, self.case.then) if results == 0 else (self.case.then,)
             calls = step[0] if tools else ()
-            lines = [json.dumps({"name": e.name, "arguments": e.arguments}) for e in calls]
+            lines = [json.dumps({"name": e.name, "arguments": e.given}) for e in calls]
             text = "\n".join(lines) or "Done."
         yield TextDelta(text)
         yield ModelDone(Message("assistant", text), Usage())
