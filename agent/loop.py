@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import difflib
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
@@ -43,7 +43,7 @@ from rung.agent.messages import (
 )
 from rung.agent.model import ChatModel
 from rung.agent.prompt import drop_echo, typed_text, unmarked, untrusted, untrusted_blocks
-from rung.agent.restraint import FITTING, strays, ungrounded
+from rung.agent.restraint import FITTING, strays, unfilled, ungrounded
 from rung.agent.tool_text import CORRECTION_LEAD, HoldBack, not_an_answer, renamed, rescue
 from rung.config.errors import ApprovalDenied, ModelResponseError, ToolFailed, TurnTimeout
 from rung.tools.approvals import FETCH, Taint, named_hosts, words
@@ -65,10 +65,11 @@ GUESS_CORRECTION = (
     "can say it, ask them."
 )
 STRAYED = "The model wrote a call as text to a tool that does not fit what was asked"
-STRAYED_AGAIN = (
-    "The model again wrote a call as text to a tool that does not fit what was asked, and "
-    "with no arguments; not run."
+STRAYED_BARE = (
+    "Not run: a call written as text, with no arguments left, to a tool that does not fit "
+    "what was asked"
 )
+FILLED = "The model filled in optional arguments with values no one gave"
 STRAY_CORRECTION = (
     CORRECTION_LEAD + " {strays} does not fit what the user asked. If another tool does, "
     "call it with values the user gave; if none does, answer in plain words."
@@ -165,7 +166,10 @@ async def run_turn(
                 )
                 continue
             if found is not None and found.calls:
-                given, guesses = grounded(found.calls, [*history, *turn.new_messages], specs)
+                conversation = [*history, *turn.new_messages]
+                given, guesses, filled = grounded(found.calls, conversation, specs)
+                if filled:
+                    yield Notice(f"{FILLED} ({', '.join(filled)}); left out: the defaults apply.")
                 if guesses:
                     yield Notice(f"{GUESSED} ({', '.join(guesses)}); not run.")
                 if guesses and not given:
@@ -176,16 +180,19 @@ async def run_turn(
                         continue
                     final = WORDS_PROMPT if turn.ran_tools else NO_TOOL_PROMPT
                     break
-                astray, kept = await strayed(given, specs, sent, turn, ranker)  # given only
+                had = {c.id: c.arguments for c in found.calls}
+                bare = {c.id for c in given if had[c.id] and not c.arguments}  # all filled in
+                astray, kept = await strayed(given, specs, sent, turn, ranker, bare)
                 if astray:
                     turn.corrected = turn.strayed = True
                     yield Notice(f"{STRAYED} ({astray}); asked it to choose again.")
                     ask = STRAY_CORRECTION.format(strays=astray)
                     turn.new_messages += [message, Message("user", ask)]
                     continue
+                if unrun := [c.name for c in given if c not in kept]:
+                    yield Notice(f"{STRAYED_BARE} ({', '.join(unrun)}).")
                 if not kept:
-                    yield Notice(STRAYED_AGAIN)
-                    final = NO_TOOL_PROMPT
+                    final = WORDS_PROMPT if turn.ran_tools else NO_TOOL_PROMPT
                     break
                 found = replace(found, calls=kept)
                 fresh = [c for c in found.calls if call_key(c) not in turn.seen_calls]
@@ -250,17 +257,20 @@ async def run_turn(
 
 def grounded(
     calls: Sequence[ToolCall], conversation: Sequence[Message], specs: Sequence[ToolSpec]
-) -> tuple[list[ToolCall], list[str]]:
-    """The calls read from text whose arguments someone gave (`restraint`), and the
-    made-up arguments of the others, as "name=value"."""
+) -> tuple[list[ToolCall], list[str], list[str]]:
+    """The calls read from text whose arguments someone gave (`restraint`), without the
+    optional ones the model made up; the made-up arguments of the others; and the optional
+    ones left out (each "name=value")."""
     schemas = {s.name: s.parameters for s in specs}
-    given, guesses = [], []
+    given, guesses, filled = [], [], []
     for call in calls:
+        call, left = unfilled(call, conversation, schemas.get(call.name))
+        filled += left
         if made_up := ungrounded(call, conversation, schemas.get(call.name)):
             guesses += made_up
         else:
             given.append(call)
-    return given, guesses
+    return given, guesses, filled
 
 
 def guess_correction(guesses: Sequence[str]) -> Message:
@@ -275,21 +285,29 @@ async def strayed(
     sent: str | None,
     turn: Turn,
     ranker: Ranker | None,
+    bare: Collection[str] = (),
 ) -> tuple[str, list[ToolCall]]:
     """Of calls read from text before any tool ran, those to tools that do not fit the
     user's message: the first time, their tools are named for a correction (also after
     another correction: told its made-up tool does not exist, a model may reach for any
     real one). Made again, they run, except a call with no arguments: nothing in it ties
-    it to what was asked. Returns the names ("" when none is to be corrected) and the calls
-    that may run. (The closest tools are not named to the model: for a question no tool
-    answers, a list is an invitation.)"""
-    if ranker is None or sent is None or turn.ran_tools or len(specs) <= FITTING:
+    it to what was asked. The `bare` calls (ids), left with no arguments once their made-up
+    optional ones were left out, must share a word with the message, in any step, with no
+    correction (the ranking is too loose a test for a call that says nothing itself: for a
+    question no tool answers, the clock's tools rank high). Returns the names ("" when none
+    is to be corrected) and the calls that may run. (The closest tools are not named to the
+    model: for a question no tool answers, a list is an invitation.)"""
+    ranking = not turn.ran_tools and len(specs) > FITTING
+    if sent is None or not ((ranker and ranking) or bare):
         return "", list(calls)
     message = typed_text(sent)
-    ranked = await asyncio.to_thread(ranker, specs, message)
-    far = strays(calls, ranked, message)
+    unfit = strays([c for c in calls if c.id in bare], specs, message, fitting=0)
+    calls = [c for c in calls if c.id not in bare or c.name not in unfit]
+    if ranker is None or not ranking:
+        return "", calls
+    far = strays(calls, await asyncio.to_thread(ranker, specs, message), message)
     if far and not turn.strayed:
-        return ", ".join(far), list(calls)
+        return ", ".join(far), calls
     return "", [c for c in calls if c.arguments or c.name not in far]
 
 

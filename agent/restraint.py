@@ -23,12 +23,20 @@ small model reaches for any real one). The model may then call another tool, ans
 words, or make the same call again, which then runs (the ranking is a hint, not a rule)
 unless it has no arguments: nothing in it ties it to what was asked. Calls the model made
 through Ollama's own tool calling are left as they are.
+
+An optional argument is different: a small model fills one by reflex — `now(timezone="UTC")`
+for "What time is it?" — where the tool's own default (the local zone) is what the user
+meant. A made-up value there is left out (`unfilled`), not held against the call; but a call
+that only its made-up values tied to the request must then fit it by itself: left with no
+arguments, it runs only if its tool shares a word with the message (the ranking is too loose
+a test here), in any step, with no second chance.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from rung.agent.messages import Message, ToolCall, ToolSpec
@@ -93,18 +101,40 @@ def ungrounded(
     return missing
 
 
+def unfilled(
+    call: ToolCall, conversation: Sequence[Message], schema: dict[str, Any] | None
+) -> tuple[ToolCall, list[str]]:
+    """`call` without its optional arguments (defined by the tool's `schema`, not
+    `required`) that nothing said gives (`ungrounded`), and those left out as "name=value":
+    the tool's own default stands in for a value the model filled in by reflex."""
+    defined, required = (schema or {}).get("properties"), (schema or {}).get("required", [])
+    if not isinstance(defined, dict) or not isinstance(required, list):
+        return call, []  # a schema that does not say which are optional
+    kept: dict[str, Any] = {}
+    left: list[str] = []
+    for name, value in call.arguments.items():
+        optional = name in defined and name not in required  # not one it does not define
+        if optional and ungrounded(replace(call, arguments={name: value}), conversation, schema):
+            left.append(f"{name}={value!r}")
+        else:
+            kept[name] = value
+    return (replace(call, arguments=kept) if left else call), left
+
+
 def _terms(text: str) -> set[str]:
     """The stems of the words of `text` that say something ("list_name": list, name)."""
     words = _words(text.replace("_", " "))
     return {_stem(w) for w in words if len(w) >= MIN_WORD and w not in STOP}
 
 
-def strays(calls: Sequence[ToolCall], ranked: Sequence[ToolSpec], message: str) -> list[str]:
-    """The tools of `calls` (once each) that do not fit `message`: not among the FITTING
+def strays(
+    calls: Sequence[ToolCall], ranked: Sequence[ToolSpec], message: str, fitting: int = FITTING
+) -> list[str]:
+    """The tools of `calls` (once each) that do not fit `message`: not among the `fitting`
     first of `ranked` (the tools closest to it first) and sharing no word with it. A tool
     not ranked (a pinned one) always fits."""
     said = _topic(message)
-    far = {s.name for s in ranked[FITTING:] if not said & _topic(f"{s.name} {s.description}")}
+    far = {s.name for s in ranked[fitting:] if not said & _topic(f"{s.name} {s.description}")}
     return list(dict.fromkeys(c.name for c in calls if c.name in far))
 
 

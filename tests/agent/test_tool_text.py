@@ -553,7 +553,7 @@ async def test_a_far_tool_reached_for_after_a_made_up_one_is_corrected_and_not_r
     nothing to do with the question: that call is corrected too, and made again with no
     arguments (nothing in it ties it to what was asked) it does not run; the model is asked
     to answer in words, without tools."""
-    from rung.agent.loop import NO_TOOL_PROMPT, STRAYED_AGAIN
+    from rung.agent.loop import NO_TOOL_PROMPT, STRAYED_BARE
     from rung.agent.tool_cases import ALL_TOOLS
     from rung.agent.tool_check import toolset
     from rung.agent.tool_choice import ToolChooser
@@ -569,7 +569,7 @@ async def test_a_far_tool_reached_for_after_a_made_up_one_is_corrected_and_not_r
     assert not [e for e in events if isinstance(e, ToolCallStarted)]
     notes = [e.text for e in events if isinstance(e, Notice)]
     assert any("does not fit what was asked (get_location)" in n for n in notes), notes
-    assert STRAYED_AGAIN in notes
+    assert f"{STRAYED_BARE} (get_location)." in notes
     last = model.sent[-1]
     assert last.tools is None and last.messages[-1].content == NO_TOOL_PROMPT
     final = events[-1]
@@ -582,3 +582,74 @@ async def test_a_far_tool_reached_for_after_a_made_up_one_is_corrected_and_not_r
     model.assert_complete()
     assert [e.call.name for e in events if isinstance(e, ToolCallStarted)] == ["get_location"]
     assert not [e for e in events if isinstance(e, Notice) and "does not fit" in e.text]
+
+
+async def _turn(model: ScriptedModel, asked: str, ranker: Any, **options: Any) -> list[LoopEvent]:
+    from rung.agent.tool_cases import ALL_TOOLS
+    from rung.agent.tool_check import toolset
+
+    tools = toolset(len(ALL_TOOLS), ALL_TOOLS)
+    history = [Message("user", asked)]
+    events = [e async for e in run_turn(model, history, tools, ranker=ranker, **options)]
+    model.assert_complete()
+    return events
+
+
+async def test_a_made_up_optional_value_is_left_out_and_the_call_runs(embedder: Any) -> None:
+    """A small model fills an optional argument by reflex (`timezone="UTC"` for "what's
+    today's date?"): the value is left out, with a notice, and the call runs with the tool's
+    own default; a value the user gave stays, and so do required ones that were given."""
+    from rung.agent.loop import FILLED
+    from rung.agent.tool_choice import ToolChooser
+
+    ranker = ToolChooser(embedder).ranked
+    date = '{"name": "get_date", "arguments": {"timezone": "UTC"}}'
+    events = await _turn(ScriptedModel(date, "Sunday."), "What's today's date?", ranker)
+    [started] = [e.call for e in events if isinstance(e, ToolCallStarted)]
+    assert (started.name, started.arguments) == ("get_date", {})
+    notes = [e.text for e in events if isinstance(e, Notice)]
+    assert any(n.startswith(f"{FILLED} (timezone='UTC')") for n in notes), notes
+    assert not any("not run" in n or "asked it" in n for n in notes), notes
+
+    news = '{"name": "get_news", "arguments": {"topic": "electric cars", "count": 5}}'
+    events = await _turn(ScriptedModel(news, "Here."), "Any news about electric cars?", ranker)
+    [started] = [e.call for e in events if isinstance(e, ToolCallStarted)]
+    assert started.arguments == {"topic": "electric cars"}  # 5: no number was said
+
+    tokyo = '{"name": "get_date", "arguments": {"timezone": "Asia/Tokyo"}}'
+    events = await _turn(ScriptedModel(tokyo, "Monday."), "What's the date in Tokyo?", ranker)
+    [started] = [e.call for e in events if isinstance(e, ToolCallStarted)]
+    assert started.arguments == {"timezone": "Asia/Tokyo"}
+    assert not [e for e in events if isinstance(e, Notice)]
+
+
+async def test_a_call_left_bare_runs_only_if_its_tool_fits_at_once(embedder: Any) -> None:
+    """Left with no arguments once its made-up optional ones are out, a call has nothing
+    tying it to the request but its tool: for a question no tool answers it is not run —
+    no correction, no second chance — and the model is asked to answer in words; after
+    tools ran, the same holds for a bare call added beside the answer."""
+    from rung.agent.loop import NO_TOOL_PROMPT, STRAYED_BARE, WORDS_PROMPT
+    from rung.agent.tool_choice import ToolChooser
+
+    ranker = ToolChooser(embedder).ranked
+    date = '{"name": "get_date", "arguments": {"timezone": "UTC"}}'
+    model = ScriptedModel(date, "Mercury.")
+    events = await _turn(model, "Which planet is closest to the sun?", ranker)
+    assert not [e for e in events if isinstance(e, ToolCallStarted)]
+    assert f"{STRAYED_BARE} (get_date)." in [e.text for e in events if isinstance(e, Notice)]
+    assert model.sent[-1].tools is None and model.sent[-1].messages[-1].content == NO_TOOL_PROMPT
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and final.message.content == "Mercury."
+
+    news = '{"name": "get_news", "arguments": {"topic": "electric cars"}}'
+    model = ScriptedModel(news, date, "Two stories.")
+    events = await _turn(model, "Any news about electric cars?", ranker)
+    assert [e.call.name for e in events if isinstance(e, ToolCallStarted)] == ["get_news"]
+    assert model.sent[-1].messages[-1].content == WORDS_PROMPT
+
+    # without a ranking, a bare call fits by a word it shares with the request
+    events = await _turn(ScriptedModel(date, "Sunday."), "What's today's date?", None)
+    assert [e.call.name for e in events if isinstance(e, ToolCallStarted)] == ["get_date"]
+    model = ScriptedModel(date, "Mercury.")
+    events = await _turn(model, "Which planet is closest to the sun?", None)
+    assert not [e for e in events if isinstance(e, ToolCallStarted)]
