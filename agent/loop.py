@@ -69,6 +69,7 @@ STRAYED_BARE = (
     "Not run: a call written as text, with no arguments left, to a tool that does not fit "
     "what was asked"
 )
+MEANT = "Read a call to a tool that does not exist by its arguments, which are another's"
 FILLED = "The model filled in optional arguments with values no one gave"
 STRAY_CORRECTION = (
     CORRECTION_LEAD + " {strays} does not fit what the user asked. If another tool does, "
@@ -166,6 +167,8 @@ async def run_turn(
                 )
                 continue
             if found is not None and found.calls:
+                if found.meant:
+                    yield Notice(f"{MEANT} ({', '.join(found.meant)}).")
                 conversation = [*history, *turn.new_messages]
                 given, guesses, filled = grounded(found.calls, conversation, specs)
                 if filled:

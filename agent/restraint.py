@@ -41,6 +41,7 @@ from typing import Any
 
 from rung.agent.messages import Message, ToolCall, ToolSpec
 from rung.agent.tool_text import CORRECTION_LEAD
+from rung.tools.base import named_arguments
 
 FITTING = 3  # a tool among this many closest to the user's message fits it
 MIN_WORD = 3  # letters: shorter words ("km", "lo", "fi") are not checked
@@ -107,9 +108,9 @@ def unfilled(
     """`call` without its optional arguments (defined by the tool's `schema`, not
     `required`) that nothing said gives (`ungrounded`), and those left out as "name=value":
     the tool's own default stands in for a value the model filled in by reflex."""
-    defined, required = (schema or {}).get("properties"), (schema or {}).get("required", [])
-    if not isinstance(defined, dict) or not isinstance(required, list):
+    if (names := named_arguments(schema)) is None:
         return call, []  # a schema that does not say which are optional
+    defined, required = names
     kept: dict[str, Any] = {}
     left: list[str] = []
     for name, value in call.arguments.items():

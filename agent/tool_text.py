@@ -8,7 +8,9 @@ that fit the tool's JSON schema (as `rung.tools.arguments.repair` fixes them whe
 safe); then the loop runs them as real calls. A call-shaped reply
 that is wrong (an unknown name, bad arguments) gets one short correction instead: what was
 wrong and the expected shape, with the closest real names for an unknown one; a bare real
-name in reply to that is the tool the model meant (`renamed`). Nothing is run unless every
+name in reply to that is the tool the model meant (`renamed`). A made-up name on a call
+whose argument names are one real tool's (two or more, its required ones among them) is
+that tool's call. Nothing is run unless every
 call in the reply is valid. Text that only talks about a tool stays text.
 
 `not_an_answer` tells a final reply that says nothing to the user (a call again, a JSON
@@ -29,8 +31,10 @@ from typing import Any
 
 from rung.agent.messages import ToolCall, ToolSpec
 from rung.tools.arguments import repair
+from rung.tools.base import named_arguments
 
 RESCUED = "rescued_"  # the id prefix of calls read from text
+OWNED = 2  # argument names a made-up tool's call shares with one real tool: that tool meant
 MAX_PROSE = 120  # characters of lead-in text allowed around a call written as text
 NAME_KEYS = ("name", "tool", "tool_name", "function")
 ARGUMENT_KEYS = ("arguments", "parameters", "args", "input", "tool_input")
@@ -49,6 +53,7 @@ class Rescue:
     # the arguments of a lone call to a tool that does not exist: if the model answers the
     # correction with a real tool's name, that is the tool it meant (`renamed`)
     unknown: dict[str, Any] | None = None
+    meant: tuple[str, ...] = ()  # "remind_me → create_reminder": read by its arguments
 
 
 def rescue(text: str, specs: Sequence[ToolSpec], *, step: int = 0) -> Rescue | None:
@@ -61,11 +66,14 @@ def rescue(text: str, specs: Sequence[ToolSpec], *, step: int = 0) -> Rescue | N
     calls: list[ToolCall] = []
     problems: list[str] = []
     unknown = None
+    meant: list[str] = []
     for n, obj in enumerate(objects):
         name, arguments = _shape(obj)
         if name is None:
             return None  # JSON, but not a call: an answer that happens to be JSON
-        spec = by_name.get(name)
+        spec = by_name.get(name) or _owner(arguments, specs)
+        if spec is not None and spec.name != name:
+            meant.append(f"{name} → {spec.name}")
         if spec is None:
             close = difflib.get_close_matches(name, list(by_name), n=3, cutoff=0.4)
             hint = f" The closest are: {', '.join(close)}." if close else ""
@@ -80,12 +88,30 @@ def rescue(text: str, specs: Sequence[ToolSpec], *, step: int = 0) -> Rescue | N
         repaired = repair(spec, arguments)
         if not repaired.ok:
             said = "; ".join(repaired.problems)
-            problems.append(f"bad arguments for {name}: {said}. Expected: {expected_shape(spec)}.")
+            problems.append(
+                f"bad arguments for {spec.name}: {said}. Expected: {expected_shape(spec)}."
+            )
             continue
-        calls.append(ToolCall(f"{RESCUED}{step}_{n}", name, repaired.arguments))
+        calls.append(ToolCall(f"{RESCUED}{step}_{n}", spec.name, repaired.arguments))
     if problems:
         return Rescue([], prose, correction_message(problems), unknown)
-    return Rescue(calls, prose)
+    return Rescue(calls, prose, meant=tuple(meant))
+
+
+def _owner(arguments: Any, specs: Sequence[ToolSpec]) -> ToolSpec | None:
+    """The one tool these arguments belong to, for a call to a made-up name: a small model
+    often names the call after the request (`remind_me`) while it copies a real tool's
+    argument names. At least OWNED of them, every one defined by that tool, all it requires
+    among them, and no other tool the same; else None (`a`, `b`: add or multiply?)."""
+    if not isinstance(arguments, dict) or len(arguments) < OWNED:
+        return None
+    keys = set(arguments)
+    owners = [
+        spec
+        for spec in specs
+        if (names := named_arguments(spec.parameters)) and keys <= names[0] and names[1] <= keys
+    ]
+    return owners[0] if len(owners) == 1 else None
 
 
 def renamed(

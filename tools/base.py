@@ -37,6 +37,16 @@ class ToolSpec:
         }
 
 
+def named_arguments(schema: Any) -> tuple[set[str], set[str]] | None:
+    """The argument names a tool's JSON `schema` defines, and those it requires; None when
+    it does not say (no `properties` object, or `required` not a list)."""
+    defined = schema.get("properties") if isinstance(schema, dict) else None
+    required = schema.get("required", []) if isinstance(schema, dict) else None
+    if not isinstance(defined, dict) or not isinstance(required, list):
+        return None
+    return set(defined), {name for name in required if isinstance(name, str)}
+
+
 class Tool(Protocol):
     @property
     def spec(self) -> ToolSpec: ...

@@ -115,6 +115,45 @@ def test_a_real_name_given_for_a_made_up_tool_is_the_tool_meant() -> None:
     assert rescue(two, SPECS).unknown is None  # type: ignore[union-attr]  # which one?
 
 
+def test_a_made_up_name_on_one_real_tools_arguments_is_that_tools_call() -> None:
+    """A small model names the call after the request (`remind_me`) while it copies a real
+    tool's argument names: two or more, all that tool's and its required ones among them,
+    and no other tool's the same — then the call is that tool's. One shared name, or
+    names two tools define alike, or one the tool does not take: still a correction."""
+    from rung.agent.tool_cases import ALL_TOOLS
+
+    when = {"date": "2026-12-09", "time": "08:30"}
+    reply = json.dumps({"name": "remind_me", "arguments": {"text": "water", "when": when}})
+    found = rescue(reply, ALL_TOOLS)
+    assert found is not None and not found.correction
+    [call] = found.calls
+    assert (call.name, call.arguments) == ("create_reminder", {"text": "water", "when": when})
+    assert found.meant == ("remind_me → create_reminder",)
+
+    def corrected(arguments: dict[str, Any]) -> bool:
+        found = rescue(json.dumps({"name": "made_up", "arguments": arguments}), ALL_TOOLS)
+        return found is not None and bool(found.correction) and not found.calls
+
+    assert corrected({"city": "Lyon"})  # one name: get_weather or get_forecast?
+    assert corrected({"a": 2, "b": 3})  # add_numbers and multiply_numbers take both
+    assert corrected({"text": "water", "when": when, "mood": "calm"})  # mood: no one's
+    assert corrected({"origin": "Oslo", "destination": "Rome"})  # date required, missing
+    assert rescue(reply, SPECS).correction  # type: ignore[union-attr]  # no such tool offered
+
+
+async def test_the_loop_runs_a_made_up_names_call_as_its_arguments_owner_and_says_so() -> None:
+    from rung.agent.loop import MEANT
+
+    when = {"date": "2026-12-09", "time": "08:30"}
+    arguments = {"text": "water the plants", "when": when}
+    reply = json.dumps({"name": "remind_me", "arguments": arguments})
+    model = ScriptedModel(reply, "Done.")
+    events = await _turn(model, "Remind me to water the plants on 2026-12-09 at 08:30.", None)
+    assert [e.call.name for e in events if isinstance(e, ToolCallStarted)] == ["create_reminder"]
+    notes = [e.text for e in events if isinstance(e, Notice)]
+    assert f"{MEANT} (remind_me → create_reminder)." in notes
+
+
 async def test_the_loop_runs_the_tool_a_model_names_after_a_made_up_one() -> None:
     ran: list[dict[str, Any]] = []
     model = ScriptedModel(
