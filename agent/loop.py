@@ -66,8 +66,8 @@ GUESS_CORRECTION = (
 )
 STRAYED = "The model wrote a call as text to a tool that does not fit what was asked"
 STRAYED_BARE = (
-    "Not run: a call written as text, with no arguments left, to a tool that does not fit "
-    "what was asked"
+    "Not run: a call written as text with no arguments (or none left), to a tool that does "
+    "not fit what was asked"
 )
 MEANT = "Read a call to a tool that does not exist by its arguments, which are another's"
 FILLED = "The model filled in optional arguments with values no one gave"

@@ -10,8 +10,8 @@ that is wrong (an unknown name, bad arguments) gets one short correction instead
 wrong and the expected shape, with the closest real names for an unknown one; a bare real
 name in reply to that is the tool the model meant (`renamed`). A made-up name on a call
 whose argument names are one real tool's (two or more, its required ones among them) is
-that tool's call. Nothing is run unless every
-call in the reply is valid. Text that only talks about a tool stays text.
+that tool's call. Nothing is run unless every call in the reply is valid. Text that only
+talks about a tool stays text.
 
 `not_an_answer` tells a final reply that says nothing to the user (a call again, a JSON
 fragment, a bare tool name) from one that does.
