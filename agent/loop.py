@@ -83,6 +83,10 @@ WORDS_PROMPT = (
     "Your last reply was a tool call or code, not an answer. Do not call a tool: answer the "
     "user now, in plain words, with what the tool results above say."
 )
+AFRESH = (
+    "The model replied with a tool call again, and no tool ran; asking it once more, with "
+    "this turn's attempts left out."
+)
 NO_WORDS = (
     "The model again replied with a tool call, code or Rung's own correction instead of "
     "words; showing what the tools returned."
@@ -242,8 +246,12 @@ async def run_turn(
             answer = Message("assistant", event.message.content, thinking=event.message.thinking)
             turn.usage.add(event.usage)
             if specs and (not_an_answer(answer.content, specs) or parroted(answer.content, turn)):
-                yield Notice(NO_WORDS)
-                answer = Message("assistant", from_results(turn.new_messages))
+                yield Notice(NO_WORDS if turn.ran_tools else AFRESH)
+                answer = (
+                    Message("assistant", from_results(turn.new_messages))
+                    if turn.ran_tools
+                    else await afresh(model, history, deadline, turn, specs)
+                )
                 yield TextDelta(answer.content)
             elif shown := hold.release():
                 yield TextDelta(shown)
@@ -256,6 +264,31 @@ async def run_turn(
         else:
             yield event
     raise ModelResponseError(f"the model {model.name!r} ended a step without a reply")
+
+
+async def afresh(
+    model: ChatModel,
+    history: Sequence[Message],
+    deadline: Deadline,
+    turn: Turn,
+    specs: Sequence[ToolSpec],
+) -> Message:
+    """The user's message asked once more, with no tools and without this turn's calls and
+    corrections (they prime a small model to write one more call), for a turn where no
+    tool ran and the model gave no answer in words: its reply if it is one, else a line
+    saying no answer came."""
+    reply = None
+    asked = [*history, Message("system", NO_TOOL_PROMPT)]
+    async for event in deadline.until(model.stream(asked, None)):
+        if isinstance(event, ModelDone):
+            reply = event
+    if reply is None:
+        raise ModelResponseError(f"the model {model.name!r} ended a step without a reply")
+    turn.usage.add(reply.usage)
+    text = reply.message.content
+    if not_an_answer(text, specs) or parroted(text, turn):
+        return Message("assistant", from_results(turn.new_messages))
+    return Message("assistant", text, thinking=reply.message.thinking)
 
 
 def grounded(

@@ -283,7 +283,7 @@ async def test_a_tools_bare_name_after_its_result_gets_one_ask_for_words() -> No
 
 async def test_a_correction_that_leaves_nothing_useful_ends_in_a_clear_answer() -> None:
     wrong = '{"name": "bitcoin_price", "arguments": {}}'
-    model = ScriptedModel(wrong, "bitcoin_price", "bitcoin_price")
+    model = ScriptedModel(wrong, "bitcoin_price", "bitcoin_price", "bitcoin_price")
     events = await collect(model, registry())
     answer = final(events).message.content
     assert answer.startswith("I could not answer that") and "bitcoin_price" not in answer

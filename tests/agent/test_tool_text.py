@@ -266,11 +266,30 @@ async def test_after_one_correction_a_wrong_call_again_is_never_the_answer() -> 
     assert wrong not in "".join(e.text for e in events if isinstance(e, TextDelta))
     model.assert_complete()
 
-    model = ScriptedModel(wrong, wrong, wrong)  # and if words never come
+    model = ScriptedModel(wrong, wrong, wrong, wrong)  # and if words never come
     events = await events_of(model, weather_tools([]))
     final = events[-1]
     assert isinstance(final, FinalAnswer) and final.message.content.startswith("I could not")
     model.assert_complete()
+
+
+async def test_a_turn_where_no_tool_ran_and_no_words_came_asks_once_afresh() -> None:
+    """A small model that keeps writing calls no one can run, even told to answer in words,
+    is primed by its own attempts: the user's message is asked once more with no tools and
+    without them, and that reply is the answer."""
+    from rung.agent.loop import AFRESH, NO_TOOL_PROMPT
+
+    wrong = '{"name": "weather_now", "arguments": {}}'
+    model = ScriptedModel(wrong, wrong, wrong, "Mercury.")
+    events = await events_of(model, weather_tools([]))
+    model.assert_complete()
+    final = events[-1]
+    assert isinstance(final, FinalAnswer) and final.message.content == "Mercury."
+    assert "Mercury." in "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert AFRESH in [e.text for e in events if isinstance(e, Notice)]
+    again = model.sent[-1]
+    assert again.tools is None
+    assert [m.content for m in again.messages] == ["weather in Lyon?", NO_TOOL_PROMPT]
 
 
 async def test_lenient_off_leaves_the_text_as_the_answer() -> None:
@@ -384,7 +403,7 @@ async def test_a_reply_that_parrots_a_correction_is_not_the_answer() -> None:
     assert model.sent[-1].tools is None and ran == []
     assert parrot not in "".join(e.text for e in events if isinstance(e, TextDelta))
 
-    model = ScriptedModel(made_up, parrot, parrot)
+    model = ScriptedModel(made_up, parrot, parrot, parrot)
     events = [e async for e in run_turn(model, asked, weather_tools(ran))]
     final = events[-1]
     assert isinstance(final, FinalAnswer) and final.message.content.startswith("I could not answer")
