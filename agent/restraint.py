@@ -3,11 +3,11 @@
 Rescue turns text into calls (`tool_text`); without restraint it also turns a model's
 reflex into a call — `get_stock_data(company_name="Lakers")` for who won a basketball
 game. A call read from text runs only if its arguments are grounded: every text argument
-has a word the user said or a tool returned (or is one of the values the tool's schema
-lists). An argument made up from nothing ("Lakers", a city no one named) means the call is
-the model's guess, not the user's request: it does not run (the others of the same reply
-do), and the model is corrected once, then asked to answer in words (it may ask which
-city). This holds in every step: after the results, a small model writing calls one a
+has a word the user said or a tool returned (or is a value the tool's schema lists or
+gives as its default). An argument made up from nothing ("Lakers", a city no one named)
+means the call is the model's guess, not the user's request: it does not run (the others
+of the same reply do), and the model is corrected once, then asked to answer in words (it
+may ask which city). This holds in every step: after the results, a small model writing calls one a
 line often adds a few made up on the spot. An address is all or nothing: an email address
 must have been said whole, a web address's host too (`priya@example.com` made from "Priya"
 is a guess: a tool may look it up). A number is grounded when the conversation holds one
@@ -76,8 +76,8 @@ def ungrounded(
     the tools' results) gives, as "name=value"; [] when it is grounded. A text is
     grounded by one of its words, an address by itself (an email address whole, a web
     address's host); a number by a number in any form (digits, a number word: "nineteen",
-    "an hour and a half"); a value among the tool's `schema`'s enum values is a choice
-    the tool offers, not one made up."""
+    "an hour and a half"); a value the tool's `schema` lists in an enum or gives as a
+    default is a choice the tool offers, not one made up."""
     spoken = " ".join(
         m.content
         for m in conversation
@@ -86,7 +86,7 @@ def ungrounded(
     said = set(_words(spoken))
     loose = {_stem(w) for w in said}
     counted = bool(re.search(r"\d", spoken)) or bool(said & NUMBER_WORDS)
-    offered = _enums(schema)
+    offered = _offered(schema)
     missing = []
     for where, value in _values(call.arguments, ""):
         if isinstance(value, str) and value.casefold() in offered:
@@ -161,8 +161,9 @@ def _address(value: str) -> str:
     return ""
 
 
-def _enums(schema: Any) -> set[str]:
-    """Every text value that `schema` lists in an enum, anywhere in it (casefolded)."""
+def _offered(schema: Any) -> set[str]:
+    """Every text value that `schema` lists in an enum or gives as a default, anywhere in
+    it (casefolded)."""
     if isinstance(schema, dict):
         listed = schema.get("enum")
         own = (
@@ -170,9 +171,11 @@ def _enums(schema: Any) -> set[str]:
             if isinstance(listed, list)
             else set()
         )
-        return own.union(*(_enums(v) for k, v in schema.items() if k != "enum"))
+        if isinstance(default := schema.get("default"), str):
+            own.add(default.casefold())
+        return own.union(*(_offered(v) for k, v in schema.items() if k not in ("enum", "default")))
     if isinstance(schema, list):
-        return set().union(*(_enums(v) for v in schema))
+        return set().union(*(_offered(v) for v in schema))
     return set()
 
 

@@ -463,6 +463,10 @@ def test_a_value_the_tool_lists_is_a_choice_not_a_guess() -> None:
     asked = [Message("user", "Flights from Madrid, three passengers.")]
     assert ungrounded(flight, asked, schema) == []
     assert ungrounded(flight, asked) == ["cabin='Economy'"]  # without the schema: a guess
+    # the tool's own default is a value it offers too (`timezone="local"` written out)
+    zone = {"type": "object", "properties": {"timezone": {"type": "string", "default": "local"}}}
+    date = ToolCall("d", "get_date", {"timezone": "Local"})
+    assert ungrounded(date, [Message("user", "What's the date?")], zone) == []
 
 
 async def test_made_up_calls_beside_given_ones_are_dropped_in_every_step() -> None:
