@@ -107,7 +107,8 @@ def unfilled(
 ) -> tuple[ToolCall, list[str]]:
     """`call` without its optional arguments (defined by the tool's `schema`, not
     `required`) that nothing said gives (`ungrounded`), and those left out as "name=value":
-    the tool's own default stands in for a value the model filled in by reflex."""
+    the tool's own default stands in for a value the model filled in by reflex. One that
+    only writes out the default is left out too, without a word."""
     if (names := named_arguments(schema)) is None:
         return call, []  # a schema that does not say which are optional
     defined, required = names
@@ -115,11 +116,24 @@ def unfilled(
     left: list[str] = []
     for name, value in call.arguments.items():
         optional = name in defined and name not in required  # not one it does not define
+        if optional and _default(schema, name, value):
+            continue  # the default written out: the same call, and no more tied to the request
         if optional and ungrounded(replace(call, arguments={name: value}), conversation, schema):
             left.append(f"{name}={value!r}")
         else:
             kept[name] = value
-    return (replace(call, arguments=kept) if left else call), left
+    return (call if kept == call.arguments else replace(call, arguments=kept)), left
+
+
+def _default(schema: Any, name: str, value: Any) -> bool:
+    """Whether `value` is the default `schema` gives argument `name` (text in any case)."""
+    given = schema["properties"][name]
+    if not isinstance(given, dict) or "default" not in given:
+        return False
+    default = given["default"]
+    if isinstance(value, str) and isinstance(default, str):
+        return value.casefold() == default.casefold()
+    return bool(value == default and type(value) is type(default))
 
 
 def _terms(text: str) -> set[str]:

@@ -702,6 +702,13 @@ async def test_a_call_left_bare_runs_only_if_its_tool_fits_at_once(embedder: Any
     assert model.sent[-1].tools is None and model.sent[-1].messages[-1].content == NO_TOOL_PROMPT
     final = events[-1]
     assert isinstance(final, FinalAnswer) and final.message.content == "Mercury."
+    local = '{"name": "get_date", "arguments": {"timezone": "local"}}'  # the default, written
+    events = await _turn(ScriptedModel(local, "Mercury."), "Which planet is nearest?", ranker)
+    assert not [e for e in events if isinstance(e, ToolCallStarted)]
+    events = await _turn(ScriptedModel(local, "Sunday."), "What's today's date?", ranker)
+    [started] = [e.call for e in events if isinstance(e, ToolCallStarted)]
+    assert (started.name, started.arguments) == ("get_date", {})
+    assert not [e for e in events if isinstance(e, Notice)]  # nothing made up
 
     news = '{"name": "get_news", "arguments": {"topic": "electric cars"}}'
     model = ScriptedModel(news, date, "Two stories.")
