@@ -7,11 +7,14 @@ has a word the user said or a tool returned (or is a value the tool's schema lis
 gives as its default). An argument made up from nothing ("Lakers", a city no one named)
 means the call is the model's guess, not the user's request: it does not run (the others
 of the same reply do), and the model is corrected once, then asked to answer in words (it
-may ask which city). This holds in every step: after the results, a small model writing calls one a
-line often adds a few made up on the spot. An address is all or nothing: an email address
-must have been said whole, a web address's host too (`priya@example.com` made from "Priya"
-is a guess: a tool may look it up). A number is grounded when the conversation holds one
-in any form; dates, codes and short values (units, "lo-fi") carry no words to check.
+may ask which city). This holds in every step: after the results, a small model writing
+calls one a line often adds a few made up on the spot. An id or a token (letters and
+digits mixed) must have been said as it is, and Rung's own framing of a tool's result is
+not something said (a small model copies the boundary's token as a value). An address is
+all or nothing: an email address must have been said whole, a web address's host too
+(`priya@example.com` made from "Priya" is a guess: a tool may look it up). A number is
+grounded when the conversation holds one in any form; dates, short codes and short values
+(units, "lo-fi") carry no words to check.
 
 A call can be grounded and still a reflex: `add_numbers(a=19, b=19)` for "make the bedroom
 nineteen degrees". Where the loop has the tool chooser's ranking, a call read from text
@@ -40,11 +43,13 @@ from dataclasses import replace
 from typing import Any
 
 from rung.agent.messages import Message, ToolCall, ToolSpec
+from rung.agent.prompt import unframed
 from rung.agent.tool_text import CORRECTION_LEAD
 from rung.tools.base import named_arguments
 
 FITTING = 3  # a tool among this many closest to the user's message fits it
 MIN_WORD = 3  # letters: shorter words ("km", "lo", "fi") are not checked
+CODE = 8  # letters and digits mixed, at least: an id that must have been said whole
 NUMBER_WORDS = frozenset(
     (
         "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
@@ -79,10 +84,11 @@ def ungrounded(
     "an hour and a half"); a value the tool's `schema` lists in an enum or gives as a
     default is a choice the tool offers, not one made up."""
     spoken = " ".join(
-        m.content
+        unframed(m.content)
         for m in conversation
         if m.role in ("user", "tool") and not m.content.startswith(CORRECTION_LEAD)
     )  # not the system prompt (it names everything), the model's own words, or corrections
+    verbatim = spoken.casefold()
     said = set(_words(spoken))
     loose = {_stem(w) for w in said}
     counted = bool(re.search(r"\d", spoken)) or bool(said & NUMBER_WORDS)
@@ -95,7 +101,8 @@ def ungrounded(
             if address not in spoken.lower():
                 missing.append(f"{where}={value!r}")
         elif isinstance(value, str):
-            if (terms := _terms(value)) and not terms & loose:
+            terms = _terms(value)
+            if any(code not in verbatim for code in _codes(value)) or (terms and not terms & loose):
                 missing.append(f"{where}={value!r}")
         elif not counted:  # a number, where no number was said
             missing.append(f"{where}={value!r}")
@@ -134,6 +141,14 @@ def _default(schema: Any, name: str, value: Any) -> bool:
     if isinstance(value, str) and isinstance(default, str):
         return value.casefold() == default.casefold()
     return bool(value == default and type(value) is type(default))
+
+
+def _codes(text: str) -> list[str]:
+    """The codes in `text` that must have been said as they are: runs of CODE or more
+    letters and digits mixed (an id, a token: `7b03ca064b0c1c4c`), casefolded. A date or
+    a time is no code: its parts are short."""
+    runs = re.findall(r"[^\W_]+", text.casefold())
+    return [r for r in runs if len(r) >= CODE and re.search(r"\d", r) and re.search(r"\D", r)]
 
 
 def _terms(text: str) -> set[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pytest
@@ -722,3 +723,26 @@ async def test_a_call_left_bare_runs_only_if_its_tool_fits_at_once(embedder: Any
     model = ScriptedModel(date, "Mercury.")
     events = await _turn(model, "Which planet is closest to the sun?", None)
     assert not [e for e in events if isinstance(e, ToolCallStarted)]
+
+
+def test_an_id_must_have_been_said_whole_and_rungs_framing_is_not_said() -> None:
+    """A small model copies the token of the boundary Rung puts around a tool's result as
+    a value (`convert_time(time="7b03ca064b0c1c4c")`, seen by hand): an id of letters and
+    digits mixed is grounded only where someone said it whole, and the framing is no one's
+    words; ids inside results, dates and short codes stay as they were."""
+    from rung.agent.messages import ToolCall
+    from rung.agent.prompt import untrusted
+    from rung.agent.restraint import ungrounded
+
+    result = untrusted("now", "Sunday, 6 December 2026, 09:28:24; ticket 9f8e7d6c5b4a")
+    [token] = re.findall(r"\[end ([0-9a-f]{16})\]", result)
+    said = [Message("user", "What time is it now?"), Message("tool", result, tool_name="now")]
+
+    def made_up(value: str) -> bool:
+        return bool(ungrounded(ToolCall("c", "convert_time", {"time": value}), said))
+
+    assert made_up(token)  # Rung's framing
+    assert made_up("a1b2c3d4e5f6")  # an id no one gave
+    assert not made_up("9F8E7D6C5B4A")  # the result's own, in any case
+    assert not made_up("2026-12-06T09:28:24")  # a date: its parts are short
+    assert not made_up("X7-B2")  # a short code
