@@ -13,8 +13,9 @@ digits mixed) must have been said as it is, and Rung's own framing of a tool's r
 not something said (a small model copies the boundary's token as a value). An address is
 all or nothing: an email address must have been said whole, a web address's host too
 (`priya@example.com` made from "Priya" is a guess: a tool may look it up). A number is
-grounded when the conversation holds one in any form; dates, short codes and short values
-(units, "lo-fi") carry no words to check.
+grounded when someone said it in digits (or in another unit: 120 minutes for "2 hours"),
+or said any number in words; dates, short codes and short values (units, "lo-fi") carry
+no words to check.
 
 A call can be grounded and still a reflex: `add_numbers(a=19, b=19)` for "make the bedroom
 nineteen degrees". Where the loop has the tool chooser's ranking, a call read from text
@@ -37,6 +38,8 @@ a test here), in any step, with no second chance.
 
 from __future__ import annotations
 
+import contextlib
+import math
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
@@ -49,6 +52,7 @@ from rung.tools.base import named_arguments
 
 FITTING = 3  # a tool among this many closest to the user's message fits it
 MIN_WORD = 3  # letters: shorter words ("km", "lo", "fi") are not checked
+SCALES = (1, 7, 12, 24, 60, 100, 1000, 3600)  # a number said, in another unit
 CODE = 8  # letters and digits mixed, at least: an id that must have been said whole
 NUMBER_WORDS = frozenset(
     (
@@ -80,9 +84,10 @@ def ungrounded(
     """The arguments of `call` that nothing said in the conversation (the user's messages,
     the tools' results) gives, as "name=value"; [] when it is grounded. A text is
     grounded by one of its words, an address by itself (an email address whole, a web
-    address's host); a number by a number in any form (digits, a number word: "nineteen",
-    "an hour and a half"); a value the tool's `schema` lists in an enum or gives as a
-    default is a choice the tool offers, not one made up."""
+    address's host); a number by the same number said in digits (or in another unit:
+    "2 hours" gives 120 minutes, "5%" 0.05), or by any number word said ("nineteen",
+    "an hour and a half": not read, so they ground any number); a value the tool's
+    `schema` lists in an enum or gives as a default is a choice the tool offers."""
     spoken = " ".join(
         unframed(m.content)
         for m in conversation
@@ -91,7 +96,8 @@ def ungrounded(
     verbatim = spoken.casefold()
     said = set(_words(spoken))
     loose = {_stem(w) for w in said}
-    counted = bool(re.search(r"\d", spoken)) or bool(said & NUMBER_WORDS)
+    worded = bool(said & NUMBER_WORDS)  # numbers in words: not read, any number may be one
+    numbers = _numbers(spoken)
     offered = _offered(schema)
     missing = []
     for where, value in _values(call.arguments, ""):
@@ -104,9 +110,30 @@ def ungrounded(
             terms = _terms(value)
             if any(code not in verbatim for code in _codes(value)) or (terms and not terms & loose):
                 missing.append(f"{where}={value!r}")
-        elif not counted:  # a number, where no number was said
+        elif not worded and not _derived(float(value), numbers):  # a number no one gave
             missing.append(f"{where}={value!r}")
     return missing
+
+
+def _numbers(text: str) -> set[float]:
+    """The numbers written in digits in `text` ("1,500" and "26.2" as one number each)."""
+    found = set()
+    for written in re.findall(r"\d+(?:[.,]\d+)*", text):
+        plain = re.sub(r",(?=\d{3}(?:\D|$))", "", written).replace(",", ".")
+        with contextlib.suppress(ValueError):
+            found.add(float(plain))
+    return found
+
+
+def _derived(value: float, numbers: set[float]) -> bool:
+    """Whether `value` is one of `numbers`, or one of them in another unit: times or over
+    SCALES (hours in minutes, a percentage as a fraction, years in months)."""
+    value = abs(value)
+    return any(
+        math.isclose(value, n * k, rel_tol=1e-9) or math.isclose(value, n / k, rel_tol=1e-9)
+        for n in numbers
+        for k in SCALES
+    )
 
 
 def unfilled(

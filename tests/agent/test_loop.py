@@ -261,7 +261,7 @@ async def test_a_huge_tool_result_is_cut_with_a_note_saying_how_much() -> None:
 async def test_a_call_written_again_after_its_result_ends_in_the_results_not_json() -> None:
     again = '{"name": "add", "arguments": {"a": 1, "b": 2}}'
     model = ScriptedModel(Step(tool_calls=[call("add", a=1, b=2)]), again, again)
-    events = await collect(model, registry())
+    events = [e async for e in run_turn(model, [Message("user", "Add 1 and 2")], registry())]
     answer = final(events).message.content
     assert "add: 3" in answer and "{" not in answer  # never the JSON as the answer
     notes = [e.text for e in events if isinstance(e, Notice)]

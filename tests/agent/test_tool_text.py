@@ -351,7 +351,7 @@ def test_arguments_no_one_gave_are_told_apart_from_the_users() -> None:
         {"to": "ana", "subject": "Meetings", "when": {"date": "2027-01-05"}, "units": "km"},
     )
     assert ungrounded(fine, said) == []  # a word said (or its stem), or nothing to check
-    mixed = ToolCall("c", "get_weather", {"city": "London", "days": 3})
+    mixed = ToolCall("c", "get_weather", {"city": "London", "days": 10})
     assert ungrounded(mixed, said) == ["city='London'"]
 
 
@@ -499,6 +499,32 @@ def test_a_number_is_grounded_by_a_number_said_in_any_form() -> None:
     timer = ToolCall("c", "set_timer", {"minutes": 90})
     assert ungrounded(timer, [Message("user", "A timer for an hour and a half")]) == []
     assert ungrounded(timer, [Message("user", "Timer: 90")]) == []
+
+
+def test_a_number_in_digits_is_grounded_by_itself_or_in_another_unit() -> None:
+    """A reflex call's second number is made up (`add_numbers(a=250, b=100)` for "250 euros
+    in dollars", `add_numbers(42, 0)` for "42 km in miles"): a number said in digits
+    grounds itself, and itself in another unit (hours in minutes, a percentage as a
+    fraction, "1,500" and "26.2" read whole); numbers in words are not read, so any
+    number word said grounds any number."""
+    from rung.agent.messages import ToolCall
+    from rung.agent.restraint import ungrounded
+
+    def made_up(arguments: dict[str, Any], said: str) -> list[str]:
+        return ungrounded(ToolCall("c", "tool", arguments), [Message("user", said)])
+
+    assert made_up({"a": 250, "b": 100}, "How much is 250 euros in US dollars?") == ["b=100"]
+    assert made_up({"a": 42, "b": 0}, "How many miles is 42 km?") == ["b=0"]
+    assert made_up({"minutes": 150}, "Set a timer for 2.5 hours") == []
+    assert made_up({"rate": 0.05, "years": 36}, "5% a year, for 3 years") == []  # in months
+    assert made_up({"amount": 1500}, "Convert 1,500 euros") == []
+    assert made_up({"value": 26.2}, "How far are 26.2 miles?") == []
+    assert made_up({"value": -5}, "Set it to 5 below zero") == []
+    assert made_up({"a": 320, "b": 45}, "Add three hundred and twenty to 45") == []
+    result = Message("tool", "2 events: 10:00 Dentist; 15:00 Call", tool_name="list_events")
+    later = ToolCall("c", "create_reminder", {"hour": 9})
+    assert ungrounded(later, [Message("user", "Remind me an hour before"), result]) == []
+    assert ungrounded(later, [Message("user", "Remind me before it"), result]) == ["hour=9"]
 
 
 async def test_restraint_holds_in_each_turn_not_only_the_first() -> None:
