@@ -116,9 +116,10 @@ def ungrounded(
 
 
 def _numbers(text: str) -> set[float]:
-    """The numbers written in digits in `text` ("1,500" and "26.2" as one number each)."""
-    found = set()
-    for written in re.findall(r"\d+(?:[.,]\d+)*", text):
+    """The numbers written in digits in `text`: "1,500" and "26.2" whole, and each run of
+    digits alone ("1,2,3" is a list)."""
+    found = {float(digits) for digits in re.findall(r"\d+", text)}
+    for written in re.findall(r"\d+(?:[.,]\d+)+", text):
         plain = re.sub(r",(?=\d{3}(?:\D|$))", "", written).replace(",", ".")
         with contextlib.suppress(ValueError):
             found.add(float(plain))

@@ -518,6 +518,8 @@ def test_a_number_in_digits_is_grounded_by_itself_or_in_another_unit() -> None:
     assert made_up({"minutes": 150}, "Set a timer for 2.5 hours") == []
     assert made_up({"rate": 0.05, "years": 36}, "5% a year, for 3 years") == []  # in months
     assert made_up({"amount": 1500}, "Convert 1,500 euros") == []
+    assert made_up({"items": [1, 2, 3]}, "Sum 1,2,3") == []
+    assert made_up({"value": 2.5}, "Halve 2,5 kg") == []  # a decimal comma
     assert made_up({"value": 26.2}, "How far are 26.2 miles?") == []
     assert made_up({"value": -5}, "Set it to 5 below zero") == []
     assert made_up({"a": 320, "b": 45}, "Add three hundred and twenty to 45") == []
