@@ -10,7 +10,8 @@ the step after the first results. The kinds:
   other
 - multi-step: the second call needs the first one's result (where am I → its weather)
 - careful: arguments that need care — an enum value, a nested object, a list, a date, a
-  boolean, a number written in words
+  boolean, a number written in words; and, in every kind, optional arguments the user did
+  not give, which a right call leaves to the tool's default (`Default`)
 - no tool: nothing offered answers it (facts, writing, chit-chat, questions that only
   sound like a tool's: a game's score, a stock tip, a recipe); a quarter of the set and more
 
