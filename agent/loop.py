@@ -43,7 +43,7 @@ from rung.agent.messages import (
 )
 from rung.agent.model import ChatModel
 from rung.agent.prompt import drop_echo, typed_text, unmarked, untrusted, untrusted_blocks
-from rung.agent.restraint import FITTING, strays, unfilled, ungrounded
+from rung.agent.restraint import FITTING, strays, weigh
 from rung.agent.tool_text import CORRECTION_LEAD, HoldBack, not_an_answer, renamed, rescue
 from rung.config.errors import ApprovalDenied, ModelResponseError, ToolFailed, TurnTimeout
 from rung.tools.approvals import FETCH, Taint, named_hosts, words
@@ -300,9 +300,9 @@ def grounded(
     schemas = {s.name: s.parameters for s in specs}
     given, guesses, filled = [], [], []
     for call in calls:
-        call, left = unfilled(call, conversation, schemas.get(call.name))
+        call, left, made_up = weigh(call, conversation, schemas.get(call.name))
         filled += left
-        if made_up := ungrounded(call, conversation, schemas.get(call.name)):
+        if made_up:
             guesses += made_up
         else:
             given.append(call)

@@ -30,7 +30,7 @@ through Ollama's own tool calling are left as they are.
 
 An optional argument is different: a small model fills one by reflex — `now(timezone="UTC")`
 for "What time is it?" — where the tool's own default (the local zone) is what the user
-meant. A made-up value there is left out (`unfilled`), not held against the call; but a call
+meant. A made-up value there is left out (`weigh`), not held against the call; but a call
 that only its made-up values tied to the request must then fit it by itself: left with no
 arguments, it runs only if its tool shares a word with the message (the ranking is too loose
 a test here), in any step, with no second chance.
@@ -41,8 +41,8 @@ from __future__ import annotations
 import contextlib
 import math
 import re
-from collections.abc import Iterator, Sequence
-from dataclasses import replace
+from collections.abc import Collection, Iterator, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
 
 from rung.agent.messages import Message, ToolCall, ToolSpec
@@ -88,31 +88,47 @@ def ungrounded(
     "2 hours" gives 120 minutes, "5%" 0.05), or by any number word said ("nineteen",
     "an hour and a half": not read, so they ground any number); a value the tool's
     `schema` lists in an enum or gives as a default is a choice the tool offers."""
-    spoken = " ".join(
-        unframed(m.content)
-        for m in conversation
-        if m.role in ("user", "tool") and not m.content.startswith(CORRECTION_LEAD)
-    )  # not the system prompt (it names everything), the model's own words, or corrections
-    verbatim = spoken.casefold()
-    said = set(_words(spoken))
-    loose = {_stem(w) for w in said}
-    worded = bool(said & NUMBER_WORDS)  # numbers in words: not read, any number may be one
-    numbers = _numbers(spoken)
-    offered = _offered(schema)
-    missing = []
-    for where, value in _values(call.arguments, ""):
+    heard, offered = _Heard.of(conversation), _offered(schema)
+    return [f"{w}={v!r}" for w, v in _values(call.arguments, "") if not heard.gives(v, offered)]
+
+
+@dataclass(frozen=True)
+class _Heard:
+    """What the conversation said, read once to check a call's values against."""
+
+    lowered: str
+    folded: str
+    loose: frozenset[str]  # the stems of its words
+    worded: bool  # numbers in words: not read, any number may be one
+    numbers: frozenset[float]
+
+    @classmethod
+    def of(cls, conversation: Sequence[Message]) -> _Heard:
+        spoken = " ".join(
+            unframed(m.content)
+            for m in conversation
+            if m.role in ("user", "tool") and not m.content.startswith(CORRECTION_LEAD)
+        )  # not the system prompt (it names everything), the model's own words, or corrections
+        said = set(_words(spoken))
+        return cls(
+            spoken.lower(),
+            spoken.casefold(),
+            frozenset(_stem(w) for w in said),
+            bool(said & NUMBER_WORDS),
+            frozenset(_numbers(spoken)),
+        )
+
+    def gives(self, value: str | float, offered: set[str]) -> bool:
+        """Whether `value` (a text or a number of a call) was said, or `offered` by the tool."""
         if isinstance(value, str) and value.casefold() in offered:
-            continue
+            return True
         if isinstance(value, str) and (address := _address(value)):
-            if address not in spoken.lower():
-                missing.append(f"{where}={value!r}")
-        elif isinstance(value, str):
+            return address in self.lowered
+        if isinstance(value, str):
             terms = _terms(value)
-            if any(code not in verbatim for code in _codes(value)) or (terms and not terms & loose):
-                missing.append(f"{where}={value!r}")
-        elif not worded and not _derived(float(value), numbers):  # a number no one gave
-            missing.append(f"{where}={value!r}")
-    return missing
+            codes_said = all(code in self.folded for code in _codes(value))
+            return codes_said and (not terms or bool(terms & self.loose))
+        return self.worded or _derived(float(value), self.numbers)
 
 
 def _numbers(text: str) -> set[float]:
@@ -126,7 +142,7 @@ def _numbers(text: str) -> set[float]:
     return found
 
 
-def _derived(value: float, numbers: set[float]) -> bool:
+def _derived(value: float, numbers: Collection[float]) -> bool:
     """Whether `value` is one of `numbers`, or one of them in another unit: times or over
     SCALES (hours in minutes, a percentage as a fraction, years in months)."""
     value = abs(value)
@@ -137,27 +153,30 @@ def _derived(value: float, numbers: set[float]) -> bool:
     )
 
 
-def unfilled(
+def weigh(
     call: ToolCall, conversation: Sequence[Message], schema: dict[str, Any] | None
-) -> tuple[ToolCall, list[str]]:
+) -> tuple[ToolCall, list[str], list[str]]:
     """`call` without its optional arguments (defined by the tool's `schema`, not
-    `required`) that nothing said gives (`ungrounded`), and those left out as "name=value":
-    the tool's own default stands in for a value the model filled in by reflex. One that
-    only writes out the default is left out too, without a word."""
-    if (names := named_arguments(schema)) is None:
-        return call, []  # a schema that does not say which are optional
-    defined, required = names
+    `required`) that nothing said gives (`ungrounded`) — the tool's own default stands in
+    for a value the model filled in by reflex — then those left out, and the made-up
+    values the call still has (each "name=value"). An optional argument that only writes
+    out the default is left out too, without a word."""
+    heard, offered = _Heard.of(conversation), _offered(schema)
+    names = named_arguments(schema)  # None: the schema does not say which are optional
+    optional = names[0] - names[1] if names else set()  # not one it does not define
     kept: dict[str, Any] = {}
     left: list[str] = []
+    made_up: list[str] = []
     for name, value in call.arguments.items():
-        optional = name in defined and name not in required  # not one it does not define
-        if optional and _default(schema, name, value):
+        if name in optional and _default(schema, name, value):
             continue  # the default written out: the same call, and no more tied to the request
-        if optional and ungrounded(replace(call, arguments={name: value}), conversation, schema):
+        missing = [f"{w}={v!r}" for w, v in _values(value, name) if not heard.gives(v, offered)]
+        if missing and name in optional:
             left.append(f"{name}={value!r}")
         else:
             kept[name] = value
-    return (call if kept == call.arguments else replace(call, arguments=kept)), left
+            made_up += missing
+    return (call if kept == call.arguments else replace(call, arguments=kept)), left, made_up
 
 
 def _default(schema: Any, name: str, value: Any) -> bool:
