@@ -78,6 +78,7 @@ bench: $(STAMP)
 # and the time to first token of turn 2 against turn 1 (the KV cache and the prompt layout).
 bench-real: test-real
 	$(BIN)/python -m bench.tool_calling --part model
+	$(BIN)/python -m bench.tool_confirm
 	$(BIN)/python -m bench.first_token
 
 clean:

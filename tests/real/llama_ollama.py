@@ -26,6 +26,8 @@ only here. It does what Ollama does with these models, and nothing more:
 - Each model runs on `THREADS` threads (one core left free, see there).
 - `prompt_eval_count` is the whole prompt's token count, as Ollama reports it; what the
   cache saved is kept on the server (`generations`) for benchmarks.
+- A request's `format` (`"json"`, or a JSON schema) constrains what the model writes, as
+  Ollama's structured outputs do: through a llama.cpp grammar made from it.
 """
 
 from __future__ import annotations
@@ -396,6 +398,7 @@ class _Turn:
     options: Json
     tools: bool
     load_s: float
+    grammar: llama_cpp.LlamaGrammar | None = None  # from the request's `format`
     stats: dict[str, Any] = field(default_factory=dict)
 
 
@@ -470,7 +473,8 @@ class LlamaOllamaServer(ProtocolServer):
         llm, load_s = model.load(self._num_ctx(body))
         messages = list(body.get("messages") or [])
         tokens = self._fit(model, llm, messages, tools)
-        return _Turn(model, llm, tokens, options, bool(tools), load_s)
+        grammar = _grammar(body.get("format"))
+        return _Turn(model, llm, tokens, options, bool(tools), load_s, grammar)
 
     def _fit(
         self, model: _Model, llm: llama_cpp.Llama, messages: list[Json], tools: list[Json]
@@ -520,6 +524,7 @@ class LlamaOllamaServer(ProtocolServer):
             top_p=float(options.get("top_p", 0.9)),
             min_p=float(options.get("min_p", 0.0)),
             repeat_penalty=float(options.get("repeat_penalty", 1.0)),
+            grammar=turn.grammar,
         )
         try:
             for token in tokens:
@@ -582,6 +587,24 @@ class LlamaOllamaServer(ProtocolServer):
             "eval_count": generation.eval_count,
             "eval_duration": int(s["eval_s"] * ns),
         }
+
+
+def _grammar(format: Any) -> llama_cpp.LlamaGrammar | None:
+    """The grammar for a request's `format`: any JSON value for "json", a schema's own;
+    None when none is asked for. `_Rejected` (400, as Ollama) for one it cannot follow."""
+    if format in (None, ""):
+        return None
+    from llama_cpp import LlamaGrammar
+    from llama_cpp.llama_grammar import JSON_GBNF
+
+    try:
+        if format == "json":
+            return LlamaGrammar.from_string(JSON_GBNF, verbose=False)
+        if isinstance(format, dict):
+            return LlamaGrammar.from_json_schema(json.dumps(format), verbose=False)
+    except (AssertionError, ValueError, RuntimeError) as exc:  # the converter asserts
+        raise _Rejected(400, f"invalid JSON schema in format: {exc}") from None
+    raise _Rejected(400, f"invalid format: {json.dumps(format)}")
 
 
 def _keep_alive_zero(value: Any) -> bool:

@@ -3,6 +3,7 @@ splits a reply into content and tool calls (only behind the template's tag)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 
 import ollama
@@ -113,3 +114,22 @@ def test_a_new_num_ctx_reloads_the_model_and_limits_apply(
     assert reply.prompt_eval_count == first.prompt_tokens > 0
     assert reply.load_duration is not None and reply.total_duration is not None
     assert reply.total_duration >= (reply.prompt_eval_duration or 0) + (reply.eval_duration or 0)
+
+
+def test_format_constrains_the_reply_to_json_or_to_a_schema(client: ollama.Client) -> None:
+    ask = [{"role": "user", "content": "Is Paris the capital of France? Say yes or no."}]
+    schema = {
+        "type": "object",
+        "properties": {"answer": {"enum": ["yes", "no"]}, "sure": {"type": "boolean"}},
+        "required": ["answer", "sure"],
+    }
+    # smollm2 answers this in prose unasked; the grammar makes it this object and nothing else
+    reply = client.chat("smollm2:135m", messages=ask, format=schema, options={"num_predict": 40})
+    value = json.loads(reply.message.content)
+    assert set(value) == {"answer", "sure"} and value["answer"] in ("yes", "no")
+    assert isinstance(value["sure"], bool)
+    reply = client.chat("smollm2:135m", messages=ask, format="json", options={"num_predict": 80})
+    assert reply.done_reason == "stop" and isinstance(json.loads(reply.message.content), dict)
+    with pytest.raises(ollama.ResponseError) as bad:
+        client.chat("smollm2:135m", messages=ask, format={"type": "no such type"})
+    assert bad.value.status_code == 400
