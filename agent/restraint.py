@@ -14,8 +14,12 @@ not something said (a small model copies the boundary's token as a value). An ad
 all or nothing: an email address must have been said whole, a web address's host too
 (`priya@example.com` made from "Priya" is a guess: a tool may look it up). A number is
 grounded when someone said it in digits (or in another unit: 120 minutes for "2 hours"),
-or said any number in words; dates, short codes and short values (units, "lo-fi") carry
-no words to check.
+or said any number in words. A date or a time is grounded when it was said as it is, or
+when someone spoke of a time at all (a number, "tomorrow", "Friday", "next week"): the
+model may work out the date from words and today's date, but a date for a question that
+names no time ("When should I plant tomatoes?") is made up; the time line Rung puts before
+each message is not someone speaking of a time. Short codes and short values (units,
+"lo-fi") carry no words to check.
 
 A call can be grounded and still a reflex: `add_numbers(a=19, b=19)` for "make the bedroom
 nineteen degrees". Where the loop has the tool chooser's ranking, a call read from text
@@ -46,7 +50,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from rung.agent.messages import Message, ToolCall, ToolSpec
-from rung.agent.prompt import unframed
+from rung.agent.prompt import typed_text, unframed
 from rung.agent.tool_text import CORRECTION_LEAD
 from rung.tools.base import named_arguments
 
@@ -54,6 +58,19 @@ FITTING = 3  # a tool among this many closest to the user's message fits it
 MIN_WORD = 3  # letters: shorter words ("km", "lo", "fi") are not checked
 SCALES = (1, 7, 12, 24, 60, 100, 1000, 3600)  # a number said, in another unit
 CODE = 8  # letters and digits mixed, at least: an id that must have been said whole
+TIME_WORDS = frozenset(
+    (
+        "today", "tonight", "tomorrow", "yesterday", "now", "morning", "afternoon", "evening",
+        "night", "noon", "midnight", "day", "days", "week", "weeks", "weekend", "month",
+        "months", "year", "years", "hour", "hours", "minute", "minutes", "next", "last",
+        "ago", "later", "soon", "date", "time", "monday", "tuesday", "wednesday", "thursday",
+        "friday", "saturday", "sunday", "january", "february", "march", "april",
+        "june", "july", "august", "september", "october", "november", "december", "jan",
+        "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    )
+)  # fmt: skip
+_DATE = re.compile(r"\d{4}-\d{1,2}-\d{1,2}")
+_TIME = re.compile(r"\d{1,2}:\d{2}(?::\d{2})?(?:\s*[ap]\.?m\.?)?", re.I)  # a whole value
 NUMBER_WORDS = frozenset(
     (
         "zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten",
@@ -101,21 +118,27 @@ class _Heard:
     loose: frozenset[str]  # the stems of its words
     worded: bool  # numbers in words: not read, any number may be one
     numbers: frozenset[float]
+    timed: bool  # someone spoke of a time: a date may be worked out from it
 
     @classmethod
     def of(cls, conversation: Sequence[Message]) -> _Heard:
-        spoken = " ".join(
-            unframed(m.content)
+        heard = [  # not the system prompt (it names everything), the model's own words or
+            m  # Rung's corrections
             for m in conversation
             if m.role in ("user", "tool") and not m.content.startswith(CORRECTION_LEAD)
-        )  # not the system prompt (it names everything), the model's own words, or corrections
+        ]
+        spoken = " ".join(unframed(m.content) for m in heard)
         said = set(_words(spoken))
+        own = " ".join(
+            unframed(typed_text(m.content) if m.role == "user" else m.content) for m in heard
+        )
         return cls(
             spoken.lower(),
             spoken.casefold(),
             frozenset(_stem(w) for w in said),
             bool(said & NUMBER_WORDS),
             frozenset(_numbers(spoken)),
+            bool(re.search(r"\d", own) or set(_words(own)) & TIME_WORDS),
         )
 
     def gives(self, value: str | float, offered: set[str]) -> bool:
@@ -124,6 +147,9 @@ class _Heard:
             return True
         if isinstance(value, str) and (address := _address(value)):
             return address in self.lowered
+        if isinstance(value, str) and (_DATE.search(value) or _TIME.fullmatch(value.strip())):
+            said = _DATE.findall(value) or [value.strip().lower()]
+            return self.timed or all(w in self.lowered for w in said)
         if isinstance(value, str):
             terms = _terms(value)
             codes_said = all(code in self.folded for code in _codes(value))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -501,6 +502,32 @@ def test_a_number_is_grounded_by_a_number_said_in_any_form() -> None:
     assert ungrounded(timer, [Message("user", "Timer: 90")]) == []
 
 
+def test_a_date_is_grounded_when_it_was_said_or_a_time_was_spoken_of() -> None:
+    """`list_tasks(due_by="2023-10-01")` for "Is a tomato a fruit?": a date no one spoke of
+    is made up. Said as it is, or worked out from words of a time ("tomorrow", "Friday",
+    "in 3 days"), it is grounded; the time line Rung writes before a message is no one's
+    words, but a date it shows is said."""
+    from rung.agent.messages import ToolCall
+    from rung.agent.prompt import turn_message
+    from rung.agent.restraint import ungrounded
+
+    def made_up(arguments: dict[str, Any], *said: str) -> list[str]:
+        heard = [Message("user", text) for text in said]
+        return ungrounded(ToolCall("c", "list_tasks", arguments), heard)
+
+    assert made_up({"due_by": "2023-10-01"}, "Is a tomato a fruit?") == ["due_by='2023-10-01'"]
+    assert made_up({"at": "18:30"}, "Remind me to stretch") == ["at='18:30'"]
+    assert made_up({"due_by": "2027-01-10"}, "Tasks due by 2027-01-10?") == []
+    for said in ("Tasks due tomorrow?", "Anything due on Friday?", "Due in 3 days?"):
+        assert made_up({"due_by": "2026-12-09T00:00:00"}, said) == [], said
+    assert made_up({"at": "6:00 pm"}, "Remind me at six in the evening") == []
+    now = datetime(2026, 12, 6, 11, 34, tzinfo=UTC)
+    asked = turn_message("Is a tomato a fruit?", now=now)
+    assert made_up({"due_by": "2023-10-01"}, asked) == ["due_by='2023-10-01'"]
+    assert made_up({"due_by": "2026-12-06"}, asked) == []  # today's, as the time line shows it
+    assert made_up({"a": "2023-10-01"}, "Is a tomato a fruit?", "Due: 2027-01-10") == []
+
+
 def test_a_number_in_digits_is_grounded_by_itself_or_in_another_unit() -> None:
     """A reflex call's second number is made up (`add_numbers(a=250, b=100)` for "250 euros
     in dollars", `add_numbers(42, 0)` for "42 km in miles"): a number said in digits
@@ -744,6 +771,13 @@ async def test_a_call_left_bare_runs_only_if_its_tool_fits_at_once(embedder: Any
     events = await _turn(model, "Any news about electric cars?", ranker)
     assert [e.call.name for e in events if isinstance(e, ToolCallStarted)] == ["get_news"]
     assert model.sent[-1].messages[-1].content == WORDS_PROMPT
+
+    # a made-up date is one more optional value left out (found in the full run)
+    tasks = '{"name": "list_tasks", "arguments": {"due_by": "2023-10-01"}}'
+    model = ScriptedModel(tasks, "A fruit.")
+    events = await _turn(model, "Is a tomato a fruit or a vegetable?", ranker)
+    assert not [e for e in events if isinstance(e, ToolCallStarted)]
+    assert f"{STRAYED_BARE} (list_tasks)." in [e.text for e in events if isinstance(e, Notice)]
 
     # without a ranking, a bare call fits by a word it shares with the request
     events = await _turn(ScriptedModel(date, "Sunday."), "What's today's date?", None)
