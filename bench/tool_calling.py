@@ -11,7 +11,10 @@ a "name" in the reply is run as written), and Rung (with the tool chooser's rank
 chat has it, for its restraint). Reported: each one's share of cases
 passed, per kind; restraint (no-tool questions answered without a call); rescued turns.
 Targets: Rung 10 points or more ahead of the naive reader; no more than 10 % of the no-tool
-questions answered with a call.
+questions answered with a call. Then restraint where the ranking cannot help, as in an
+irrelevance test: each no-tool question again, offered only the FEW tools closest to it in
+meaning (the most tempting ones; with so few, the ranking of tools is not used, only the
+grounding of arguments).
 
 Part 2, `choice`: bench/data/tools100.json, 100 tools of a home assistant (with
 confusable neighbours) and 188 labelled messages. For each message the ToolChooser (the
@@ -36,15 +39,17 @@ from typing import Any
 
 from bench.common import Report, Target, median, publish
 from rung.agent.context import CHARS_PER_TOKEN
+from rung.agent.loop import Ranker
 from rung.agent.messages import ModelDone, ToolCall
-from rung.agent.tool_cases import ALL, ALL_TOOLS
-from rung.agent.tool_check import run_check
+from rung.agent.tool_cases import ALL, ALL_TOOLS, Case
+from rung.agent.tool_check import run_case, run_check, toolset
 from rung.agent.tool_choice import ToolChooser
 from rung.memory.embedder import Embedder
 from rung.tools.base import ToolSpec
 
 DATA = Path(__file__).resolve().parent / "data" / "tools100.json"
 CHOOSE = 16
+FEW = 2  # tools offered with each no-tool question, in the second measure of restraint
 MODEL = "qwen2.5-coder:0.5b"
 NUM_CTX = 4096
 
@@ -130,8 +135,6 @@ READERS = ("plain", "naive", "rung")  # a plain Ollama client, the naive reader,
 
 async def measure_model(quick: bool, readers: Sequence[str] = READERS) -> dict[str, Any]:
     from rung.agent.ollama_model import OllamaChatModel
-    from rung.agent.tool_choice import ToolChooser
-    from rung.memory.embedder import Embedder
     from tests.real.llama_ollama import LlamaOllamaServer
     from tests.real.models import ensure_all
 
@@ -142,20 +145,38 @@ async def measure_model(quick: bool, readers: Sequence[str] = READERS) -> dict[s
     with LlamaOllamaServer({MODEL: models[MODEL]}, max_predict=256) as server:
         for reader in readers:
             model = OllamaChatModel(MODEL, host=server.url, num_ctx=NUM_CTX, temperature=0.0)
+            reading = NaiveReader(model) if reader == "naive" else model
+            ranker = chooser.ranked if reader == "rung" else None
             try:
                 report = await run_check(
-                    NaiveReader(model) if reader == "naive" else model,
+                    reading,
                     num_ctx=NUM_CTX,
                     tools=len(ALL_TOOLS),
                     lenient=reader == "rung",
-                    ranker=chooser.ranked if reader == "rung" else None,
+                    ranker=ranker,
                     cases=cases,
                     catalog=ALL_TOOLS,
                 )
+                results[reader] = report.summary()
+                results[reader]["few"] = await few_offered(reading, cases, chooser, ranker)
             finally:
                 await model.aclose()
-            results[reader] = report.summary()
     return results
+
+
+async def few_offered(
+    model: Any, cases: Sequence[Case], chooser: ToolChooser, ranker: Ranker | None
+) -> dict[str, Any]:
+    """The no-tool questions, each offered only the FEW tools closest to it."""
+    passed, called = 0, []
+    asked = [c for c in cases if not c.calls]
+    for case in asked:
+        tools = toolset(0, chooser.ranked(ALL_TOOLS, case.message)[:FEW])
+        result = await run_case(model, case, tools, lenient=ranker is not None, ranker=ranker)
+        passed += result.passed
+        if not result.passed:
+            called.append({"message": case.message, "made": result.calls, "error": result.error})
+    return {"passed": passed, "cases": len(asked), "called": called}
 
 
 def report(choice: dict[str, Any] | None, model: dict[str, Any] | None) -> Report:
@@ -171,6 +192,10 @@ def report(choice: dict[str, Any] | None, model: dict[str, Any] | None) -> Repor
             for kind, k in summary["by_kind"].items():
                 share = f"{k['passed'] / k['cases']:.0%}"
                 result.rows.append([f"  {reader}: {kind} ({k['cases']})", "", share, ""])
+            few = summary["few"]
+            share = f"{few['passed'] / few['cases']:.0%}"
+            label = f"  {reader}: no tool, {FEW} tools offered ({few['cases']})"
+            result.rows.append([label, "", share, ""])
     elif model is not None:
         plain, naive, rung = (model[r] for r in READERS)
         kinds = list(rung["by_kind"])
@@ -194,6 +219,16 @@ def report(choice: dict[str, Any] | None, model: dict[str, Any] | None) -> Repor
                     note,
                 ]
             )
+        few = [model[r]["few"] for r in READERS]
+        share = [f"{f['passed'] / f['cases']:.0%}" for f in few]
+        result.rows.append(
+            [
+                f"  no tool, the {FEW} closest tools only ({few[2]['cases']})",
+                f"plain {share[0]} · naive {share[1]}",
+                share[2],
+                "answered without a call (no ranking: grounding alone)",
+            ]
+        )
         result.rows.append(
             [
                 "turns rescued (calls read from text)",
