@@ -6,7 +6,8 @@ A call the model wrote as text instead of making it is run too, or corrected onc
 (`tool_text`) — unless its arguments are made up or, before any tool ran, its tool is far
 from what the user asked (`restraint`) — and every call's arguments are checked against
 its tool's schema first, fixed where that is safe, refused with what was wrong where not
-(`call_check`).
+(`call_check`). A request that lists values for one argument ("in Oslo and in Bergen")
+gets a call for each where the model wrote one (`fan_out`).
 After ``max_steps`` the model is asked to answer without tools. Policies live elsewhere:
 `ToolRegistry` validates and runs calls, `run_tool_calls` turns failures into results.
 
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 from rung.agent.call_check import check_calls
+from rung.agent.fan_out import fanned
 from rung.agent.messages import (
     TOOL_ERROR,
     FinalAnswer,
@@ -71,6 +73,7 @@ STRAYED_BARE = (
 )
 MEANT = "Read a call to a tool that does not exist by its arguments, which are another's"
 FILLED = "The model filled in optional arguments with values no one gave"
+FANNED = "Your message lists several values for one argument; made the same call for each"
 STRAY_CORRECTION = (
     CORRECTION_LEAD + " {strays} does not fit what the user asked. If another tool does, "
     "call it with values the user gave; if none does, answer in plain words."
@@ -201,6 +204,10 @@ async def run_turn(
                 if not kept:
                     final = WORDS_PROMPT if turn.ran_tools else NO_TOOL_PROMPT
                     break
+                if sent and not turn.ran_tools and (more := fanned(kept, typed_text(sent))):
+                    shown = ", ".join(f"{c.name} {dumps_arguments(c.arguments)}" for c in more)
+                    yield Notice(f"{FANNED}: {shown}.")
+                    kept += more
                 found = replace(found, calls=kept)
                 fresh = [c for c in found.calls if call_key(c) not in turn.seen_calls]
                 calls = fresh or found.calls  # all made already: the repeat is told below
