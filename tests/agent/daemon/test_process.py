@@ -219,7 +219,7 @@ def test_restart_runs_a_new_daemon_and_logs_follow_it(processes: Processes, path
     )
     assert any("SIGTERM" in line or "stopping" in line for line in seen)
     follower.send_signal(signal.SIGINT)
-    assert follower.wait(timeout=10) == 0
+    assert follower.wait(timeout=30) == 0
     rung("daemon", "stop")
 
 
