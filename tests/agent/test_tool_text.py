@@ -588,7 +588,7 @@ async def test_a_call_already_made_this_turn_is_not_read_again_from_text() -> No
     paris = '{"name": "get_weather", "arguments": {"city": "Paris"}}'
     rome = '{"name": "get_weather", "arguments": {"city": "Rome"}}'
     model = ScriptedModel(paris, f"{rome}\n{paris}", "Rain in both.")
-    asked = [Message("user", "Weather in Paris and Rome?")]
+    asked = [Message("user", "Weather in Paris, then in Rome?")]
     events = [e async for e in run_turn(model, asked, weather_tools(ran))]
     assert [c["city"] for c in ran] == ["Paris", "Rome"]
     assert not [e for e in events if isinstance(e, ToolResult) and e.is_error]
