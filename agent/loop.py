@@ -204,7 +204,8 @@ async def run_turn(
                 if not kept:
                     final = WORDS_PROMPT if turn.ran_tools else NO_TOOL_PROMPT
                     break
-                if sent and not turn.ran_tools and (more := fanned(kept, typed_text(sent))):
+                fits = not turn.ran_tools and not turn.strayed  # not a call made again as told
+                if sent and fits and (more := fanned(kept, typed_text(sent))):
                     shown = ", ".join(f"{c.name} {dumps_arguments(c.arguments)}" for c in more)
                     yield Notice(f"{FANNED}: {shown}.")
                     kept += more

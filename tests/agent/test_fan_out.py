@@ -86,3 +86,24 @@ async def test_a_call_the_model_made_itself_is_left_as_it_is() -> None:
     events: list[Any] = [e async for e in run_turn(model, asked, weather(ran))]
     assert ran == ["Oslo"]
     assert not [e for e in events if isinstance(e, Notice)]
+
+
+async def test_a_call_made_again_after_it_was_told_it_does_not_fit_is_not_multiplied(
+    embedder: Any,
+) -> None:
+    """Made again after the correction, a far call runs (the ranking is a hint), but it is
+    no reading of the request to repeat for the other items of a list (seen in the full
+    run: `get_weather("Lyon")` for a football score, then Marseille too)."""
+    from rung.agent.tool_cases import ALL_TOOLS
+    from rung.agent.tool_check import toolset
+    from rung.agent.tool_choice import ToolChooser
+
+    lyon = '{"name": "get_weather", "arguments": {"city": "Lyon"}}'
+    model = ScriptedModel(lyon, lyon, "No idea.")
+    asked = [Message("user", "What's the score of the football match between Lyon and Marseille?")]
+    ranker = ToolChooser(embedder).ranked
+    tools = toolset(len(ALL_TOOLS), ALL_TOOLS)
+    events = [e async for e in run_turn(model, asked, tools, ranker=ranker)]
+    started = [e.call.arguments for e in events if isinstance(e, ToolCallStarted)]
+    assert started == [{"city": "Lyon"}]
+    assert not [e for e in events if isinstance(e, Notice) and e.text.startswith(FANNED)]
