@@ -30,12 +30,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from bench.common import Report, parse_args, publish
+from bench.tool_calling import MODEL, NUM_CTX
 from rung.agent.messages import Message
 from rung.agent.tool_cases import ALL, ALL_TOOLS
 from rung.tools.base import ToolSpec
 
-MODEL = "qwen2.5-coder:0.5b"
-NUM_CTX = 4096
 SCHEMA = {
     "type": "object",
     "properties": {"needs_tool": {"type": "boolean"}},
