@@ -7,7 +7,8 @@ A call the model wrote as text instead of making it is run too, or corrected onc
 from what the user asked (`restraint`) — and every call's arguments are checked against
 its tool's schema first, fixed where that is safe, refused with what was wrong where not
 (`call_check`). A request that lists values for one argument ("in Oslo and in Bergen")
-gets a call for each where the model wrote one (`fan_out`).
+gets a call for each where the model wrote one (`fan_out`); a model that makes a call again
+after its result is told, once, the rest of the request in the user's words (`remainder`).
 After ``max_steps`` the model is asked to answer without tools. Policies live elsewhere:
 `ToolRegistry` validates and runs calls, `run_tool_calls` turns failures into results.
 
@@ -45,6 +46,7 @@ from rung.agent.messages import (
 )
 from rung.agent.model import ChatModel
 from rung.agent.prompt import drop_echo, typed_text, unmarked, untrusted, untrusted_blocks
+from rung.agent.remainder import remainder
 from rung.agent.restraint import FITTING, strays, weigh
 from rung.agent.tool_text import CORRECTION_LEAD, HoldBack, not_an_answer, renamed, rescue
 from rung.config.errors import ApprovalDenied, ModelResponseError, ToolFailed, TurnTimeout
@@ -74,6 +76,10 @@ STRAYED_BARE = (
 MEANT = "Read a call to a tool that does not exist by its arguments, which are another's"
 FILLED = "The model filled in optional arguments with values no one gave"
 FANNED = "Your message lists several values for one argument; made the same call for each"
+REST_PROMPT = CORRECTION_LEAD + " it was made already. Now: {rest}"
+RESTED = (
+    "The model made a call again that it had made already; asked it for the rest of the request"
+)
 STRAY_CORRECTION = (
     CORRECTION_LEAD + " {strays} does not fit what the user asked. If another tool does, "
     "call it with values the user gave; if none does, answer in plain words."
@@ -113,6 +119,7 @@ class Turn:
     corrected: bool = False  # the model was told once how to fix a call written as text
     strayed: bool = False  # ... or that the tool of such a call does not fit what was asked
     unknown: dict[str, Any] | None = None  # arguments of a call to no such tool (`renamed`)
+    rest_asked: bool = False  # the model was told the rest of the request (`rest_of`)
 
     @property
     def ran_tools(self) -> bool:
@@ -220,6 +227,11 @@ async def run_turn(
             message = replace(message, tool_calls=calls)
             for fix in fixes:
                 yield Notice(f"Fixed the arguments of a tool call ({fix}).")
+        if lenient and (rest := rest_of(message, sent, turn)):
+            turn.rest_asked = True
+            yield Notice(f'{RESTED}: "{rest}".')
+            turn.new_messages.append(Message("user", REST_PROMPT.format(rest=rest)))
+            continue
         if unanswered(message, specs, turn):  # after results: a call again, JSON, a tool's name
             yield Notice("The model's reply was not an answer; asking it for one in words.")
             final = WORDS_PROMPT if turn.ran_tools else NO_TOOL_PROMPT
@@ -353,6 +365,18 @@ async def strayed(
     if far and not turn.strayed:
         return ", ".join(far), calls
     return "", [c for c in calls if c.arguments or c.name not in far]
+
+
+def rest_of(message: Message, sent: str | None, turn: Turn) -> str:
+    """For a step that only makes again calls made already this turn, the first time: what
+    of the user's message (`sent`) no call made so far covers (`remainder`), else ""."""
+    calls = message.tool_calls
+    if turn.rest_asked or sent is None or not calls:
+        return ""
+    if any(call_key(c) not in turn.seen_calls for c in calls):
+        return ""
+    made = [c for m in turn.new_messages if m.role == "assistant" for c in m.tool_calls]
+    return remainder(typed_text(sent), made)
 
 
 def unanswered(message: Message, specs: Sequence[ToolSpec] | None, turn: Turn) -> bool:
