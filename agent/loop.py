@@ -45,7 +45,15 @@ from rung.agent.messages import (
     dumps_arguments,
 )
 from rung.agent.model import ChatModel
-from rung.agent.prompt import drop_echo, typed_text, unmarked, untrusted, untrusted_blocks
+from rung.agent.prompt import (
+    Unframing,
+    drop_echo,
+    typed_text,
+    unframed,
+    unmarked,
+    untrusted,
+    untrusted_blocks,
+)
 from rung.agent.remainder import remainder
 from rung.agent.restraint import FITTING, strays, weigh
 from rung.agent.tool_text import CORRECTION_LEAD, HoldBack, not_an_answer, renamed, rescue
@@ -142,8 +150,43 @@ async def run_turn(
     ``lenient``: a tool call the model wrote as text is run (or corrected once), see
     `tool_text`; with a ``ranker``, once, not when its tool is far from what the user
     asked (`restraint.strays`). ``max_result_chars``: a longer tool result is cut, with a note.
-    ``timeout``: seconds for the whole turn, then `TurnTimeout`.
+    ``timeout``: seconds for the whole turn, then `TurnTimeout`. The boundary lines of tool
+    results that a model copies into its reply are not shown, nor kept (`Unframing`).
     """
+    steps = _steps(model, history, tools, max_steps, lenient, max_result_chars, timeout, ranker)
+    shown = Unframing()
+    async with contextlib.aclosing(steps):
+        async for event in steps:
+            if isinstance(event, TextDelta):
+                if text := shown.feed(event.text):
+                    yield TextDelta(text)
+                continue
+            if held := shown.flush():
+                yield TextDelta(held)
+            yield without_frames(event) if isinstance(event, FinalAnswer) else event
+
+
+def without_frames(final: FinalAnswer) -> FinalAnswer:
+    """`final` with its answer's copied boundary lines left out, also where it is kept."""
+    said = unframed(final.message.content)
+    if said == final.message.content:
+        return final
+    answer = replace(final.message, content=said.rstrip())
+    kept = [answer if m is final.message else m for m in final.new_messages]
+    return FinalAnswer(answer, kept, final.usage)
+
+
+async def _steps(
+    model: ChatModel,
+    history: Sequence[Message],
+    tools: ToolRegistry | None,
+    max_steps: int,
+    lenient: bool,
+    max_result_chars: int | None,
+    timeout: float | None,
+    ranker: Ranker | None,
+) -> AsyncGenerator[LoopEvent]:
+    """`run_turn`'s steps, as the model gives them."""
     turn = Turn()
     specs = tools.specs() if tools else None
     sent = history[-1].content if history and history[-1].role == "user" else None

@@ -155,6 +155,51 @@ def unframed(text: str) -> str:
     return _END.sub("", _UNTRUSTED.sub("", text))
 
 
+_FRAME_LINE = re.compile(r"\s*\[(?:untrusted data from [^\n\]]*, |end )[0-9a-f]{16}\]\s*")
+_FRAME_STARTS = ("[untrusted data from ", "[end ")
+
+
+class Unframing:
+    """A reply's text as it streams, without the lines that are a boundary of an untrusted
+    block (`untrusted`): a small model given a tool's result often copies it, boundary lines
+    and all, into its answer. A line that may yet turn out to be one is held until it ends
+    (`feed`), or the reply does (`flush`)."""
+
+    def __init__(self) -> None:
+        self.held = ""  # the start of a line that may be a boundary
+        self.open = False  # the current line was shown in part: it is none
+
+    def feed(self, text: str) -> str:
+        """The text to show now."""
+        shown = []
+        for piece in text.splitlines(keepends=True):
+            if self.open:
+                shown.append(piece)
+            else:
+                self.held += piece
+                if not self.held.endswith("\n") and self._may_be(self.held):
+                    continue
+                if not _FRAME_LINE.fullmatch(self.held):
+                    shown.append(self.held)
+                self.held = ""
+            self.open = not piece.endswith("\n")
+        return "".join(shown)
+
+    def flush(self) -> str:
+        """What is still held, at the end of a step: '' if it is a boundary."""
+        held, self.held, self.open = self.held, "", False
+        return "" if _FRAME_LINE.fullmatch(held) else held
+
+    @staticmethod
+    def _may_be(start: str) -> bool:
+        start = start.lstrip()
+        if not start:
+            return True
+        if "]" in start:
+            return _FRAME_LINE.fullmatch(start) is not None
+        return any(s.startswith(start) or start.startswith(s) for s in _FRAME_STARTS)
+
+
 def untrusted_blocks(messages: Sequence[Message]) -> list[tuple[str, str]]:
     """Every untrusted block among `messages`: its source and its content."""
     found = []

@@ -17,7 +17,7 @@ from rung.agent.messages import (
     ToolCallStarted,
     ToolResult,
 )
-from rung.agent.prompt import unmarked
+from rung.agent.prompt import Unframing, unframed, unmarked
 from rung.agent.testing import ScriptedModel, Step, call
 from rung.config.errors import ModelUnavailable
 from rung.tools.base import FunctionTool, ToolRegistry, ToolSpec
@@ -57,6 +57,30 @@ async def test_answer_without_tools_streams_text_and_ends() -> None:
     assert "".join(e.text for e in events if isinstance(e, TextDelta)) == "Hello there, friend."
     assert final(events).message.content == "Hello there, friend."
     assert model.sent[0].tools is None
+    model.assert_complete()
+
+
+def test_boundary_lines_are_left_out_of_streamed_text_however_it_is_cut() -> None:
+    text = (
+        "[untrusted data from add, 0123456789abcdef]\nThe sum is 5.\n"
+        "[end 0123456789abcdef]\n[1] a note\nnot [end 0123456789abcdef] alone\n[end here]"
+    )
+    for size in (1, 2, 3, 7, len(text)):
+        shown = Unframing()
+        out = "".join(shown.feed(text[i : i + size]) for i in range(0, len(text), size))
+        out += shown.flush()
+        assert out == "The sum is 5.\n[1] a note\nnot [end 0123456789abcdef] alone\n[end here]"
+
+
+async def test_an_answer_that_copies_a_results_boundary_lines_is_shown_without_them() -> None:
+    copied = "The sum is 5.\n[end 0123456789abcdef]"
+    model = ScriptedModel(Step(tool_calls=[call("add", a=2, b=3)]), copied)
+    events = await collect(model, registry())
+    shown = "".join(e.text for e in events if isinstance(e, TextDelta))
+    assert shown == "The sum is 5.\n"
+    answer = final(events)
+    assert answer.message.content == "The sum is 5."
+    assert answer.new_messages[-1] is answer.message  # kept without them too
     model.assert_complete()
 
 
@@ -240,8 +264,9 @@ async def test_a_copy_of_the_time_and_memories_is_dropped_from_the_reply(
     shown = "".join(e.text for e in events if isinstance(e, TextDelta))
     if tools is not None:  # a reply starting like that is held until its step ends
         assert shown == "You live in Lyon [m1]."
-    else:  # already on the screen; the history still gets the answer alone
-        assert shown == preamble + "You live in Lyon [m1]."
+    else:  # on the screen as it came (but for the memory block's boundary lines); the
+        # history still gets the answer alone
+        assert shown == unframed(preamble) + "You live in Lyon [m1]."
 
 
 async def test_a_huge_tool_result_is_cut_with_a_note_saying_how_much() -> None:
