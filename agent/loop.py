@@ -78,8 +78,8 @@ GUESS_CORRECTION = (
 )
 STRAYED = "The model wrote a call as text to a tool that does not fit what was asked"
 STRAYED_BARE = (
-    "Not run: a call written as text with no arguments (or none left), to a tool that does "
-    "not fit what was asked"
+    "Not run: a call written as text with no arguments (or none left), or after the tools' "
+    "results, to a tool that does not fit what was asked"
 )
 MEANT = "Read a call to a tool that does not exist by its arguments, which are another's"
 FILLED = "The model filled in optional arguments with values no one gave"
@@ -386,17 +386,20 @@ async def strayed(
     ranker: Ranker | None,
     bare: Collection[str] = (),
 ) -> tuple[str, list[ToolCall]]:
-    """Of calls read from text before any tool ran, those to tools that do not fit the
-    user's message: the first time, their tools are named for a correction (also after
+    """Of calls read from text, those to tools that do not fit the user's message. Before
+    any tool ran, the first time, their tools are named for a correction (also after
     another correction: told its made-up tool does not exist, a model may reach for any
     real one). Made again, they run, except a call with no arguments: nothing in it ties
-    it to what was asked. The `bare` calls (ids), left with no arguments once their made-up
-    optional ones were left out, must share a word with the message, in any step, with no
-    correction (the ranking is too loose a test for a call that says nothing itself: for a
-    question no tool answers, the clock's tools rank high). Returns the names ("" when none
+    it to what was asked. After tools ran, they do not run, with no correction: a small
+    model given results often writes a few more calls, one a line, to whatever tools the
+    results bring to mind (`forget(what="Ana")` after reading a note about Ana). The
+    `bare` calls (ids), left with no arguments once their made-up optional ones were left
+    out, must share a word with the message, in any step, with no correction (the ranking
+    is too loose a test for a call that says nothing itself: for a question no tool
+    answers, the clock's tools rank high). Returns the names ("" when none
     is to be corrected) and the calls that may run. (The closest tools are not named to the
     model: for a question no tool answers, a list is an invitation.)"""
-    ranking = not turn.ran_tools and len(specs) > FITTING
+    ranking = len(specs) > FITTING
     if sent is None or not ((ranker and ranking) or bare):
         return "", list(calls)
     message = typed_text(sent)
@@ -405,9 +408,9 @@ async def strayed(
     if ranker is None or not ranking:
         return "", calls
     far = strays(calls, await asyncio.to_thread(ranker, specs, message), message)
-    if far and not turn.strayed:
+    if far and not turn.strayed and not turn.ran_tools:
         return ", ".join(far), calls
-    return "", [c for c in calls if c.arguments or c.name not in far]
+    return "", [c for c in calls if c.name not in far or (c.arguments and not turn.ran_tools)]
 
 
 def rest_of(message: Message, sent: str | None, turn: Turn) -> str:

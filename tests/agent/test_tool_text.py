@@ -664,6 +664,41 @@ async def test_a_call_to_a_tool_far_from_the_request_gets_one_correction(
     assert names == ["add_numbers"]
 
 
+async def test_after_the_results_a_call_to_a_tool_that_does_not_fit_is_not_run(
+    embedder: Any,
+) -> None:
+    """Given results, a small model writes a few calls one a line, to whatever tools they
+    bring to mind: the ones that fit the request run, the others do not (no correction)."""
+    from rung.agent.loop import STRAYED_BARE
+    from rung.agent.tool_cases import ALL_TOOLS
+    from rung.agent.tool_check import toolset
+    from rung.agent.tool_choice import ToolChooser
+
+    chooser = ToolChooser(embedder)
+    lookup = '{"name": "lookup_contact", "arguments": {"name": "Sofia"}}'
+    more = (
+        '{"name": "create_event", "arguments": {"title": "Coffee with Sofia", '
+        '"date": "2027-01-08"}}\n{"name": "play_music", "arguments": {"query": "Coffee"}}'
+    )
+    asked = "Look up Sofia's email and put 'Coffee with Sofia' in my calendar on 2027-01-08."
+    model = ScriptedModel(lookup, more, "Done: coffee with Sofia is in your calendar.")
+    tools = toolset(len(ALL_TOOLS), ALL_TOOLS)
+    user = [Message("user", asked)]
+    events = [e async for e in run_turn(model, user, tools, ranker=chooser.ranked)]
+    model.assert_complete()
+    names = [e.call.name for e in events if isinstance(e, ToolCallStarted)]
+    assert names == ["lookup_contact", "create_event"]
+    notes = [e.text for e in events if isinstance(e, Notice)]
+    assert f"{STRAYED_BARE} (play_music)." in notes, notes
+    assert not any("asked it to choose again" in n for n in notes)
+    # before any result, the same far call gets its one correction instead
+    model = ScriptedModel(more.split("\n")[1], lookup, more, "Done.")
+    events = [e async for e in run_turn(model, user, tools, ranker=chooser.ranked)]
+    model.assert_complete()
+    notes = [e.text for e in events if isinstance(e, Notice)]
+    assert any("does not fit what was asked (play_music)" in n for n in notes), notes
+
+
 async def test_a_far_tool_reached_for_after_a_made_up_one_is_corrected_and_not_run_bare(
     embedder: Any,
 ) -> None:
