@@ -23,9 +23,9 @@ from rung.agent.messages import ToolCall
 
 _QUOTED = r"'[^'\n]+'|\"[^\"\n]+\"|‘[^’\n]+’|“[^”\n]+”"
 _DATE = r"\d{4}-\d{2}-\d{2}"
-_NAME = r"[A-Z][\w-]*(?:\s+[A-Z][\w-]*)*"  # "Oslo", "New York", "Omar" (before its 's)
+_NAME = r"[A-Z][\w-]*(?:\s+[A-Z][\w-]*){0,3}"  # "Oslo", "New York", "Omar" (before its 's)
 _JOIN = (
-    r"(?:'s)?\s*(?:,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+)"
+    r"(?:'s)?(?:\s*,\s*(?:and\s+|or\s+)?|\s+(?:and|or|&)\s+)"  # no two ways to split spaces
     r"(?:(?:in|into|for|to|on|at|from|of|about|with)\s+)?"
 )
 _LISTS = [
@@ -50,7 +50,10 @@ def lists(text: str) -> list[list[tuple[str, bool]]]:
 
 
 def _begins(text: str, at: int) -> bool:
-    return not text[:at].strip() or text[:at].rstrip()[-1] in ".!?:;\n"
+    before = at - 1
+    while before >= 0 and text[before].isspace():  # (not text[:at]: a copy for each item)
+        before -= 1
+    return before < 0 or text[before] in ".!?:;"
 
 
 def fanned(calls: Sequence[ToolCall], message: str) -> list[ToolCall]:

@@ -28,9 +28,9 @@ from typing import Any
 
 from rung.agent.messages import ToolCall
 
-_CUT = re.compile(
-    r"\s*[;.!?](?:\s+|$)(?:(?:and\s+)?(?:then|also)\b,?\s*)?"  # a sentence's end, a semicolon
-    r"|,?\s+(?:and\s+then|and\s+also|as\s+well\s+as|and|then|also|plus)\b,?\s*",
+_CUT = re.compile(  # each starts where no space is before it: linear in a long run of spaces
+    r"(?<!\s)\s*[;.!?](?:\s+|$)(?:(?:and\s+)?(?:then|also)\b,?\s*)?"  # a sentence's end
+    r"|(?<!\s),?\s+(?:and\s+then|and\s+also|as\s+well\s+as|and|then|also|plus)\b,?\s*",
     re.IGNORECASE,
 )
 _WORD = re.compile(r"[^\W\d_]{3,}")  # a word of three letters or more

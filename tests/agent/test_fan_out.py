@@ -29,6 +29,14 @@ def test_lists_of_like_items_are_found_as_the_user_wrote_them() -> None:
     assert items("Flights from Berlin to Rome") == []
 
 
+def test_a_huge_list_or_run_of_spaces_is_read_in_one_pass() -> None:
+    """Hostile input: (before) a name of any number of words, and spaces that the joining
+    pattern could split two ways, took minutes on a message this long."""
+    [found] = items("Oslo and " * 50_000 + "Bergen")
+    assert len(found) == 50_001 and found[-1] == "Bergen"
+    assert items("Oslo " * 50_000) == [] and items("Oslo" + " " * 200_000 + "x") == []
+
+
 def test_the_other_items_get_the_same_call_with_only_that_value_changed() -> None:
     oslo = ToolCall("rescued_1", "get_weather", {"city": "Oslo", "days": 2})
     [bergen] = fanned([oslo], "Weather in Oslo and in Bergen for two days?")

@@ -151,3 +151,13 @@ async def test_the_strict_loop_tells_no_rest() -> None:
     assert ran == ["timer 15"]
     assert not any(isinstance(e, Notice) and e.text.startswith(RESTED) for e in events)
     model.assert_complete()
+
+
+def test_a_huge_message_is_cut_as_quickly_as_a_short_one() -> None:
+    """Hostile input: a long run of spaces, or of parts, is read in one pass (a pattern
+    that could split the spaces two ways took minutes here)."""
+    timer = call("set_timer", minutes=5)
+    spaced = "Set a 5 minute timer" + " " * 200_000 + "and play jazz"
+    assert remainder(spaced, [timer]) == "play jazz"
+    many = "set a 5 minute timer" + " and play jazz" * 20_000
+    assert remainder(many, [timer]).startswith("play jazz and play jazz")
