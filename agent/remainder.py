@@ -27,6 +27,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rung.agent.messages import ToolCall
+from rung.agent.restraint import argument_values
 
 _CUT = re.compile(  # each starts where no space is before it: linear in a long run of spaces
     r"(?<!\s)\s*[;.!?](?:\s+|$)(?:(?:and\s+)?(?:then|also)\b,?\s*)?"  # a sentence's end
@@ -79,30 +80,21 @@ def _parts(message: str) -> list[tuple[int, int]]:
     return parts
 
 
-def _values(value: Any) -> Iterator[str]:
-    """The argument values a message may hold as written: strings (two characters or
-    more) and numbers, also within lists and objects."""
-    if isinstance(value, dict):
-        for item in value.values():
-            yield from _values(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _values(item)
-    elif isinstance(value, bool):
-        return
-    elif isinstance(value, int | float):
-        yield f"{value:g}" if isinstance(value, float) else str(value)
-    elif isinstance(value, str) and len(value.strip()) > 1:
-        yield value.strip()
+def _values(arguments: dict[str, Any]) -> Iterator[str]:
+    """The argument values a message may hold as written: numbers, and strings of two
+    characters or more (`argument_values`: also within lists and objects)."""
+    for _, value in argument_values(arguments):
+        if isinstance(value, str):
+            if len(value.strip()) > 1:
+                yield value.strip()
+        else:
+            yield f"{value:g}" if isinstance(value, float) else str(value)
 
 
 def _find(message: str, value: str) -> int | None:
     """Where `value` first appears in `message` as a whole word or number (any case)."""
     number = re.fullmatch(r"-?\d+(?:\.\d+)?", value) is not None
-    pattern = (
-        rf"(?<![\w.]){re.escape(value)}(?:\.0+)?(?!\w|\.\d)"
-        if number
-        else (rf"(?<!\w){re.escape(value)}(?!\w)")
-    )
+    escaped = re.escape(value)
+    pattern = rf"(?<![\w.]){escaped}(?:\.0+)?(?!\w|\.\d)" if number else rf"(?<!\w){escaped}(?!\w)"
     found = re.search(pattern, message, re.IGNORECASE)
     return found.start() if found else None

@@ -106,7 +106,9 @@ def ungrounded(
     "an hour and a half": not read, so they ground any number); a value the tool's
     `schema` lists in an enum or gives as a default is a choice the tool offers."""
     heard, offered = _Heard.of(conversation), _offered(schema)
-    return [f"{w}={v!r}" for w, v in _values(call.arguments, "") if not heard.gives(v, offered)]
+    return [
+        f"{w}={v!r}" for w, v in argument_values(call.arguments, "") if not heard.gives(v, offered)
+    ]
 
 
 @dataclass(frozen=True)
@@ -196,7 +198,9 @@ def weigh(
     for name, value in call.arguments.items():
         if name in optional and _default(schema, name, value):
             continue  # the default written out: the same call, and no more tied to the request
-        missing = [f"{w}={v!r}" for w, v in _values(value, name) if not heard.gives(v, offered)]
+        missing = [
+            f"{w}={v!r}" for w, v in argument_values(value, name) if not heard.gives(v, offered)
+        ]
         if missing and name in optional:
             left.append(f"{name}={value!r}")
         else:
@@ -281,16 +285,16 @@ def _offered(schema: Any) -> set[str]:
     return set()
 
 
-def _values(value: Any, where: str) -> Iterator[tuple[str, str | float]]:
+def argument_values(value: Any, where: str = "") -> Iterator[tuple[str, str | float]]:
     """The texts and numbers in a call's arguments (not booleans), with where each is."""
     if isinstance(value, str) or (isinstance(value, int | float) and not isinstance(value, bool)):
         yield where, value
     elif isinstance(value, dict):
         for key, item in value.items():
-            yield from _values(item, f"{where}.{key}" if where else str(key))
+            yield from argument_values(item, f"{where}.{key}" if where else str(key))
     elif isinstance(value, list):
         for n, item in enumerate(value):
-            yield from _values(item, f"{where}[{n}]")
+            yield from argument_values(item, f"{where}[{n}]")
 
 
 def _words(text: str) -> list[str]:
